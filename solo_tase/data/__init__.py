@@ -1,0 +1,1 @@
+"""Long-tailed datasets: profiles, manifests, builders and the solo-learn data hook."""

@@ -1,0 +1,82 @@
+"""Atomic, non-destructive writing of dataset folders.
+
+A dataset is built in a hidden temporary sibling folder and renamed into place only when complete,
+so a failure never leaves a partial dataset. An existing folder is reused when its manifest has the
+same checksum, and is never overwritten unless ``replace=True``.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+from collections.abc import Callable, Sequence
+from pathlib import Path
+
+import numpy as np
+from PIL import Image
+
+from solo_tase.data.manifest import MANIFEST_NAME, Manifest
+
+
+def materialize(out: Path, manifest: Manifest, fill: Callable[[Path], None], *,
+                replace: bool = False) -> Path:
+    """Create ``out`` by calling ``fill(tmp_dir)`` and saving ``manifest`` there, atomically.
+
+    Returns ``out``. If ``out`` already holds this exact dataset (same name and checksum), nothing
+    is written. If it holds anything else, raises ``FileExistsError`` unless ``replace`` is set.
+    """
+    out = Path(out)
+    if out.exists() and any(out.iterdir()):
+        existing = _existing_manifest(out)
+        if (existing is not None and existing.index_checksum == manifest.index_checksum
+                and existing.name == manifest.name):
+            return out
+        if not replace:
+            what = (f"a different dataset ({existing.name}, checksum {existing.index_checksum[:12]})"
+                    if existing else "files that are not a solo-tase dataset")
+            raise FileExistsError(
+                f"{out} already holds {what}; choose another output folder or pass --replace "
+                "(replace=True) to overwrite it"
+            )
+    out.parent.mkdir(parents=True, exist_ok=True)
+    tmp = out.parent / f".{out.name}.tmp-{os.getpid()}"
+    shutil.rmtree(tmp, ignore_errors=True)
+    tmp.mkdir()
+    try:
+        fill(tmp)
+        manifest.save(tmp / MANIFEST_NAME)
+        if out.exists():
+            old = out.parent / f".{out.name}.old-{os.getpid()}"
+            out.rename(old)
+            tmp.rename(out)
+            shutil.rmtree(old)
+        else:
+            tmp.rename(out)
+    except BaseException:
+        shutil.rmtree(tmp, ignore_errors=True)
+        raise
+    return out
+
+
+def _existing_manifest(folder: Path) -> Manifest | None:
+    try:
+        return Manifest.load(folder / MANIFEST_NAME)
+    except (FileNotFoundError, ValueError, TypeError):
+        return None
+
+
+def class_dir_names(class_names: Sequence[str]) -> list[str]:
+    """Folder name per class whose lexicographic order is the label order (ImageFolder sorts)."""
+    width = len(str(len(class_names) - 1))
+    return [f"{i:0{width}d}_{name}" if name != str(i) else f"{i:0{width}d}"
+            for i, name in enumerate(class_names)]
+
+
+def write_png_split(root: Path, images: np.ndarray, labels: Sequence[int], ids: Sequence[int],
+                    class_names: Sequence[str]) -> None:
+    """Write uint8 images [N, H, W, 3] as ``root/<class dir>/<id>.png`` (ImageFolder layout)."""
+    dirs = class_dir_names(class_names)
+    for d in dirs:
+        (root / d).mkdir(parents=True, exist_ok=True)
+    for img, label, i in zip(images, labels, ids):
+        Image.fromarray(img).save(root / dirs[int(label)] / f"{int(i):06d}.png")

@@ -1,0 +1,67 @@
+"""The TASE contrastive loss: NT-Xent with a temperature and a weight per anchor.
+
+For every anchor row ``a`` of the local batch (both views), with ``p`` the other view of the same
+sample and the negatives gathered from every rank (as solo-learn's SimCLR does)::
+
+    l_a = -log( exp(z_a.z_p / tau_a) / sum_{b != a} exp(z_a.z_b / tau_a) )
+    L   = sum_a w_a l_a / sum_a w_a
+
+The sums run over all anchors of all ranks: each rank divides its local weighted sum by the
+global weight sum / world size, so DDP's gradient averaging yields exactly the global ``L``.
+With all ``tau_a`` equal and all ``w_a = 1`` this equals solo-learn's ``simclr_loss_func``.
+Logits are computed in fp32 with log-sum-exp, so ``tau = 0.05`` is safe under fp16/bf16 autocast.
+"""
+
+from __future__ import annotations
+
+import torch
+import torch.nn.functional as F
+
+from solo_tase.utils.distributed import all_reduce_sum, gather_with_grad, rank, world_size
+
+
+def tase_loss_func(
+    z: torch.Tensor,
+    tau: torch.Tensor | float,
+    weights: torch.Tensor | None = None,
+) -> torch.Tensor:
+    """Per-anchor-temperature, per-anchor-weighted NT-Xent loss.
+
+    Args:
+        z: [2B, D] projector outputs of the two views, stacked view-major (row ``i`` and row
+            ``B + i`` are the two views of sample ``i``). Normalised here (L2, in fp32).
+        tau: temperature per anchor row, [2B] (> 0), or one float for all rows.
+        weights: loss weight per anchor row, [2B] (>= 0); ``None`` means all ones.
+
+    Returns:
+        Scalar loss (fp32). Under DDP the value is this rank's share of the global weighted mean.
+    """
+    if z.dim() != 2 or z.size(0) % 2 != 0:
+        raise ValueError(f"z must be [2B, D] (two views stacked), got {tuple(z.shape)}")
+    n_local = z.size(0)
+    batch = n_local // 2
+    tau_t = _per_row(tau, n_local, z.device, "tau")
+    w_t = _per_row(1.0 if weights is None else weights, n_local, z.device, "weights")
+    offset = rank() * n_local
+    rows = torch.arange(n_local, device=z.device)
+    with torch.autocast(device_type=z.device.type, enabled=False):  # logits stay fp32
+        z = F.normalize(z.float(), dim=-1)
+        all_z = gather_with_grad(z)  # [world*2B, D]
+        logits = (z @ all_z.T) / tau_t.unsqueeze(1)  # [2B, world*2B]
+        pos_logit = logits[rows, offset + (rows + batch) % n_local]
+        no_self = logits.index_put((rows, offset + rows), torch.tensor(float("-inf"), device=z.device))
+        per_anchor = torch.logsumexp(no_self, dim=1) - pos_logit  # [2B]
+
+    global_weight = all_reduce_sum(w_t.sum().detach())
+    norm = global_weight / world_size()
+    return (w_t * per_anchor).sum() / norm.clamp_min(torch.finfo(norm.dtype).tiny)
+
+
+def _per_row(value: torch.Tensor | float, n: int, device: torch.device, name: str) -> torch.Tensor:
+    """Broadcast a float or [n] tensor to an fp32 [n] tensor without grad."""
+    t = torch.as_tensor(value, dtype=torch.float32, device=device).detach()
+    if t.dim() == 0:
+        t = t.expand(n)
+    if t.shape != (n,):
+        raise ValueError(f"{name} must be a float or a tensor of shape [{n}], got {tuple(t.shape)}")
+    return t

@@ -1,0 +1,32 @@
+"""solo-learn methods of the plugin. Importing this package does not import solo-learn;
+``register_methods()`` does (and needs it)."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+# method name -> "module:Class"; imported lazily so the pure modules work without solo-learn
+PLUGIN_METHODS: dict[str, str] = {
+    "tase": "solo_tase.methods.tase:TASE",
+}
+
+
+def register_methods() -> dict[str, type]:
+    """Add the plugin's methods to ``solo.methods.METHODS`` (idempotent); returns them."""
+    import importlib
+
+    from solo_tase.solo_compat import require_solo
+
+    require_solo()
+    import solo.methods
+
+    added: dict[str, type] = {}
+    for name, target in PLUGIN_METHODS.items():
+        module, cls = target.split(":")
+        method: Callable = getattr(importlib.import_module(module), cls)
+        current = solo.methods.METHODS.get(name)
+        if current is not None and current is not method:
+            raise RuntimeError(f"solo.methods.METHODS already has a different {name!r}: {current}")
+        solo.methods.METHODS[name] = method  # type: ignore[assignment]
+        added[name] = method  # type: ignore[assignment]
+    return added

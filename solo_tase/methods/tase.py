@@ -1,0 +1,154 @@
+"""TASE as a solo-learn method: thin glue between solo's BaseMethod and the pure pieces.
+
+The loss lives in ``solo_tase.losses.tase``, the k-means in ``solo_tase.pseudo_labels``, the
+per-sample state in ``solo_tase.methods.tase_state``. This module wires them into Lightning hooks.
+"""
+
+from __future__ import annotations
+
+from dataclasses import asdict
+from typing import Any, Sequence
+
+import omegaconf
+import torch
+import torch.nn as nn
+from solo.methods.base import BaseMethod
+
+from solo_tase.losses.tase import tase_loss_func
+from solo_tase.methods.common import (
+    append_stats,
+    batch_indexes,
+    check_dali_indexes,
+    check_two_large_crops,
+    resolve_num_samples,
+)
+from solo_tase.methods.config import TaseConfig
+from solo_tase.methods.tase_state import TaseState
+from solo_tase.pseudo_labels.kmeans import make_backend
+from solo_tase.utils.rng import capture_rng_state, restore_rng_state
+
+CHECKPOINT_KEY = "solo_tase"
+STATS_FILE = "solo_tase_stats.jsonl"
+
+
+class TASE(BaseMethod):
+    """Temperature Auxiliary Sample-level Encouragement (see docs/method.md)."""
+
+    def __init__(self, cfg: omegaconf.DictConfig) -> None:
+        super().__init__(cfg)
+        self.tase: TaseConfig = TaseConfig.from_kwargs(dict(cfg.method_kwargs))
+        self.projector = nn.Sequential(
+            nn.Linear(self.features_dim, self.tase.proj_hidden_dim),
+            nn.BatchNorm1d(self.tase.proj_hidden_dim),
+            nn.ReLU(),
+            nn.Linear(self.tase.proj_hidden_dim, self.tase.proj_output_dim),
+        )
+        self.state: TaseState | None = None
+        self._restored: dict[str, Any] | None = None
+        self._last_stats: dict[str, Any] = {}
+
+    @staticmethod
+    def add_and_assert_specific_cfg(cfg: omegaconf.DictConfig) -> omegaconf.DictConfig:
+        """Validate ``method_kwargs`` and write the resolved values back (they reach args.json)."""
+        cfg = super(TASE, TASE).add_and_assert_specific_cfg(cfg)
+        check_two_large_crops(cfg, "tase")
+        check_dali_indexes(cfg, "tase")
+        resolved = TaseConfig.from_kwargs(
+            omegaconf.OmegaConf.to_container(cfg.method_kwargs, resolve=True),  # type: ignore[arg-type]
+            num_classes=omegaconf.OmegaConf.select(cfg, "data.num_classes"),
+            max_epochs=omegaconf.OmegaConf.select(cfg, "max_epochs"),
+        )
+        cfg.method_kwargs = omegaconf.OmegaConf.create(asdict(resolved))
+        return cfg
+
+    @property
+    def learnable_params(self) -> list[dict[str, Any]]:
+        return super().learnable_params + [{"name": "projector", "params": self.projector.parameters()}]
+
+    def forward(self, X: torch.Tensor) -> dict[str, Any]:
+        out = super().forward(X)
+        out["z"] = self.projector(out["feats"])
+        return out
+
+    # ----------------------------------------------------------------- per-sample state
+    def on_train_start(self) -> None:
+        n = resolve_num_samples(self.trainer, self.tase.num_samples)
+        assert self.tase.num_clusters is not None
+        if self.tase.num_clusters > n:
+            raise ValueError(
+                f"method_kwargs.num_clusters={self.tase.num_clusters} exceeds the {n} training "
+                "samples: set it to at most the number of samples (allowed: 2..N)"
+            )
+        self.state = TaseState(self.tase, n, self.features_dim, device=self.device)
+        if self._restored is not None:
+            self.state.load_state_dict(self._restored["state"])
+            self._restored = None
+
+    def on_train_epoch_start(self) -> None:
+        assert self.state is not None
+        epoch = self.current_epoch
+        record: dict[str, Any] = {"epoch": epoch, "reclustered": False}
+        if self.tase.is_recluster_epoch(epoch) and self.state.last_cluster_epoch != epoch:
+            seed = (self.tase.kmeans_seed if self.tase.kmeans_seed is not None
+                    else int(self.cfg.seed)) + epoch
+            backend = make_backend(self.tase.kmeans_backend)
+            self._last_stats = self.state.recluster(backend, epoch, seed)
+            record["reclustered"] = True
+            self._report(epoch, self._last_stats)
+        record.update(self._last_stats)
+        record.update(self._scheduled_summary(float(epoch)))
+        self.log_dict({f"tase/{k}": float(v) for k, v in record.items()
+                       if isinstance(v, (int, float)) and not isinstance(v, bool)},
+                      on_step=False, on_epoch=True, sync_dist=False)
+        append_stats(self.trainer, STATS_FILE, record)
+
+    def _scheduled_summary(self, t: float) -> dict[str, float]:
+        assert self.state is not None
+        tau, w = self.state.lookup(torch.arange(self.state.num_samples, device=self.device), t)
+        return {"tau_mean": float(tau.mean()), "tau_min": float(tau.min()),
+                "tau_max": float(tau.max()), "w_max": float(w.max())}
+
+    def _report(self, epoch: int, s: dict[str, Any]) -> None:
+        nmi = f", NMI {s['nmi']:.3f}" if "nmi" in s else ""
+        self.print(
+            f"[solo-tase] epoch {epoch}: k-means ({s['kmeans_backend']}) K={self.tase.num_clusters}"
+            f" on {s['clustered']} samples in {s['kmeans_seconds']:.2f}s, imbalance "
+            f"{s['imbalance']:.1f}, empty {s['empty_clusters']}{nmi}; tau [{s['tau_min']:.3f}, "
+            f"{s['tau_max']:.3f}] mean {s['tau_mean']:.3f}, max w {s['w_max']:.2f}"
+            + (f"; {s['never_seen']} never seen" if s["never_seen"] else "")
+            + (f"; {s['nonfinite']} non-finite (first {s['nonfinite_first_indexes']})"
+               if s["nonfinite"] else "")
+        )
+
+    # ----------------------------------------------------------------- training
+    def training_step(self, batch: Sequence[Any], batch_idx: int) -> torch.Tensor:
+        assert self.state is not None
+        indexes = batch_indexes(batch[0])
+        out = super().training_step(batch, batch_idx)
+        self.state.observe(indexes, out["feats"][0], batch[2], self.current_epoch)
+
+        t = self.current_epoch + batch_idx / max(1, int(self.trainer.num_training_batches))
+        tau, w = self.state.lookup(indexes, t)
+        z = torch.cat(out["z"])
+        nce_loss = tase_loss_func(z, tau.repeat(2), w.repeat(2))
+        self.log("train_nce_loss", nce_loss, on_epoch=True, sync_dist=True)
+        return nce_loss + out["loss"]
+
+    # ----------------------------------------------------------------- checkpoints
+    def on_save_checkpoint(self, checkpoint: dict[str, Any]) -> None:
+        if self.state is not None:
+            checkpoint[CHECKPOINT_KEY] = {"state": self.state.state_dict(),
+                                          "last_stats": self._last_stats,
+                                          "rng": capture_rng_state()}
+
+    def on_load_checkpoint(self, checkpoint: dict[str, Any]) -> None:
+        saved = checkpoint.get(CHECKPOINT_KEY)
+        if saved is None:
+            raise ValueError(
+                "this checkpoint has no TASE state (checkpoint['solo_tase']): it was not written "
+                "by the 'tase' method; to start TASE from its weights use "
+                "pretrained weights, not resume_from_checkpoint"
+            )
+        self._restored = saved
+        self._last_stats = dict(saved.get("last_stats", {}))
+        restore_rng_state(saved["rng"])

@@ -1,0 +1,63 @@
+"""Thin helpers over ``torch.distributed`` that are no-ops in a single process.
+
+Lightning's DDP strategy initialises the process group; these helpers only read it.
+``gather_with_grad`` uses ``torch.distributed.nn.functional.all_gather`` (the autograd-aware
+collective that ships with torch) rather than a home-made ``autograd.Function``.
+"""
+
+from __future__ import annotations
+
+import torch
+import torch.distributed as dist
+
+
+def is_distributed() -> bool:
+    """True when a process group with more than one rank is initialised."""
+    return dist.is_available() and dist.is_initialized() and dist.get_world_size() > 1
+
+
+def rank() -> int:
+    """This process's global rank (0 outside DDP)."""
+    return dist.get_rank() if is_distributed() else 0
+
+
+def world_size() -> int:
+    """Number of ranks (1 outside DDP)."""
+    return dist.get_world_size() if is_distributed() else 1
+
+
+def gather_with_grad(x: torch.Tensor) -> torch.Tensor:
+    """Concatenate ``x`` [B, ...] from every rank along dim 0 -> [world*B, ...], keeping grads."""
+    if not is_distributed():
+        return x
+    from torch.distributed.nn.functional import all_gather
+
+    return torch.cat(all_gather(x), dim=0)
+
+
+@torch.no_grad()
+def gather_no_grad(x: torch.Tensor) -> torch.Tensor:
+    """Concatenate ``x`` [B, ...] from every rank along dim 0 -> [world*B, ...], no grad."""
+    if not is_distributed():
+        return x
+    out = [torch.empty_like(x) for _ in range(dist.get_world_size())]
+    dist.all_gather(out, x.contiguous())
+    return torch.cat(out, dim=0)
+
+
+@torch.no_grad()
+def all_reduce_sum(x: torch.Tensor) -> torch.Tensor:
+    """Sum ``x`` over ranks (returns a new tensor; ``x`` is untouched)."""
+    if not is_distributed():
+        return x.clone()
+    y = x.clone()
+    dist.all_reduce(y, op=dist.ReduceOp.SUM)
+    return y
+
+
+@torch.no_grad()
+def broadcast_(x: torch.Tensor, src: int = 0) -> torch.Tensor:
+    """Overwrite ``x`` in place with rank ``src``'s copy and return it."""
+    if is_distributed():
+        dist.broadcast(x, src=src)
+    return x
