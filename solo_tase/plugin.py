@@ -36,8 +36,20 @@ class SoloTasePlugin(Callback):
         register_methods()
 
     def on_run_start(self, config: DictConfig, **kwargs: Any) -> None:
-        # Hydra copies the config for the task after this hook, so edits made here reach
-        # main_pretrain (edits in on_job_start would not).
-        from solo_tase.data.solo_hook import prepare_config
+        """Resolve the config, apply ``data.long_tail``, check the plugin methods' crops/DALI.
 
-        prepare_config(config)
+        Hydra copies the config for the task after this hook, so edits made here reach
+        main_pretrain (edits in on_job_start would not). Hydra also turns exceptions raised in
+        callbacks into warnings and runs the job anyway (which would, e.g., train on the full
+        dataset): every failure is re-raised as ``SystemExit``, the one error it lets through.
+        """
+        from solo_tase.data.solo_hook import prepare_config
+        from solo_tase.methods import INDEXED_METHODS, PLUGIN_METHODS
+        from solo_tase.methods.common import early_checks
+
+        try:
+            prepare_config(config)
+            early_checks(config, PLUGIN_METHODS, INDEXED_METHODS)
+        except Exception as err:
+            raise SystemExit(f"solo-tase: the run stops before training: "
+                             f"{type(err).__name__}: {err}") from err

@@ -3,9 +3,13 @@
 A class-balanced test part is held out first (``test_per_class`` images of every digit); the
 remaining pool is drawn with the exponential long-tailed profile (digit 0 is the head, digit 9
 the tail, seeded choice inside each class), upscaled (bicubic) to ``size`` x ``size`` RGB and
-written as an ImageFolder that solo-learn reads as ``data.dataset: custom``::
+written as an ImageFolder that solo-learn reads as ``data.dataset: custom``. A class-balanced
+probe-training set (the first ``min pool size`` images of every class's shuffled pool, so it
+contains every train image, as the full CIFAR train set does in the CIFAR-LT protocol) serves the
+linear probe::
 
-    <out>/train/<digit>/<id>.png    long-tailed pre-training / probe-training set
+    <out>/train/<digit>/<id>.png    long-tailed pre-training set
+    <out>/probe/<digit>/<id>.png    balanced probe-training set (superset of train)
     <out>/test/<digit>/<id>.png     balanced test set
     <out>/manifest.json             counts, groups, seed, ratio, checksums
 """
@@ -36,9 +40,10 @@ class DigitsLTSpec:
 
 @dataclass(frozen=True)
 class DigitsLTSplit:
-    """Indexes into ``sklearn.datasets.load_digits()`` for train (long-tailed) and test."""
+    """Indexes into ``sklearn.datasets.load_digits()`` for train (long-tailed), probe, test."""
 
     train: np.ndarray
+    probe: np.ndarray
     test: np.ndarray
     counts: list[int]
 
@@ -52,14 +57,16 @@ def split_digits(targets: np.ndarray, spec: DigitsLTSpec) -> DigitsLTSplit:
     if spec.test_per_class < 1 or spec.test_per_class >= smallest:
         raise ValueError(f"test_per_class must be in [1, {smallest - 1}], got {spec.test_per_class}")
     pools = [p[spec.test_per_class:] for p in per_class]
-    n_max = spec.n_max or min(len(p) for p in pools)
+    smallest_pool = min(len(p) for p in pools)
+    n_max = spec.n_max or smallest_pool
     counts = exponential_profile(n_max, len(classes), spec.ratio)
     short = [int(c) for c, n, p in zip(classes, counts, pools) if n > len(p)]
     if short:
         raise ValueError(f"n_max={n_max} exceeds the pool of digits {short}; lower n_max")
     train = np.concatenate([np.sort(p[:n]) for p, n in zip(pools, counts)])
+    probe = np.concatenate([np.sort(p[:max(smallest_pool, n)]) for p, n in zip(pools, counts)])
     test = np.concatenate([np.sort(p[: spec.test_per_class]) for p in per_class])
-    return DigitsLTSplit(train=train, test=test, counts=counts)
+    return DigitsLTSplit(train=train, probe=probe, test=test, counts=counts)
 
 
 def _to_rgb(images: np.ndarray, size: int) -> np.ndarray:
@@ -90,12 +97,13 @@ def build_digits_lt(out: str | Path, spec: DigitsLTSpec = DigitsLTSpec(), *,
                  "class_order": "digit 0 (head) .. digit 9 (tail)"},
         seed=spec.seed,
         extra={"image_size": spec.size, "test_per_class": spec.test_per_class,
+               "probe_checksum": checksum_items(split.probe.tolist()),
                "test_checksum": checksum_items(split.test.tolist()),
-               "splits": {"train": "train", "test": "test"}},
+               "splits": {"train": "train", "probe": "probe", "test": "test"}},
     )
 
     def fill(tmp: Path) -> None:
-        for part, idx in (("train", split.train), ("test", split.test)):
+        for part, idx in (("train", split.train), ("probe", split.probe), ("test", split.test)):
             write_png_split(tmp / part, _to_rgb(digits.images[idx], spec.size),
                             digits.target[idx], idx, names)
 

@@ -11,10 +11,20 @@ from omegaconf import DictConfig, OmegaConf
 
 from solo_tase.methods.config import ConfigError
 
+STATS_FILE = "solo_tase_stats.jsonl"  # per-epoch JSON lines beside args.json
+
+
+def count_crops(augmentations: Any) -> tuple[int, int]:
+    """(large, small) crops as solo-learn counts them: large = crop_size of the first pipeline."""
+    big = augmentations[0].crop_size
+    large = sum(int(a.num_crops) for a in augmentations if a.crop_size == big)
+    small = sum(int(a.num_crops) for a in augmentations if a.crop_size != big)
+    return large, small
+
 
 def check_two_large_crops(cfg: DictConfig, method: str) -> None:
     """The plugin's methods contrast exactly two large crops and no small crops."""
-    large, small = cfg.data.num_large_crops, cfg.data.num_small_crops
+    large, small = count_crops(cfg.augmentations)
     if large != 2 or small != 0:
         raise ConfigError(
             f"method '{method}' needs exactly 2 large crops and no small crops, but "
@@ -26,7 +36,7 @@ def check_two_large_crops(cfg: DictConfig, method: str) -> None:
 
 def check_dali_indexes(cfg: DictConfig, method: str) -> None:
     """With DALI, real dataset indexes require ``dali.encode_indexes_into_labels=True``."""
-    if cfg.data.format == "dali" and not OmegaConf.select(
+    if OmegaConf.select(cfg, "data.format") == "dali" and not OmegaConf.select(
         cfg, "dali.encode_indexes_into_labels", default=False
     ):
         raise ConfigError(
@@ -34,6 +44,18 @@ def check_dali_indexes(cfg: DictConfig, method: str) -> None:
             "yields real indexes with dali.encode_indexes_into_labels=True (allowed: true); "
             "set it in the config"
         )
+
+
+def early_checks(config: DictConfig, methods: Any, indexed: Any) -> None:
+    """Checks run by the Hydra callback before main_pretrain starts (whose own crop assertion
+    has no message): two large crops for the plugin's ``methods``, real DALI indexes for the
+    ``indexed`` ones (those that key per-sample state by dataset index)."""
+    method = OmegaConf.select(config, "method")
+    if method not in methods or OmegaConf.select(config, "augmentations") is None:
+        return
+    check_two_large_crops(config, method)
+    if method in indexed:
+        check_dali_indexes(config, method)
 
 
 def batch_indexes(indexes: torch.Tensor) -> torch.Tensor:

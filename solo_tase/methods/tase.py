@@ -6,69 +6,51 @@ per-sample state in ``solo_tase.methods.tase_state``. This module wires them int
 
 from __future__ import annotations
 
-from dataclasses import asdict
+from collections.abc import Mapping
 from typing import Any, Sequence
 
 import omegaconf
 import torch
-import torch.nn as nn
-from solo.methods.base import BaseMethod
 
 from solo_tase.losses.tase import tase_loss_func
 from solo_tase.methods.common import (
+    STATS_FILE,
     append_stats,
     batch_indexes,
     check_dali_indexes,
-    check_two_large_crops,
     resolve_num_samples,
 )
 from solo_tase.methods.config import TaseConfig
+from solo_tase.methods.projected import ProjectedMethod, mlp_projector
 from solo_tase.methods.tase_state import TaseState
 from solo_tase.pseudo_labels.kmeans import make_backend
 from solo_tase.utils.rng import capture_rng_state, restore_rng_state
 
 CHECKPOINT_KEY = "solo_tase"
-STATS_FILE = "solo_tase_stats.jsonl"
 
 
-class TASE(BaseMethod):
+class TASE(ProjectedMethod):
     """Temperature Auxiliary Sample-level Encouragement (see docs/method.md)."""
+
+    config_class = TaseConfig
 
     def __init__(self, cfg: omegaconf.DictConfig) -> None:
         super().__init__(cfg)
-        self.tase: TaseConfig = TaseConfig.from_kwargs(dict(cfg.method_kwargs))
-        self.projector = nn.Sequential(
-            nn.Linear(self.features_dim, self.tase.proj_hidden_dim),
-            nn.BatchNorm1d(self.tase.proj_hidden_dim),
-            nn.ReLU(),
-            nn.Linear(self.tase.proj_hidden_dim, self.tase.proj_output_dim),
-        )
+        self.tase: TaseConfig = self.method_cfg
+        self.projector = mlp_projector(self.features_dim, self.tase.proj_hidden_dim,
+                                       self.tase.proj_output_dim, batch_norm=True)
         self.state: TaseState | None = None
         self._restored: dict[str, Any] | None = None
         self._last_stats: dict[str, Any] = {}
 
-    @staticmethod
-    def add_and_assert_specific_cfg(cfg: omegaconf.DictConfig) -> omegaconf.DictConfig:
-        """Validate ``method_kwargs`` and write the resolved values back (they reach args.json)."""
-        cfg = super(TASE, TASE).add_and_assert_specific_cfg(cfg)
-        check_two_large_crops(cfg, "tase")
+    @classmethod
+    def resolve_config(cls, kwargs: Mapping[str, Any], cfg: omegaconf.DictConfig) -> TaseConfig:
+        """K defaults to data.num_classes, the schedule period to max_epochs; DALI must yield
+        real indexes."""
         check_dali_indexes(cfg, "tase")
-        resolved = TaseConfig.from_kwargs(
-            omegaconf.OmegaConf.to_container(cfg.method_kwargs, resolve=True),  # type: ignore[arg-type]
-            num_classes=omegaconf.OmegaConf.select(cfg, "data.num_classes"),
-            max_epochs=omegaconf.OmegaConf.select(cfg, "max_epochs"),
-        )
-        cfg.method_kwargs = omegaconf.OmegaConf.create(asdict(resolved))
-        return cfg
-
-    @property
-    def learnable_params(self) -> list[dict[str, Any]]:
-        return super().learnable_params + [{"name": "projector", "params": self.projector.parameters()}]
-
-    def forward(self, X: torch.Tensor) -> dict[str, Any]:
-        out = super().forward(X)
-        out["z"] = self.projector(out["feats"])
-        return out
+        return TaseConfig.from_kwargs(
+            kwargs, num_classes=omegaconf.OmegaConf.select(cfg, "data.num_classes"),
+            max_epochs=omegaconf.OmegaConf.select(cfg, "max_epochs"))
 
     # ----------------------------------------------------------------- per-sample state
     def on_train_start(self) -> None:
@@ -99,7 +81,7 @@ class TASE(BaseMethod):
         record.update(self._scheduled_summary(float(epoch)))
         self.log_dict({f"tase/{k}": float(v) for k, v in record.items()
                        if isinstance(v, (int, float)) and not isinstance(v, bool)},
-                      on_step=False, on_epoch=True, sync_dist=False)
+                      on_step=False, on_epoch=True, sync_dist=True)
         append_stats(self.trainer, STATS_FILE, record)
 
     def _scheduled_summary(self, t: float) -> dict[str, float]:

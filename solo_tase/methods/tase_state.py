@@ -95,7 +95,7 @@ class TaseState:
         stats = dict(payload[0])
         stats.update(self.table_summary())
         stats["tables_checksum"] = self.checksum()
-        self._assert_same_on_all_ranks()
+        stats["tables_checksum_by_rank"] = self._checksums_by_rank()
         return stats
 
     def _rebuild_tables(self) -> None:
@@ -121,14 +121,16 @@ class TaseState:
             h.update(t.detach().cpu().contiguous().numpy().tobytes())
         return h.hexdigest()[:16]
 
-    def _assert_same_on_all_ranks(self) -> None:
+    def _checksums_by_rank(self) -> list[str]:
+        """Every rank's table checksum; raises if they differ (they must not, by construction)."""
+        mine = self.checksum()
         if not is_distributed():
-            return
-        mine = torch.tensor([int(self.checksum(), 16) >> 1], dtype=torch.long,
-                            device=self.tau.device)
-        everyone = gather_no_grad(mine)
-        if not bool((everyone == mine).all()):
-            raise RuntimeError(f"TASE tables differ across ranks: {everyone.tolist()}")
+            return [mine]
+        found: list[str] = [""] * dist.get_world_size()
+        dist.all_gather_object(found, mine)
+        if len(set(found)) != 1:
+            raise RuntimeError(f"TASE tables differ across ranks: {found}")
+        return found
 
     def state_dict(self) -> dict[str, Any]:
         return {

@@ -1,8 +1,9 @@
 """Thin helpers over ``torch.distributed`` that are no-ops in a single process.
 
 Lightning's DDP strategy initialises the process group; these helpers only read it.
-``gather_with_grad`` uses ``torch.distributed.nn.functional.all_gather`` (the autograd-aware
-collective that ships with torch) rather than a home-made ``autograd.Function``.
+``gather_with_grad`` is a small ``autograd.Function`` (as solo-learn's ``GatherLayer``): torch's
+``torch.distributed.nn.functional.all_gather`` is deprecated since torch 2.14 and its replacement
+lives in the private ``torch.distributed._functional_collectives``.
 """
 
 from __future__ import annotations
@@ -26,13 +27,28 @@ def world_size() -> int:
     return dist.get_world_size() if is_distributed() else 1
 
 
+class _GatherWithGrad(torch.autograd.Function):
+    """all_gather forward; backward sums the gradients of every rank and keeps this rank's slice,
+    so that DDP's gradient averaging yields the gradient of the mean of the ranks' losses."""
+
+    @staticmethod
+    def forward(ctx, x: torch.Tensor) -> torch.Tensor:  # type: ignore[override]
+        out = [torch.empty_like(x) for _ in range(dist.get_world_size())]
+        dist.all_gather(out, x.contiguous())
+        return torch.cat(out, dim=0)
+
+    @staticmethod
+    def backward(ctx, grad: torch.Tensor) -> torch.Tensor:  # type: ignore[override]
+        grad = grad.contiguous()
+        dist.all_reduce(grad, op=dist.ReduceOp.SUM)
+        return grad.chunk(dist.get_world_size(), dim=0)[dist.get_rank()]
+
+
 def gather_with_grad(x: torch.Tensor) -> torch.Tensor:
     """Concatenate ``x`` [B, ...] from every rank along dim 0 -> [world*B, ...], keeping grads."""
     if not is_distributed():
         return x
-    from torch.distributed.nn.functional import all_gather
-
-    return torch.cat(all_gather(x), dim=0)
+    return _GatherWithGrad.apply(x)
 
 
 @torch.no_grad()

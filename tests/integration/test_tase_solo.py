@@ -1,0 +1,160 @@
+"""TASE through solo-learn's real main_pretrain.py / main_linear.py on Digits-LT (CPU)."""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+import torch
+
+from tests.integration.conftest import (
+    LINEAR_CONFIGS,
+    PRETRAIN_CONFIGS,
+    TINY,
+    checkpoints,
+    read_stats,
+    run_folder,
+    step_losses,
+)
+
+pytestmark = pytest.mark.integration
+
+DIGITS = PRETRAIN_CONFIGS / "digits-lt"
+# warm-up 1 epoch, re-cluster at the start of epochs 1 and 2
+TASE_RUN = TINY + ["max_epochs=3", "method_kwargs.warmup_epochs=1",
+                   "method_kwargs.recluster_every=1", "checkpoint.keep_prev=True",
+                   "method_kwargs.kmeans_backend=torch"]
+
+
+def test_registration_is_idempotent_and_leaves_solo_untouched():
+    import solo.methods
+
+    from solo_tase.methods import register_methods
+    from solo_tase.plugin import SoloTasePlugin
+
+    first = register_methods()
+    SoloTasePlugin()
+    SoloTasePlugin()
+    assert register_methods() == first
+    from solo_tase.methods.tase import TASE
+
+    assert solo.methods.METHODS["tase"] is TASE
+    assert solo.methods.METHODS["simclr"].__module__ == "solo.methods.simclr"
+
+
+def test_loss_equals_solo_simclr_loss_func():
+    from solo.losses.simclr import simclr_loss_func
+
+    from solo_tase.losses.tase import tase_loss_func
+
+    g = torch.Generator().manual_seed(0)
+    for temperature in (0.05, 0.2, 0.5):
+        z = torch.randn(64, 32, generator=g)
+        indexes = torch.arange(32).repeat(2)
+        want = simclr_loss_func(z, indexes=indexes, temperature=temperature)
+        got = tase_loss_func(z, temperature, torch.ones(64))
+        assert abs(float(got) - float(want)) < 1e-5
+
+
+@pytest.fixture(scope="module")
+def tase_run(run_solo, tmp_path_factory) -> Path:
+    out = tmp_path_factory.mktemp("tase-run")
+    run_solo("main_pretrain.py", DIGITS, "tase.yaml", TASE_RUN, out)
+    return out
+
+
+def test_pretrain_runs_tase_reclusters_and_checkpoints(tase_run: Path, digits_root: Path):
+    folder = run_folder(tase_run, "tase")
+    args = json.loads((folder / "args.json").read_text())
+    assert args["method"] == "tase"
+    assert args["method_kwargs"]["num_clusters"] == 10  # resolved values are recorded
+    assert args["data"]["train_path"] == str(digits_root / "digits-lt" / "train")  # resolved
+    stats = read_stats(folder)
+    assert [s["epoch"] for s in stats] == [0, 1, 2]
+    assert [s["reclustered"] for s in stats] == [False, True, True]
+    for s in stats[1:]:
+        assert 0.1 - 1e-6 <= s["tau_min"] <= s["tau_mean"] <= s["tau_max"] <= 0.5 + 1e-6
+        assert 0.0 <= s["nmi"] <= 1.0 and s["empty_clusters"] >= 0 and s["kmeans_seconds"] > 0
+    ckpts = checkpoints(folder)
+    assert sorted(ckpts) == [0, 1, 2]
+    saved = torch.load(ckpts[2], map_location="cpu", weights_only=True)["solo_tase"]["state"]
+    assert saved["num_samples"] == 503 and saved["last_cluster_epoch"] == 2
+    assert saved["tau"].min() >= 0.1 - 1e-6 and abs(float(saved["weights"].mean()) - 1) < 1e-4
+    losses = step_losses(tase_run)
+    assert len(losses) == 9 and all(torch.isfinite(torch.tensor(list(losses.values()))))
+
+
+def test_killed_run_resumes_with_identical_tables_and_loss_curve(tase_run: Path, run_solo,
+                                                                  solo_learn_dir: Path,
+                                                                  digits_root: Path,
+                                                                  tmp_path: Path):
+    """Kill a run during epoch 2 (after the epoch-1 checkpoint), resume from that checkpoint:
+    the re-clustering at epoch 2 and the losses of its steps match the uninterrupted run."""
+    killed = tmp_path / "killed"
+    env = {**os.environ, "SOLO_TASE_DATA": str(digits_root), "PYTHONUNBUFFERED": "1"}
+    cmd = [sys.executable, "main_pretrain.py", "--config-path", str(DIGITS), "--config-name",
+           "tase.yaml", f"checkpoint.dir={killed}", f"default_root_dir={killed}", *TASE_RUN]
+    proc = subprocess.Popen(cmd, cwd=solo_learn_dir, env=env, stdout=subprocess.DEVNULL,
+                            stderr=subprocess.DEVNULL, start_new_session=True)
+    deadline = time.time() + 300
+    stats_file = None
+    while time.time() < deadline and proc.poll() is None:
+        found = list(killed.glob("tase/*/solo_tase_stats.jsonl"))
+        if found and len(found[0].read_text().splitlines()) >= 3:  # epoch 2 has started
+            stats_file = found[0]
+            break
+        time.sleep(0.2)
+    os.killpg(proc.pid, signal.SIGKILL)
+    proc.wait()
+    assert stats_file is not None, "the run did not reach epoch 2 before being killed"
+    ckpt = checkpoints(stats_file.parent)[1]
+
+    resumed = tmp_path / "resumed"
+    run_solo("main_pretrain.py", DIGITS, "tase.yaml",
+             TASE_RUN + [f"resume_from_checkpoint='{ckpt}'"], resumed)
+    uninterrupted, after = step_losses(tase_run), step_losses(resumed)
+    assert sorted(after) == [6, 7, 8]
+    for step in after:
+        assert abs(after[step] - uninterrupted[step]) < 1e-5, (step, after[step], uninterrupted[step])
+    a = torch.load(checkpoints(run_folder(tase_run, "tase"))[2], map_location="cpu",
+                   weights_only=True)["solo_tase"]["state"]
+    b = torch.load(checkpoints(run_folder(resumed, "tase"))[2], map_location="cpu",
+                   weights_only=True)["solo_tase"]["state"]
+    for key in ("tau", "weights", "assignments", "similarity", "sizes"):
+        assert torch.equal(a[key], b[key]), key
+    assert read_stats(run_folder(resumed, "tase"))[-1]["reclustered"] is True
+
+
+def test_main_linear_loads_the_tase_checkpoint(tase_run: Path, run_solo, tmp_path: Path):
+    ckpt = checkpoints(run_folder(tase_run, "tase"))[2]
+    out = tmp_path / "linear"
+    run_solo("main_linear.py", LINEAR_CONFIGS / "digits-lt", "linear.yaml",
+             [f"pretrained_feature_extractor='{ckpt}'", "max_epochs=1", "data.num_workers=0",
+              "+limit_train_batches=1", "+limit_val_batches=1", "optimizer.batch_size=16"], out)
+    (linear_ckpt,) = list(out.glob("linear/*/*.ckpt"))
+    pre = torch.load(ckpt, map_location="cpu", weights_only=True)["state_dict"]
+    lin = torch.load(linear_ckpt, map_location="cpu", weights_only=True)["state_dict"]
+    names = [k for k in pre if k.startswith("backbone.") and k.endswith(("weight", "bias"))]
+    assert len(names) > 50
+    for k in names:
+        assert torch.equal(pre[k], lin[k]), k
+
+
+@pytest.mark.parametrize("override, message", [
+    ("method_kwargs.tau_min=-1", "method_kwargs.tau_min must be > 0"),
+    ("method_kwargs.num_clusters=1000", "method_kwargs.num_clusters=1000 exceeds the 503"),
+    ("augmentations.0.num_crops=3", "needs exactly 2 large crops"),
+])
+def test_bad_configuration_fails_at_start_naming_the_key(run_solo, tmp_path: Path, override,
+                                                         message):
+    proc = run_solo("main_pretrain.py", DIGITS, "tase.yaml", TINY + ["max_epochs=1", override],
+                    tmp_path, check=False)
+    assert proc.returncode != 0
+    assert message in proc.stderr + proc.stdout
+    assert not list(tmp_path.glob("tase/*/*.ckpt"))

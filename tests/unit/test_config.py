@@ -1,0 +1,51 @@
+"""Bad TASE configuration fails with a message naming the key and the allowed values."""
+
+from __future__ import annotations
+
+import pytest
+
+from solo_tase.methods.config import ConfigError, TaseConfig
+
+
+def test_defaults_and_resolution():
+    cfg = TaseConfig.from_kwargs({}, num_classes=10, max_epochs=100)
+    assert (cfg.tau_0, cfg.tau_min, cfg.tau_max, cfg.beta) == (0.2, 0.1, 0.5, 0.5)
+    assert cfg.num_clusters == 10 and cfg.tau_schedule_period == 100.0
+    assert (cfg.warmup_epochs, cfg.recluster_every, cfg.weighting, cfg.gamma) == (10, 5, "power", 0.5)
+    assert (cfg.w_min, cfg.w_max, cfg.tau_schedule) == (0.1, 10.0, "none")
+    assert TaseConfig.from_kwargs({}).num_clusters == 100  # unknown number of classes
+
+
+@pytest.mark.parametrize("kwargs, key, allowed", [
+    ({"tau_min": 0.0}, "method_kwargs.tau_min", "> 0"),
+    ({"tau_min": -0.1}, "method_kwargs.tau_min", "> 0"),
+    ({"tau_min": 0.6, "tau_max": 0.5}, "method_kwargs.tau_max", ">= method_kwargs.tau_min"),
+    ({"num_clusters": 1}, "method_kwargs.num_clusters", ">= 2"),
+    ({"gamma": -0.5}, "method_kwargs.gamma", ">= 0"),
+    ({"beta": 1.5}, "method_kwargs.beta", "in [0, 1]"),
+    ({"weighting": "inverse"}, "method_kwargs.weighting", "'power', 'effective', 'none'"),
+    ({"tau_schedule": "linear"}, "method_kwargs.tau_schedule", "'none', 'cosine'"),
+    ({"kmeans_backend": "sklearn"}, "method_kwargs.kmeans_backend", "'auto', 'torch', 'faiss'"),
+    ({"warmup_epochs": 0}, "method_kwargs.warmup_epochs", ">= 1"),
+    ({"recluster_every": 0}, "method_kwargs.recluster_every", ">= 1"),
+    ({"w_min": 2.0, "w_max": 1.0}, "method_kwargs.w_max", ">= method_kwargs.w_min"),
+    ({"effective_beta": 1.0}, "method_kwargs.effective_beta", "in (0, 1)"),
+    ({"bank_dtype": "int8"}, "method_kwargs.bank_dtype", "'float32', 'float16'"),
+    ({"tau_0": "hot"}, "method_kwargs.tau_0", "type float"),
+    ({"warmup_epochs": 2.5}, "method_kwargs.warmup_epochs", "type int"),
+    ({"adaptive_temperature": "yes"}, "method_kwargs.adaptive_temperature", "true or false"),
+])
+def test_bad_values_name_the_key_and_allowed_values(kwargs, key, allowed):
+    with pytest.raises(ConfigError) as err:
+        TaseConfig.from_kwargs(kwargs, num_classes=10)
+    assert key in str(err.value) and allowed in str(err.value)
+
+
+def test_unknown_keys_are_refused():
+    with pytest.raises(ConfigError, match=r"method_kwargs\.temprature"):
+        TaseConfig.from_kwargs({"temprature": 0.2})
+
+
+def test_recluster_epochs():
+    cfg = TaseConfig.from_kwargs({"warmup_epochs": 10, "recluster_every": 5}, num_classes=10)
+    assert [e for e in range(30) if cfg.is_recluster_epoch(e)] == [10, 15, 20, 25]
