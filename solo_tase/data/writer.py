@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import os
 import shutil
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from pathlib import Path
 
 import numpy as np
@@ -26,10 +26,11 @@ def materialize(out: Path, manifest: Manifest, fill: Callable[[Path], None], *,
     is written. If it holds anything else, raises ``FileExistsError`` unless ``replace`` is set.
     """
     out = Path(out)
+    if out.exists() and not out.is_dir():
+        raise FileExistsError(f"{out} is a file, not a dataset folder: choose another output folder")
     if out.exists() and any(out.iterdir()):
-        existing = _existing_manifest(out)
-        if (existing is not None and existing.index_checksum == manifest.index_checksum
-                and existing.name == manifest.name):
+        existing = _existing_manifest(out / MANIFEST_NAME)
+        if _same_dataset(existing, manifest):
             return out
         if not replace:
             what = (f"a different dataset ({existing.name}, checksum {existing.index_checksum[:12]})"
@@ -58,11 +59,41 @@ def materialize(out: Path, manifest: Manifest, fill: Callable[[Path], None], *,
     return out
 
 
-def _existing_manifest(folder: Path) -> Manifest | None:
+def _existing_manifest(path: Path) -> Manifest | None:
     try:
-        return Manifest.load(folder / MANIFEST_NAME)
+        return Manifest.load(path)
     except (FileNotFoundError, ValueError, TypeError):
         return None
+
+
+def _same_dataset(existing: Manifest | None, manifest: Manifest) -> bool:
+    return (existing is not None and existing.index_checksum == manifest.index_checksum
+            and existing.name == manifest.name)
+
+
+def save_manifest_once(manifest: Manifest, path: Path) -> Path:
+    """Write ``manifest`` to the file ``path`` atomically, unless it already holds it.
+
+    A file there with the same name and checksum is kept as is (so concurrent DDP ranks and
+    re-runs agree); anything else raises ``FileExistsError``.
+    """
+    path = Path(path)
+    if path.exists():
+        existing = _existing_manifest(path)
+        if _same_dataset(existing, manifest):
+            return path
+        what = (f"the manifest of other data ({existing.name}, checksum "
+                f"{existing.index_checksum[:12]})" if existing else "a file that is not a manifest")
+        raise FileExistsError(f"{path} already holds {what}: choose another manifest path or "
+                              "remove that file")
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.parent / f".{path.name}.tmp-{os.getpid()}"
+    try:
+        manifest.save(tmp)
+        tmp.replace(path)
+    finally:
+        tmp.unlink(missing_ok=True)
+    return path
 
 
 def class_dir_names(class_names: Sequence[str]) -> list[str]:
@@ -80,3 +111,12 @@ def write_png_split(root: Path, images: np.ndarray, labels: Sequence[int], ids: 
         (root / d).mkdir(parents=True, exist_ok=True)
     for img, label, i in zip(images, labels, ids):
         Image.fromarray(img).save(root / dirs[int(label)] / f"{int(i):06d}.png")
+
+
+def write_symlink_split(root: Path, links: Iterable[tuple[str, str, Path]]) -> None:
+    """Create ``root/<class dir>/<name>`` -> absolute ``target`` for each ``(class dir, name,
+    target)`` (ImageFolder layout; solo-learn's ImageFolder and DALI readers follow the links)."""
+    for class_dir, name, target in links:
+        folder = root / class_dir
+        folder.mkdir(parents=True, exist_ok=True)
+        (folder / name).symlink_to(Path(target).resolve())
