@@ -1,0 +1,160 @@
+"""A frozen backbone from a solo-learn checkpoint or a zoo backbone-only weights file.
+
+Both hold ``torch.load(path, weights_only=True)["state_dict"]`` with the backbone under keys
+``backbone.<name>`` and have the run's ``args.json`` beside them. The backbone is built the way
+solo-learn builds it (``BaseMethod._BACKBONES`` when solo-learn is installed, torchvision's
+identical ResNets otherwise; ``fc`` removed; the CIFAR stem for cifar10/cifar100) and every one of
+its tensors must be in the file: unlike solo-learn's ``main_linear.py`` (``strict=False``), a
+mismatch is an error, never a silently random layer.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import pickle
+import warnings
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import torch
+import torch.nn as nn
+import torchvision
+
+from solo_tase.solo_compat import INSTALL_HINT, solo_available
+
+ARGS_NAME = "args.json"
+STATE_PREFIX = "backbone."
+CIFAR_DATASETS = ("cifar10", "cifar100")
+REQUIRED_ARGS = ("backbone.name", "data.dataset", "method", "name")
+Factory = Callable[..., nn.Module]
+
+
+@dataclass
+class LoadedBackbone:
+    """A backbone in eval mode with the provenance of its weights."""
+
+    module: nn.Module
+    args: dict[str, Any]
+    checkpoint: Path
+    args_path: Path
+    checkpoint_sha256: str
+    args_sha256: str
+    registry: str  # "solo-learn" or "torchvision"
+
+
+def sha256_file(path: Path) -> str:
+    """SHA-256 hex digest of a file's bytes."""
+    with open(path, "rb") as f:
+        return hashlib.file_digest(f, "sha256").hexdigest()
+
+
+def read_run_args(checkpoint: Path) -> tuple[dict[str, Any], Path]:
+    """The run config (``args.json`` beside ``checkpoint``) and its path."""
+    args_path = checkpoint.parent / ARGS_NAME
+    if not args_path.is_file():
+        raise FileNotFoundError(
+            f"no {ARGS_NAME} beside {checkpoint}: the backbone, stem, dataset, crop size and "
+            "normalisation are read from the run's args.json, which solo-learn writes next to "
+            f"its checkpoints; copy that run's args.json into {checkpoint.parent}"
+        )
+    try:
+        args = json.loads(args_path.read_text())
+    except json.JSONDecodeError as err:
+        raise ValueError(f"{args_path} is not valid JSON ({err})") from None
+    for key in REQUIRED_ARGS:
+        node: Any = args
+        for part in key.split("."):
+            node = node.get(part) if isinstance(node, Mapping) else None
+        if node in (None, ""):
+            raise ValueError(f"{args_path} has no '{key}': it is not a solo-learn run config "
+                             "(use the args.json solo-learn wrote for this checkpoint)")
+    return args, args_path
+
+
+def backbone_factories(use_solo: bool) -> dict[str, Factory]:
+    """Backbone name -> ``factory(method, **kwargs)``, as solo-learn's registry calls them."""
+    if use_solo:
+        with warnings.catch_warnings():  # timm/solo-learn import-time deprecation noise
+            warnings.simplefilter("ignore")
+            from solo.methods.base import BaseMethod
+        return dict(BaseMethod._BACKBONES)
+    # solo-learn's resnet18/resnet50 are torchvision's (solo/backbones/resnet/resnet.py).
+    return {"resnet18": lambda method, **kw: torchvision.models.resnet18(**kw),
+            "resnet50": lambda method, **kw: torchvision.models.resnet50(**kw)}
+
+
+def build_backbone(args: Mapping[str, Any], use_solo: bool | None = None) -> nn.Module:
+    """The randomly initialised backbone of a run, shaped as solo-learn shapes it."""
+    use_solo = solo_available() if use_solo is None else use_solo
+    name = args["backbone"]["name"]
+    factories = backbone_factories(use_solo)
+    if name not in factories:
+        if use_solo:
+            raise ValueError(f"unknown backbone '{name}' (backbone.name in args.json); "
+                             f"solo-learn's registry has {sorted(factories)}")
+        raise ValueError(f"backbone '{name}' needs solo-learn's backbone registry; without "
+                         f"solo-learn only {sorted(factories)} can be built. {INSTALL_HINT}")
+    model = factories[name](args["method"], **dict(args["backbone"].get("kwargs") or {}))
+    if name.startswith("resnet"):  # the same condition and surgery as solo's BaseMethod
+        model.fc = nn.Identity()
+        if args["data"]["dataset"] in CIFAR_DATASETS:
+            model.conv1 = nn.Conv2d(3, 64, kernel_size=3, stride=1, padding=2, bias=False)
+            model.maxpool = nn.Identity()
+    return model
+
+
+def backbone_state_dict(path: Path) -> dict[str, torch.Tensor]:
+    """The ``backbone.``-prefixed tensors of a checkpoint, prefix removed."""
+    try:
+        ckpt = torch.load(path, map_location="cpu", weights_only=True)
+    except (pickle.UnpicklingError, RuntimeError, EOFError) as err:
+        first = str(err).strip().splitlines()[0] if str(err).strip() else type(err).__name__
+        raise ValueError(
+            f"cannot read {path} with torch.load(weights_only=True): {first}. Only files of "
+            "tensors and plain values are read (solo-learn .ckpt files and zoo weights files are)"
+        ) from None
+    state = ckpt.get("state_dict") if isinstance(ckpt, Mapping) else None
+    if not isinstance(state, Mapping):
+        raise ValueError(f"{path} has no 'state_dict': expected a solo-learn checkpoint or a zoo "
+                         "weights file {'state_dict': {'backbone.<name>': tensor, ...}}")
+    out = {k[len(STATE_PREFIX):]: v for k, v in state.items() if k.startswith(STATE_PREFIX)}
+    if not out:
+        raise ValueError(f"{path}: no 'backbone.*' key in its state_dict (first keys: "
+                         f"{list(state)[:5]}); it is not a solo-learn checkpoint")
+    return out
+
+
+def load_strict(model: nn.Module, state: Mapping[str, torch.Tensor], path: Path,
+                name: str) -> None:
+    """Load ``state`` into ``model``; any missing, unexpected or mis-shaped tensor is an error."""
+    expected = model.state_dict()
+    missing = sorted(set(expected) - set(state))
+    unexpected = sorted(set(state) - set(expected))
+    shapes = [f"{k} {tuple(state[k].shape)} != {tuple(v.shape)}" for k, v in expected.items()
+              if k in state and state[k].shape != v.shape]
+    if missing or unexpected or shapes:
+        problems = "; ".join(f"{what}: {items[:4]}{' ...' if len(items) > 4 else ''}"
+                             for what, items in (("missing", missing), ("unexpected", unexpected),
+                                                 ("shape mismatch", shapes)) if items)
+        raise ValueError(f"{path} does not fit the '{name}' backbone that its args.json "
+                         f"describes ({problems}); check that args.json belongs to this checkpoint")
+    model.load_state_dict(state, strict=True)
+
+
+def load_backbone(checkpoint: str | Path, use_solo: bool | None = None) -> LoadedBackbone:
+    """Read args.json, build the backbone and load every one of its tensors (eval mode, CPU)."""
+    path = Path(checkpoint).expanduser()
+    if not path.is_file():
+        hint = (f" (it is a folder: pass one of its checkpoints "
+                f"{sorted(p.name for p in path.glob('*.ckpt'))})" if path.is_dir() else "")
+        raise FileNotFoundError(f"checkpoint {path} not found{hint}")
+    use_solo = solo_available() if use_solo is None else use_solo
+    args, args_path = read_run_args(path)
+    model = build_backbone(args, use_solo)
+    load_strict(model, backbone_state_dict(path), path, args["backbone"]["name"])
+    return LoadedBackbone(module=model.eval(), args=args, checkpoint=path, args_path=args_path,
+                          checkpoint_sha256=sha256_file(path), args_sha256=sha256_file(args_path),
+                          registry="solo-learn" if use_solo else "torchvision")

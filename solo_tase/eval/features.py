@@ -1,0 +1,98 @@
+"""Batched feature extraction from a frozen backbone, cached on disk.
+
+A cache entry is ``<cache dir>/<key>.pt`` where ``key`` is the SHA-256 of the checkpoint's
+SHA-256, the transform's description, the data set's cache key (file listing, sizes and
+modification times, or the CIFAR arrays) and the device type (GPU and CPU kernels differ in the
+last bits). An entry whose stored key differs, or that cannot be read, is recomputed.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import pickle
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from pathlib import Path
+
+import torch
+import torch.nn as nn
+from rich.console import Console
+from rich.progress import track
+from torch.utils.data import DataLoader, Dataset
+
+FEATURES_VERSION = 1
+
+
+@dataclass(frozen=True)
+class Features:
+    """Frozen features ``x`` [N, D] (float32, CPU) and labels ``y`` [N] (int64)."""
+
+    x: torch.Tensor
+    y: torch.Tensor
+
+
+def default_cache_dir() -> Path:
+    """``$SOLO_TASE_CACHE/features``, default ``~/.cache/solo-tase/features``."""
+    root = os.environ.get("SOLO_TASE_CACHE") or Path.home() / ".cache" / "solo-tase"
+    return Path(root) / "features"
+
+
+def resolve_device(device: str) -> torch.device:
+    """``"auto"`` -> the first GPU when present, else the CPU; anything else as given."""
+    if device == "auto":
+        return torch.device("cuda" if torch.cuda.is_available() else "cpu")
+    if device.startswith("cuda") and not torch.cuda.is_available():
+        raise ValueError(f"--device {device}: no CUDA GPU is available here (use --device cpu)")
+    return torch.device(device)
+
+
+@torch.inference_mode()
+def extract_features(model: nn.Module, dataset: Dataset, *, device: torch.device,
+                     batch_size: int = 256, num_workers: int = 0,
+                     description: str = "features") -> Features:
+    """Run ``model`` (eval mode) over ``dataset`` in order, with a progress bar on stderr."""
+    model = model.eval().to(device)
+    loader = DataLoader(dataset, batch_size=batch_size, shuffle=False, num_workers=num_workers,
+                        pin_memory=device.type == "cuda")
+    xs, ys = [], []
+    for images, labels in track(loader, description=description, total=len(loader),
+                                console=Console(stderr=True)):
+        out = model(images.to(device, non_blocking=True))
+        if out.ndim != 2:
+            raise ValueError(f"the backbone returned features of shape {tuple(out.shape)}; "
+                             "expected [batch, dim] (a pooled backbone without its head)")
+        xs.append(out.float().cpu())
+        ys.append(labels.long())
+    return Features(x=torch.cat(xs), y=torch.cat(ys))
+
+
+def cache_key(parts: Mapping[str, str]) -> str:
+    """SHA-256 of the key parts (checkpoint, transform, data set, device)."""
+    payload = json.dumps({"version": FEATURES_VERSION, **parts}, sort_keys=True)
+    return hashlib.sha256(payload.encode()).hexdigest()
+
+
+def cached_features(cache_dir: Path | None, parts: Mapping[str, str],
+                    compute: Callable[[], Features]) -> tuple[Features, bool]:
+    """``compute()`` unless ``cache_dir`` holds an entry for ``parts``; returns (features, hit)."""
+    if cache_dir is None:
+        return compute(), False
+    key = cache_key(parts)
+    path = Path(cache_dir) / f"{key}.pt"
+    if path.is_file():
+        try:
+            saved = torch.load(path, map_location="cpu", weights_only=True)
+            if saved.get("key") == dict(parts):
+                return Features(x=saved["x"], y=saved["y"]), True
+        except (OSError, RuntimeError, EOFError, pickle.UnpicklingError, AttributeError,
+                KeyError) as err:  # a damaged entry is recomputed, never trusted
+            Console(stderr=True).print(f"[yellow]feature cache {path} unreadable ({err}); "
+                                       "recomputing[/yellow]")
+    feats = compute()
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_suffix(f".tmp-{os.getpid()}")
+    torch.save({"key": dict(parts), "x": feats.x, "y": feats.y}, tmp)
+    os.replace(tmp, path)
+    return feats, False

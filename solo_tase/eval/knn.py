@@ -1,0 +1,46 @@
+"""Weighted cosine k-nearest-neighbour classifier on pre-extracted features.
+
+The rule of InstDisc and of solo-learn's ``WeightedKNNClassifier`` (same defaults: k = 20,
+temperature 0.07): each of the ``k`` most cosine-similar probe images votes for its class with
+weight ``exp(similarity / temperature)``. Written with torch (a matmul and ``topk`` per chunk of
+test images) rather than reusing solo-learn's class: it needs solo-learn, and current torchmetrics
+breaks it (docs/developing.md). faiss would add nothing at probe-set sizes.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import torch
+import torch.nn.functional as F
+
+from solo_tase.methods.config import require
+
+
+@dataclass(frozen=True)
+class KnnOptions:
+    """Number of neighbours and softmax temperature of the votes."""
+
+    k: int = 20
+    temperature: float = 0.07
+
+    def validate(self, num_train: int) -> None:
+        """Raise ``ConfigError`` naming the option out of range for ``num_train`` probe images."""
+        require(1 <= self.k <= num_train, "--k", f"in [1, {num_train}] (the probe images)", self.k)
+        require(self.temperature > 0, "--temperature", "> 0", self.temperature)
+
+
+@torch.no_grad()
+def knn_predict(train_x: torch.Tensor, train_y: torch.Tensor, test_x: torch.Tensor,
+                num_classes: int, options: KnnOptions = KnnOptions(),
+                chunk_size: int = 1024) -> torch.Tensor:
+    """Predicted labels [M] of ``test_x`` [M, D] from ``train_x`` [N, D], ``train_y`` [N]."""
+    options.validate(len(train_x))
+    train = F.normalize(train_x, dim=1)
+    preds = []
+    for chunk in F.normalize(test_x, dim=1).split(chunk_size):
+        sims, idx = (chunk @ train.T).topk(options.k, dim=1)
+        votes = torch.zeros(len(chunk), num_classes, dtype=sims.dtype, device=sims.device)
+        votes.scatter_add_(1, train_y[idx], (sims / options.temperature).exp())
+        preds.append(votes.argmax(dim=1))
+    return torch.cat(preds)

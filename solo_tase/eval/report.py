@@ -1,0 +1,147 @@
+"""Results of ``solo-tase eval`` on disk, and the comparison of several of them.
+
+A result folder holds ``metrics.json`` (schema ``solo-tase/metrics/v1``), ``per_class.csv``
+(class, train_count, group, accuracy in %) and ``per_class.png`` (per-class accuracy against the
+class's pre-training frequency, groups shaded). It is written in a hidden sibling folder and
+renamed into place when complete; an existing folder is replaced only when asked.
+"""
+
+from __future__ import annotations
+
+import csv
+import json
+import os
+import shutil
+from collections.abc import Mapping, Sequence
+from pathlib import Path
+from typing import Any
+
+from matplotlib.figure import Figure
+
+from solo_tase.data.plot import GROUP_COLOURS
+from solo_tase.data.profiles import GROUPS
+from solo_tase.eval.pipeline import METRICS_SCHEMA
+
+METRICS_FILE = "metrics.json"
+PER_CLASS_CSV = "per_class.csv"
+PER_CLASS_PLOT = "per_class.png"
+TABLE_COLUMNS = ("many", "medium", "few", "std", "all")
+
+
+def write_result(out: Path, document: Mapping[str, Any], *, replace: bool = False) -> Path:
+    """Write the result folder ``out`` atomically; refuse an existing ``out`` unless ``replace``."""
+    out = Path(out)
+    refuse_existing(out, replace)
+    tmp = out.parent / f".{out.name}.tmp-{os.getpid()}"
+    shutil.rmtree(tmp, ignore_errors=True)
+    tmp.mkdir(parents=True)
+    try:
+        (tmp / METRICS_FILE).write_text(json.dumps(document, indent=2) + "\n")
+        write_per_class_csv(document, tmp / PER_CLASS_CSV)
+        plot_per_class(document, tmp / PER_CLASS_PLOT)
+        if out.exists():
+            shutil.rmtree(out)
+        tmp.rename(out)
+    except BaseException:
+        shutil.rmtree(tmp, ignore_errors=True)
+        raise
+    return out
+
+
+def refuse_existing(out: Path, replace: bool) -> None:
+    """Raise ``FileExistsError`` when ``out`` exists and ``replace`` is not set."""
+    if out.exists() and not replace:
+        raise FileExistsError(f"{out} already exists and earlier results are never overwritten: "
+                              "choose another --out or pass --replace")
+
+
+def write_per_class_csv(document: Mapping[str, Any], path: Path) -> None:
+    with open(path, "w", newline="") as f:
+        writer = csv.DictWriter(f, fieldnames=["class", "train_count", "group", "accuracy"])
+        writer.writeheader()
+        writer.writerows(document["per_class"])
+
+
+def plot_per_class(document: Mapping[str, Any], path: Path) -> None:
+    """Scatter of per-class accuracy (%) against pre-training images per class (log scale);
+    each group's count range is shaded, its accuracy drawn as a dashed line."""
+    fig = Figure(figsize=(7, 4.2), layout="constrained")
+    ax = fig.subplots()
+    metrics = document["metrics"]
+    for group in GROUPS:
+        rows = [r for r in document["per_class"] if r["group"] == group]
+        counts, colour = [r["train_count"] for r in rows], GROUP_COLOURS[group]
+        lo, hi = min(counts) / 1.08, max(counts) * 1.08
+        ax.axvspan(lo, hi, color=colour, alpha=0.12)
+        ax.hlines(metrics[group], lo, hi, color=colour, linestyles="--", linewidth=1)
+        ax.scatter(counts, [r["accuracy"] for r in rows], color=colour, s=18,
+                   label=f"{group}: {metrics[group]:.1f}%")
+    ax.set_xscale("log")
+    ax.set_ylim(-2, 102)
+    ax.set_xlabel("pre-training images of the class (log scale)")
+    ax.set_ylabel("test accuracy (%)")
+    ax.set_title(f"{document['method']} ({document['run_name']}), {protocol_label(document)}: "
+                 f"All {metrics['all']:.1f}%, Std {metrics['std']:.1f}", fontsize=9)
+    ax.legend(loc="lower right", fontsize=8)
+    fig.savefig(path, dpi=120)
+
+
+def protocol_label(document: Mapping[str, Any]) -> str:
+    """``linear``, ``linear 100-shot``, ``linear 1%``, ``knn k=20``, ``knn k=20 5-shot``."""
+    p = document["protocol"]
+    label = p["name"] + (f" k={p['k']}" if p["name"] == "knn" else "")
+    if p.get("shots"):
+        label += f" {p['shots']}-shot"
+    elif p.get("fraction"):
+        label += f" {100 * p['fraction']:g}%"
+    return label
+
+
+def load_metrics(path: str | Path) -> dict[str, Any]:
+    """A ``metrics.json`` document (``path`` is the file or its result folder)."""
+    path = Path(path)
+    file = path / METRICS_FILE if path.is_dir() else path
+    if not file.is_file():
+        raise FileNotFoundError(f"no {METRICS_FILE} at {path}: pass a `solo-tase eval` result "
+                                "folder or its metrics.json")
+    try:
+        doc = json.loads(file.read_text())
+    except json.JSONDecodeError as err:
+        raise ValueError(f"{file} is not valid JSON ({err})") from None
+    if not isinstance(doc, dict) or doc.get("schema") != METRICS_SCHEMA:
+        raise ValueError(f"{file} is not a {METRICS_SCHEMA} document (schema "
+                         f"{doc.get('schema') if isinstance(doc, dict) else None!r})")
+    return doc
+
+
+def check_comparable(runs: Sequence[tuple[str, Mapping[str, Any]]]) -> None:
+    """Raise ``ValueError`` unless every run used the same manifest, groups and protocol."""
+    ref_name, ref = runs[0]
+    ref_groups = [(c["class"], c["group"]) for c in ref["per_class"]]
+    for name, doc in runs[1:]:
+        if (doc["inputs"]["manifest_checksum"] != ref["inputs"]["manifest_checksum"]
+                or [(c["class"], c["group"]) for c in doc["per_class"]] != ref_groups):
+            raise ValueError(f"{name} and {ref_name} were evaluated against different manifests "
+                             f"({doc['inputs']['manifest']} vs {ref['inputs']['manifest']}): "
+                             "their Many/Medium/Few numbers are not comparable")
+        keys = sorted(k for k in set(doc["protocol"]) | set(ref["protocol"])
+                      if doc["protocol"].get(k) != ref["protocol"].get(k))
+        if keys:
+            diff = ", ".join(f"{k}: {doc['protocol'].get(k)!r} vs {ref['protocol'].get(k)!r}"
+                             for k in keys)
+            raise ValueError(f"{name} and {ref_name} used different protocols ({diff}): "
+                             "re-evaluate them with the same options")
+
+
+def comparison_table(runs: Sequence[tuple[str, Mapping[str, Any]]]) -> str:
+    """Markdown table (method, run, Many, Medium, Few, Std, All; mean +- std over seeds)."""
+    check_comparable(runs)
+    lines = [f"Protocol: {protocol_label(runs[0][1])}, accuracies in %.", "",
+             "| method | run | Many | Medium | Few | Std | All |",
+             "| --- | --- | ---: | ---: | ---: | ---: | ---: |"]
+    for _, doc in runs:
+        std = doc.get("metrics_std") or {}
+        cells = [f"{doc['metrics'][k]:.2f}" + (f" ± {std[k]:.2f}" if k in std else "")
+                 for k in TABLE_COLUMNS]
+        lines.append(f"| {doc['method']} | {doc['run_name']} | " + " | ".join(cells) + " |")
+    return "\n".join(lines)
