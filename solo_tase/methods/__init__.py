@@ -8,7 +8,11 @@ from collections.abc import Callable
 # method name -> "module:Class"; imported lazily so the pure modules work without solo-learn
 PLUGIN_METHODS: dict[str, str] = {
     "tase": "solo_tase.methods.tase:TASE",
+    "sdclr": "solo_tase.methods.sdclr:SDCLR",
+    "ts": "solo_tase.methods.ts:TS",
 }
+# methods that key per-sample state by dataset index (DALI must encode real indexes)
+INDEXED_METHODS: frozenset[str] = frozenset({"tase"})
 
 
 def register_methods() -> dict[str, type]:

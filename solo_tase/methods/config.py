@@ -10,6 +10,8 @@ from collections.abc import Mapping
 from dataclasses import dataclass, fields, replace
 from typing import Any
 
+from solo_tase.pseudo_labels.tables import cosine_factor
+
 
 class ConfigError(ValueError):
     """A configuration value is missing or out of its allowed range."""
@@ -135,3 +137,77 @@ class TaseConfig:
     def is_recluster_epoch(self, epoch: int) -> bool:
         """True at the start of epochs ``warmup, warmup + every, ...`` (0-based epochs)."""
         return epoch >= self.warmup_epochs and (epoch - self.warmup_epochs) % self.recluster_every == 0
+
+
+_PREFIX = "method_kwargs."
+
+
+class _BaselineConfig:
+    """``from_kwargs`` and the projector checks of the baselines' config dataclasses."""
+
+    proj_hidden_dim: int
+    proj_output_dim: int
+
+    @classmethod
+    def from_kwargs(cls, kwargs: Mapping[str, Any]) -> Any:
+        """Build from ``method_kwargs`` (unknown keys are refused) and validate."""
+        cfg = cls(**coerce(cls, kwargs, _PREFIX))
+        cfg.validate()
+        return cfg
+
+    def validate(self) -> None:
+        """Raise ``ConfigError`` for the first value out of range."""
+        for key in ("proj_hidden_dim", "proj_output_dim"):
+            require(getattr(self, key) >= 1, _PREFIX + key, "an integer >= 1", getattr(self, key))
+
+
+@dataclass(frozen=True)
+class SdclrConfig(_BaselineConfig):
+    """SDCLR's knobs (``method_kwargs.<name>``); docs/baselines.md explains each one.
+
+    Paper settings (Jiang et al., ICML 2021): ``prune_ratio`` 0.9 and ``temperature`` 0.2 on
+    CIFAR-10/100-LT, 0.3 and 0.3 on ImageNet-100-LT.
+    """
+
+    proj_hidden_dim: int = 2048  # projector hidden width (Linear-BN-ReLU-Linear)
+    proj_output_dim: int = 128  # projector output width (the contrastive space)
+    temperature: float = 0.2  # NT-Xent temperature (one for all samples)
+    prune_ratio: float = 0.9  # fraction of the backbone's conv weights REMOVED in the pruned branch
+
+    def validate(self) -> None:
+        """Raise ``ConfigError`` for the first value out of range."""
+        super().validate()
+        require(self.temperature > 0, _PREFIX + "temperature", "> 0", self.temperature)
+        require(0.0 <= self.prune_ratio < 1.0, _PREFIX + "prune_ratio",
+                "in [0, 1) (the fraction of conv weights removed)", self.prune_ratio)
+
+
+@dataclass(frozen=True)
+class TsConfig(_BaselineConfig):
+    """Temperature Schedules' knobs (``method_kwargs.<name>``); docs/baselines.md explains them.
+
+    ``tau(t) = tau_min + (tau_max - tau_min) * (1 + cos(pi t / period)) / 2`` with ``t`` in epochs:
+    ``tau(0) = tau_max``, ``tau(period) = tau_min``, ``tau(2 period) = tau_max`` (a full
+    oscillation is ``2 * period``). Paper values (Kukleva et al., ICLR 2023): 0.1, 1.0, 200.
+    """
+
+    proj_hidden_dim: int = 2048  # projector hidden width (Linear-ReLU-Linear, as solo's SimCLR)
+    proj_output_dim: int = 128  # projector output width (the contrastive space)
+    tau_min: float = 0.1  # temperature at t = period, 3 period, ...
+    tau_max: float = 1.0  # temperature at t = 0, 2 period, ...
+    period: float = 200.0  # epochs from tau_max down to tau_min (half an oscillation)
+    per_step: bool = False  # True: t advances every step (fractional epochs)
+
+    def validate(self) -> None:
+        """Raise ``ConfigError`` for the first value out of range."""
+        super().validate()
+        require(self.tau_min > 0, _PREFIX + "tau_min", "> 0", self.tau_min)
+        require(self.tau_min <= self.tau_max, _PREFIX + "tau_max",
+                f">= method_kwargs.tau_min ({self.tau_min})", self.tau_max)
+        require(self.period > 0, _PREFIX + "period",
+                "> 0 epochs (from tau_max down to tau_min; a full oscillation is 2 * period)",
+                self.period)
+
+    def temperature(self, t: float) -> float:
+        """The temperature at training time ``t`` (epochs, fractional with ``per_step``)."""
+        return self.tau_min + (self.tau_max - self.tau_min) * cosine_factor(t, self.period)

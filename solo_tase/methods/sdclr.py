@@ -1,0 +1,149 @@
+"""SDCLR (Self-Damaging Contrastive Learning, Jiang et al., ICML 2021) as a solo-learn method.
+
+View 1 goes through the dense network, view 2 through its pruned "self-competitor": the same
+weights with the smallest-magnitude ``prune_ratio`` of all backbone conv weights masked out
+(masks recomputed at the start of every epoch), and its own BatchNorm layers in the backbone and
+the projector. The loss is NT-Xent between the two (``tase_loss_func`` with one temperature).
+One backward of it gives the shared weights the sum of both branches' gradients, which is what
+the official two-pass code computes (dense with pruned detached, plus pruned with dense detached).
+
+The pruned branch lives in ``pruned_norms`` / ``pruned_head_norms`` (names without "backbone" or
+"encoder", so solo-learn's ``main_linear.py`` loads exactly the dense ``backbone.*`` weights); the
+masks are not module buffers (DDP would broadcast them every step) but are saved in the checkpoint
+under ``checkpoint["solo_tase_sdclr"]`` together with the RNG states, so a resumed run is exact.
+"""
+
+from __future__ import annotations
+
+from itertools import chain
+from typing import Any, Sequence
+
+import omegaconf
+import torch
+
+from solo_tase.losses.tase import tase_loss_func
+from solo_tase.methods.common import STATS_FILE, append_stats
+from solo_tase.methods.config import ConfigError, SdclrConfig
+from solo_tase.methods.projected import ProjectedMethod, mlp_projector
+from solo_tase.methods.pruning import (
+    BranchNorms,
+    branch_forward,
+    conv_weight_names,
+    global_magnitude_masks,
+    masks_checksum,
+)
+from solo_tase.utils.distributed import gather_no_grad
+from solo_tase.utils.rng import capture_rng_state, restore_rng_state
+
+CHECKPOINT_KEY = "solo_tase_sdclr"
+# the backbones of the paper's family: their parameters are (almost) all conv weights
+PRUNABLE_BACKBONES = ("resnet18", "resnet50", "wide_resnet28w2", "wide_resnet28w8")
+
+
+class SDCLR(ProjectedMethod):
+    """Contrast the dense network (view 1) with its pruned self-competitor (view 2)."""
+
+    config_class = SdclrConfig
+
+    def __init__(self, cfg: omegaconf.DictConfig) -> None:
+        super().__init__(cfg)
+        self.sdclr: SdclrConfig = self.method_cfg
+        hidden, out_dim = self.sdclr.proj_hidden_dim, self.sdclr.proj_output_dim
+        self.projector = mlp_projector(self.features_dim, hidden, out_dim, batch_norm=True)
+        self.pruned_norms = BranchNorms(self.backbone)
+        self.pruned_head_norms = BranchNorms(self.projector)
+        self.prunable = conv_weight_names(self.backbone)
+        self.masks: dict[str, torch.Tensor] = {}  # conv weight name -> bool mask (True = kept)
+        self.mask_epoch = -1  # epoch whose start computed ``masks``
+
+    @classmethod
+    def add_and_assert_specific_cfg(cls, cfg: omegaconf.DictConfig) -> omegaconf.DictConfig:
+        cfg = super().add_and_assert_specific_cfg(cfg)
+        if cfg.backbone.name not in PRUNABLE_BACKBONES:
+            raise ConfigError(
+                f"backbone.name must be one of {list(PRUNABLE_BACKBONES)} for method 'sdclr' "
+                f"(got {cfg.backbone.name!r}): SDCLR prunes conv weights, which are only part "
+                "of the other backbones"
+            )
+        return cfg
+
+    @property
+    def learnable_params(self) -> list[dict[str, Any]]:
+        pruned = chain(self.pruned_norms.parameters(), self.pruned_head_norms.parameters())
+        return super().learnable_params + [{"name": "pruned_norms", "params": pruned}]
+
+    def pruned_forward(self, X: torch.Tensor) -> torch.Tensor:
+        """Projections [B, proj_output_dim] of images ``X`` [B, C, H, W] by the pruned branch."""
+        if not self.masks:
+            raise RuntimeError("SDCLR masks are computed at the start of each training epoch; "
+                               "call update_masks() before pruned_forward() outside training")
+        if not self.no_channel_last:
+            X = X.to(memory_format=torch.channels_last)
+        feats = branch_forward(self.backbone, X, self.pruned_norms, self.masks)
+        return branch_forward(self.projector, feats, self.pruned_head_norms)
+
+    # ----------------------------------------------------------------- masks
+    def update_masks(self) -> dict[str, Any]:
+        """Prune the current backbone weights (global magnitude); returns the mask statistics."""
+        params = dict(self.backbone.named_parameters())
+        self.masks = global_magnitude_masks({n: params[n] for n in self.prunable},
+                                            self.sdclr.prune_ratio)
+        return self.mask_stats()
+
+    def mask_stats(self) -> dict[str, Any]:
+        """Counts of kept / pruned conv weights and the masks' checksum (per-epoch record)."""
+        kept = sum(int(m.sum()) for m in self.masks.values())
+        total = sum(m.numel() for m in self.masks.values())
+        return {"prune_ratio": self.sdclr.prune_ratio, "kept_fraction": kept / total,
+                "pruned_weights": total - kept, "conv_weights": total,
+                "masks_checksum": masks_checksum(self.masks)}
+
+    def _assert_same_masks_on_all_ranks(self, checksum: str) -> None:
+        mine = torch.tensor([int(checksum, 16) >> 1], dtype=torch.long, device=self.device)
+        everyone = gather_no_grad(mine)
+        if not bool((everyone == mine).all()):
+            raise RuntimeError(f"SDCLR masks differ across ranks (checksums {everyone.tolist()}): "
+                               "the backbone weights are not identical on every rank")
+
+    def on_train_epoch_start(self) -> None:
+        epoch = self.current_epoch
+        if self.mask_epoch != epoch:  # a run resumed mid-epoch keeps the saved masks
+            self.update_masks()
+            self.mask_epoch = epoch
+        record = {"epoch": epoch, **self.mask_stats()}
+        self._assert_same_masks_on_all_ranks(record["masks_checksum"])
+        self.log("sdclr/kept_fraction", float(record["kept_fraction"]), on_step=False,
+                 on_epoch=True, sync_dist=True)
+        append_stats(self.trainer, STATS_FILE, record)
+
+    # ----------------------------------------------------------------- training
+    def training_step(self, batch: Sequence[Any], batch_idx: int) -> torch.Tensor:
+        """Dense view 1 (also trains the online classifier), pruned view 2, one NT-Xent."""
+        _, X, targets = batch
+        view1, view2 = X
+        dense = self.base_training_step(view1, targets)
+        self.log_dict({"train_class_loss": dense["loss"], "train_acc1": dense["acc1"],
+                       "train_acc5": dense["acc5"]}, on_epoch=True, sync_dist=True)
+        z = torch.cat([dense["z"], self.pruned_forward(view2)])
+        nce_loss = tase_loss_func(z, self.sdclr.temperature)
+        self.log("train_nce_loss", nce_loss, on_epoch=True, sync_dist=True)
+        return nce_loss + dense["loss"]
+
+    # ----------------------------------------------------------------- checkpoints
+    def on_save_checkpoint(self, checkpoint: dict[str, Any]) -> None:
+        checkpoint[CHECKPOINT_KEY] = {"masks": {n: m.cpu() for n, m in self.masks.items()},
+                                      "mask_epoch": self.mask_epoch, "rng": capture_rng_state()}
+
+    def on_load_checkpoint(self, checkpoint: dict[str, Any]) -> None:
+        saved = checkpoint.get(CHECKPOINT_KEY)
+        if saved is None:
+            raise ValueError(
+                f"this checkpoint has no SDCLR masks (checkpoint[{CHECKPOINT_KEY!r}]): it was not "
+                "written by the 'sdclr' method; resume_from_checkpoint needs an SDCLR checkpoint"
+            )
+        if saved["masks"] and sorted(saved["masks"]) != sorted(self.prunable):
+            raise ValueError("the SDCLR masks in this checkpoint are for another backbone: resume "
+                             "with the backbone.name the checkpoint was trained with")
+        self.masks = {n: m.to(self.device) for n, m in saved["masks"].items()}
+        self.mask_epoch = int(saved["mask_epoch"])
+        restore_rng_state(saved["rng"])
