@@ -1,0 +1,88 @@
+"""The zoo folder: one entry ``<zoo>/<dataset>/<method>/<name>/`` per published model.
+
+An entry holds ``card.yaml``, the run's ``args.json``, the metrics files the card cites and the
+weights file (git-ignored; downloaded by ``zoo fetch``). Entries are written atomically.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+from collections.abc import Callable
+from pathlib import Path
+
+from solo_tase.zoo.card import CARD_NAME, ModelCard, load_card
+
+DEFAULT_ZOO = Path("zoo")
+
+
+def entry_dir(zoo: Path, card: ModelCard) -> Path:
+    """Where ``card`` lives: ``<zoo>/<dataset>/<method>/<name>``."""
+    return Path(zoo) / card.dataset / card.method / card.name
+
+
+def iter_entries(zoo: Path) -> list[tuple[Path, ModelCard]]:
+    """Every entry of the zoo as (folder, card), sorted by dataset, method, name.
+
+    Raises ``ValueError`` for a card that does not sit at the path its fields give.
+    """
+    zoo = Path(zoo)
+    if not zoo.is_dir():
+        raise FileNotFoundError(f"zoo folder {zoo} not found: run from the solo-tase checkout "
+                                "or pass --zoo-dir")
+    entries = []
+    for path in sorted(zoo.glob(f"*/*/*/{CARD_NAME}")):
+        if any(part.startswith(".") for part in path.relative_to(zoo).parts):
+            continue  # an entry being written (.<name>.tmp-<pid>)
+        card = load_card(path)
+        if entry_dir(zoo, card) != path.parent:
+            raise ValueError(f"{path} describes {card.dataset}/{card.method}/{card.name} but sits "
+                             f"in {path.parent.relative_to(zoo)}: move it back or republish it")
+        entries.append((path.parent, card))
+    return entries
+
+
+def find_entry(zoo: Path, ref: str) -> tuple[Path, ModelCard]:
+    """The entry named ``ref``: a model name, or ``<dataset>/<method>/<name>`` when names repeat."""
+    entries = iter_entries(zoo)
+    if "/" in ref:
+        matches = [(d, c) for d, c in entries if d.relative_to(zoo).as_posix() == ref.strip("/")]
+    else:
+        matches = [(d, c) for d, c in entries if c.name == ref]
+    if not matches:
+        known = sorted(d.relative_to(zoo).as_posix() for d, _ in entries) or ["none"]
+        raise FileNotFoundError(f"no model {ref!r} in {zoo} (published: {', '.join(known)}); "
+                                "see `solo-tase zoo list`")
+    if len(matches) > 1:
+        paths = [d.relative_to(zoo).as_posix() for d, _ in matches]
+        raise ValueError(f"several models are named {ref!r} ({', '.join(paths)}): "
+                         "pass DATASET/METHOD/NAME")
+    return matches[0]
+
+
+def write_entry(target: Path, fill: Callable[[Path], None], *, replace: bool) -> Path:
+    """Create ``target`` by ``fill(tmp_dir)`` in a hidden sibling, then rename it into place.
+
+    An existing ``target`` is refused unless ``replace``; it is swapped out only once ``fill`` has
+    succeeded, so a failure leaves the old entry (or nothing) behind.
+    """
+    if target.exists() and not replace:
+        raise FileExistsError(f"{target} is already published: choose another --name or pass "
+                              "--replace to overwrite it")
+    target.parent.mkdir(parents=True, exist_ok=True)
+    tmp = target.with_name(f".{target.name}.tmp-{os.getpid()}")
+    shutil.rmtree(tmp, ignore_errors=True)
+    tmp.mkdir()
+    try:
+        fill(tmp)
+        if target.exists():
+            old = target.with_name(f".{target.name}.old-{os.getpid()}")
+            target.rename(old)
+            tmp.rename(target)
+            shutil.rmtree(old)
+        else:
+            tmp.rename(target)
+    except BaseException:
+        shutil.rmtree(tmp, ignore_errors=True)
+        raise
+    return target

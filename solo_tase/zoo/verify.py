@@ -1,0 +1,64 @@
+"""``zoo verify``: recompute a weights file's size and sha256 and compare them with its card.
+
+The card is, first that applies: ``--card``; ``card.yaml`` beside the file (or inside the folder
+given); the one card in the zoo whose ``weights.file`` is the file's name.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+from solo_tase.eval.checkpoint import ARGS_NAME, sha256_file
+from solo_tase.zoo.card import CARD_NAME, ModelCard, load_card
+from solo_tase.zoo.store import iter_entries
+from solo_tase.zoo.weights import file_problems
+
+
+@dataclass(frozen=True)
+class Verdict:
+    """The outcome for one weights file; ``problems`` is empty when it matches its card."""
+
+    weights: Path
+    card_path: Path
+    card: ModelCard
+    problems: list[str]
+
+    @property
+    def ok(self) -> bool:
+        return not self.problems
+
+
+def locate(path: Path, zoo: Path, card: Path | None = None) -> tuple[Path, Path, ModelCard]:
+    """(weights file, card file, card) for ``path``: a weights file or a folder holding a card."""
+    path = Path(path)
+    if card is not None:
+        card_path = card / CARD_NAME if card.is_dir() else card
+        found = load_card(card_path)
+    elif path.is_dir() or (path.parent / CARD_NAME).is_file():
+        card_path = (path if path.is_dir() else path.parent) / CARD_NAME
+        found = load_card(card_path)
+    else:
+        if not path.is_file():
+            raise FileNotFoundError(f"{path} does not exist")
+        matches = [(d, c) for d, c in iter_entries(zoo) if c.weights.file == path.name]
+        if not matches:
+            raise FileNotFoundError(f"no {CARD_NAME} beside {path} and no card in {zoo} names a "
+                                    f"weights file {path.name!r}: pass --card CARD")
+        if len(matches) > 1:
+            raise ValueError(f"several cards in {zoo} name {path.name!r} "
+                             f"({[str(d) for d, _ in matches]}): pass --card CARD")
+        card_path, found = matches[0][0] / CARD_NAME, matches[0][1]
+    weights = path / found.weights.file if path.is_dir() else path
+    return weights, card_path, found
+
+
+def verify(path: Path, zoo: Path, card: Path | None = None) -> Verdict:
+    """Check ``path`` against its card; an ``args.json`` beside it must match the card's too."""
+    weights, card_path, found = locate(path, zoo, card)
+    problems = file_problems(weights, found.weights.sha256, found.weights.size)
+    args = weights.parent / ARGS_NAME
+    if args.is_file() and sha256_file(args) != found.args_sha256:
+        problems.append(f"{args} differs from the run's args.json the card records "
+                        f"(sha256 {found.args_sha256})")
+    return Verdict(weights=weights, card_path=card_path, card=found, problems=problems)
