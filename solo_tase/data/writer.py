@@ -8,7 +8,6 @@ same checksum, and is never overwritten unless ``replace=True``.
 from __future__ import annotations
 
 import os
-import shutil
 from collections.abc import Callable, Iterable, Sequence
 from pathlib import Path
 
@@ -16,6 +15,7 @@ import numpy as np
 from PIL import Image
 
 from solo_tase.data.manifest import MANIFEST_NAME, Manifest
+from solo_tase.utils.atomic import build_folder_atomically
 
 
 def materialize(out: Path, manifest: Manifest, fill: Callable[[Path], None], *,
@@ -39,24 +39,12 @@ def materialize(out: Path, manifest: Manifest, fill: Callable[[Path], None], *,
                 f"{out} already holds {what}; choose another output folder or pass --replace "
                 "(replace=True) to overwrite it"
             )
-    out.parent.mkdir(parents=True, exist_ok=True)
-    tmp = out.parent / f".{out.name}.tmp-{os.getpid()}"
-    shutil.rmtree(tmp, ignore_errors=True)
-    tmp.mkdir()
-    try:
+
+    def fill_with_manifest(tmp: Path) -> None:
         fill(tmp)
         manifest.save(tmp / MANIFEST_NAME)
-        if out.exists():
-            old = out.parent / f".{out.name}.old-{os.getpid()}"
-            out.rename(old)
-            tmp.rename(out)
-            shutil.rmtree(old)
-        else:
-            tmp.rename(out)
-    except BaseException:
-        shutil.rmtree(tmp, ignore_errors=True)
-        raise
-    return out
+
+    return build_folder_atomically(out, fill_with_manifest)
 
 
 def _existing_manifest(path: Path) -> Manifest | None:

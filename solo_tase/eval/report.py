@@ -10,8 +10,6 @@ from __future__ import annotations
 
 import csv
 import json
-import os
-import shutil
 from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
@@ -21,6 +19,7 @@ from matplotlib.figure import Figure
 from solo_tase.data.plot import GROUP_COLOURS
 from solo_tase.data.profiles import GROUPS
 from solo_tase.eval.pipeline import METRICS_SCHEMA
+from solo_tase.utils.atomic import build_folder_atomically
 
 METRICS_FILE = "metrics.json"
 PER_CLASS_CSV = "per_class.csv"
@@ -32,20 +31,13 @@ def write_result(out: Path, document: Mapping[str, Any], *, replace: bool = Fals
     """Write the result folder ``out`` atomically; refuse an existing ``out`` unless ``replace``."""
     out = Path(out)
     refuse_existing(out, replace)
-    tmp = out.parent / f".{out.name}.tmp-{os.getpid()}"
-    shutil.rmtree(tmp, ignore_errors=True)
-    tmp.mkdir(parents=True)
-    try:
+
+    def fill(tmp: Path) -> None:
         (tmp / METRICS_FILE).write_text(json.dumps(document, indent=2) + "\n")
         write_per_class_csv(document, tmp / PER_CLASS_CSV)
         plot_per_class(document, tmp / PER_CLASS_PLOT)
-        if out.exists():
-            shutil.rmtree(out)
-        tmp.rename(out)
-    except BaseException:
-        shutil.rmtree(tmp, ignore_errors=True)
-        raise
-    return out
+
+    return build_folder_atomically(out, fill)
 
 
 def refuse_existing(out: Path, replace: bool) -> None:

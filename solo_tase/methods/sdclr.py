@@ -32,7 +32,7 @@ from solo_tase.methods.pruning import (
     global_magnitude_masks,
     masks_checksum,
 )
-from solo_tase.utils.distributed import gather_no_grad
+from solo_tase.utils.distributed import same_on_all_ranks
 from solo_tase.utils.rng import capture_rng_state, restore_rng_state
 
 CHECKPOINT_KEY = "solo_tase_sdclr"
@@ -98,20 +98,14 @@ class SDCLR(ProjectedMethod):
                 "pruned_weights": total - kept, "conv_weights": total,
                 "masks_checksum": masks_checksum(self.masks)}
 
-    def _assert_same_masks_on_all_ranks(self, checksum: str) -> None:
-        mine = torch.tensor([int(checksum, 16) >> 1], dtype=torch.long, device=self.device)
-        everyone = gather_no_grad(mine)
-        if not bool((everyone == mine).all()):
-            raise RuntimeError(f"SDCLR masks differ across ranks (checksums {everyone.tolist()}): "
-                               "the backbone weights are not identical on every rank")
-
     def on_train_epoch_start(self) -> None:
         epoch = self.current_epoch
         if self.mask_epoch != epoch:  # a run resumed mid-epoch keeps the saved masks
             self.update_masks()
             self.mask_epoch = epoch
         record = {"epoch": epoch, **self.mask_stats()}
-        self._assert_same_masks_on_all_ranks(record["masks_checksum"])
+        same_on_all_ranks(record["masks_checksum"],
+                          "SDCLR masks (are the backbone weights identical on every rank?)")
         self.log("sdclr/kept_fraction", float(record["kept_fraction"]), on_step=False,
                  on_epoch=True, sync_dist=True)
         append_stats(self.trainer, STATS_FILE, record)

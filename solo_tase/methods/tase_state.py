@@ -24,7 +24,13 @@ from solo_tase.pseudo_labels.tables import (
     temperature_table,
     weight_table,
 )
-from solo_tase.utils.distributed import broadcast_, gather_no_grad, is_distributed, rank
+from solo_tase.utils.distributed import (
+    broadcast_,
+    gather_no_grad,
+    is_distributed,
+    rank,
+    same_on_all_ranks,
+)
 
 STATE_VERSION = 1
 
@@ -95,7 +101,8 @@ class TaseState:
         stats = dict(payload[0])
         stats.update(self.table_summary())
         stats["tables_checksum"] = self.checksum()
-        stats["tables_checksum_by_rank"] = self._checksums_by_rank()
+        stats["tables_checksum_by_rank"] = same_on_all_ranks(stats["tables_checksum"],
+                                                             "TASE tables")
         return stats
 
     def _rebuild_tables(self) -> None:
@@ -120,17 +127,6 @@ class TaseState:
         for t in (self.tau, self.weights, self.assignments):
             h.update(t.detach().cpu().contiguous().numpy().tobytes())
         return h.hexdigest()[:16]
-
-    def _checksums_by_rank(self) -> list[str]:
-        """Every rank's table checksum; raises if they differ (they must not, by construction)."""
-        mine = self.checksum()
-        if not is_distributed():
-            return [mine]
-        found: list[str] = [""] * dist.get_world_size()
-        dist.all_gather_object(found, mine)
-        if len(set(found)) != 1:
-            raise RuntimeError(f"TASE tables differ across ranks: {found}")
-        return found
 
     def state_dict(self) -> dict[str, Any]:
         return {

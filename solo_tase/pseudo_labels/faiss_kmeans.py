@@ -1,10 +1,11 @@
 """Spherical k-means with faiss (GPU index when faiss-gpu and CUDA are present, else CPU).
 
-Initialisation is our seeded k-means++ (``torch_kmeans.kmeans_pp``) passed to faiss as the initial
-centroids: faiss's own initialisation is a uniform random draw, which on long-tailed data spends
-most centroids on the head (about 34% higher inertia than scikit-learn's k-means++ at 116k x 1000
-in our measurements). faiss re-seeds empty clusters by splitting the largest ones. No subsampling:
-``max_points_per_centroid`` is raised to N so that every sample takes part.
+Initialisation is our seeded greedy k-means++ (``torch_kmeans.kmeans_pp``) passed to faiss as the
+initial centroids: faiss's own initialisation is a uniform random draw, which on long-tailed data
+spends most centroids on the head and misses tail clusters (higher inertia than scikit-learn's
+k-means++: see benchmarks/kmeans_backends.py and docs/results.md). faiss re-seeds empty clusters by
+splitting the largest ones. No subsampling: ``max_points_per_centroid`` is raised to N so that
+every sample takes part.
 """
 
 from __future__ import annotations

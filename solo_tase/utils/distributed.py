@@ -77,3 +77,15 @@ def broadcast_(x: torch.Tensor, src: int = 0) -> torch.Tensor:
     if is_distributed():
         dist.broadcast(x, src=src)
     return x
+
+
+def same_on_all_ranks(value: str, what: str) -> list[str]:
+    """Every rank's ``value`` (e.g. a checksum), in rank order; raises ``RuntimeError`` naming
+    ``what`` when they differ."""
+    if not is_distributed():
+        return [value]
+    found: list[str] = [""] * dist.get_world_size()
+    dist.all_gather_object(found, value)
+    if len(set(found)) != 1:
+        raise RuntimeError(f"{what} differ across ranks: {found}")
+    return found

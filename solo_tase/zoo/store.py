@@ -6,11 +6,10 @@ weights file (git-ignored; downloaded by ``zoo fetch``). Entries are written ato
 
 from __future__ import annotations
 
-import os
-import shutil
 from collections.abc import Callable
 from pathlib import Path
 
+from solo_tase.utils.atomic import build_folder_atomically
 from solo_tase.zoo.card import CARD_NAME, ModelCard, load_card
 
 DEFAULT_ZOO = Path("zoo")
@@ -69,20 +68,4 @@ def write_entry(target: Path, fill: Callable[[Path], None], *, replace: bool) ->
     if target.exists() and not replace:
         raise FileExistsError(f"{target} is already published: choose another --name or pass "
                               "--replace to overwrite it")
-    target.parent.mkdir(parents=True, exist_ok=True)
-    tmp = target.with_name(f".{target.name}.tmp-{os.getpid()}")
-    shutil.rmtree(tmp, ignore_errors=True)
-    tmp.mkdir()
-    try:
-        fill(tmp)
-        if target.exists():
-            old = target.with_name(f".{target.name}.old-{os.getpid()}")
-            target.rename(old)
-            tmp.rename(target)
-            shutil.rmtree(old)
-        else:
-            tmp.rename(target)
-    except BaseException:
-        shutil.rmtree(tmp, ignore_errors=True)
-        raise
-    return target
+    return build_folder_atomically(target, fill)

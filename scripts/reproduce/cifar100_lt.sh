@@ -1,0 +1,4 @@
+#!/usr/bin/env bash
+# Reproduce the cifar100-lt benchmark: all methods, full-shot and 1% few-shot evaluation, comparison table,
+# zoo entries. Usage: scripts/reproduce/cifar100_lt.sh --data-root DIR [--dry-run] [--set OVERRIDE ...]
+exec python "$(dirname "$0")/reproduce.py" cifar100-lt "$@"

@@ -1,0 +1,78 @@
+"""Driving solo-learn's entry points and our evaluation from Python: the demo, the benchmarks and
+the reproduction recipes all run exactly the commands a user would type."""
+
+from __future__ import annotations
+
+import os
+import shlex
+import subprocess
+import sys
+import time
+from collections.abc import Sequence
+from pathlib import Path
+
+from solo_tase.solo_compat import INSTALL_HINT, solo_available
+
+REPO = Path(__file__).resolve().parents[1]
+PRETRAIN_CONFIGS = REPO / "scripts" / "pretrain"
+
+
+def find_solo_learn_dir() -> Path:
+    """The solo-learn checkout holding ``main_pretrain.py``: ``$SOLO_LEARN_DIR``, the checkout
+    ``solo`` is installed from (editable), ``./solo-learn`` or ``../solo-learn``."""
+    candidates = [os.environ.get("SOLO_LEARN_DIR", "")]
+    if solo_available():
+        import importlib.util
+
+        spec = importlib.util.find_spec("solo")
+        if spec is not None and spec.origin:
+            candidates.append(str(Path(spec.origin).resolve().parents[1]))
+    candidates += [str(REPO / "solo-learn"), str(REPO.parent / "solo-learn")]
+    for c in candidates:
+        if c and (Path(c) / "main_pretrain.py").is_file():
+            return Path(c).resolve()
+    raise FileNotFoundError("no solo-learn checkout with main_pretrain.py was found (set "
+                            "SOLO_LEARN_DIR).\n" + INSTALL_HINT)
+
+
+def pretrain_command(solo_dir: Path, config_dir: Path, method: str, out_dir: Path,
+                     overrides: Sequence[str] = ()) -> list[str]:
+    """The ``main_pretrain.py`` command line for ``<config_dir>/<method>.yaml``."""
+    return [sys.executable, str(solo_dir / "main_pretrain.py"), "--config-path",
+            str(config_dir), "--config-name", f"{method}.yaml", f"checkpoint.dir={out_dir}",
+            f"default_root_dir={out_dir}", *overrides]
+
+
+def run(cmd: Sequence[str], *, cwd: Path, env: dict[str, str] | None = None,
+        log: Path | None = None) -> float:
+    """Run ``cmd`` (output to the console, or to ``log``); raise on failure; return seconds."""
+    env = {**os.environ, "PYTHONWARNINGS": "ignore", **(env or {})}
+    start = time.perf_counter()
+    if log is None:
+        proc = subprocess.run(list(cmd), cwd=cwd, env=env)
+    else:
+        log.parent.mkdir(parents=True, exist_ok=True)
+        with open(log, "w") as f:
+            proc = subprocess.run(list(cmd), cwd=cwd, env=env, stdout=f, stderr=subprocess.STDOUT)
+    if proc.returncode != 0:
+        where = f" (log: {log})" if log else ""
+        raise RuntimeError(f"command failed with exit code {proc.returncode}{where}:\n"
+                           + shlex.join(cmd))
+    return time.perf_counter() - start
+
+
+def run_folder(out_dir: Path, method: str) -> Path:
+    """The newest solo-learn Checkpointer folder ``<out>/<method>/<version>``."""
+    folders = sorted((p for p in (out_dir / method).glob("*") if (p / "args.json").is_file()),
+                     key=lambda p: (p / "args.json").stat().st_mtime)
+    if not folders:
+        raise FileNotFoundError(f"no run folder with args.json under {out_dir / method}")
+    return folders[-1]
+
+
+def last_checkpoint(folder: Path) -> Path:
+    """The checkpoint of the highest epoch in a run folder."""
+    ckpts = sorted(folder.glob("*-ep=*.ckpt"), key=lambda p: int(p.stem.rsplit("ep=", 1)[1]))
+    if not ckpts:
+        raise FileNotFoundError(f"no checkpoint (*-ep=N.ckpt) in {folder}")
+    return ckpts[-1]
