@@ -71,8 +71,7 @@ def run_folder(out_dir: Path, method: str) -> Path:
 
 
 def last_checkpoint(folder: Path) -> Path:
-    """The checkpoint of the highest epoch in a run folder."""
-    ckpts = sorted(folder.glob("*-ep=*.ckpt"), key=lambda p: int(p.stem.rsplit("ep=", 1)[1]))
-    if not ckpts:
-        raise FileNotFoundError(f"no checkpoint (*-ep=N.ckpt) in {folder}")
-    return ckpts[-1]
+    """The checkpoint of the highest epoch in a run folder (the rule ``zoo publish`` uses)."""
+    from solo_tase.zoo.run_folder import choose_checkpoint
+
+    return choose_checkpoint(folder)[0]

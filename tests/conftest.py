@@ -7,7 +7,6 @@ checkout that ``solo`` was installed from (``make solo-learn`` installs it edita
 
 from __future__ import annotations
 
-import os
 from pathlib import Path
 
 import pytest
@@ -51,15 +50,13 @@ def pytest_terminal_summary(terminalreporter, exitstatus: int, config: pytest.Co
 @pytest.fixture(scope="session")
 def solo_learn_dir() -> Path:
     """The solo-learn checkout holding main_pretrain.py (integration tests only)."""
-    import solo
+    from solo_tase.experiments import find_solo_learn_dir
 
-    candidates = [os.environ.get("SOLO_LEARN_DIR", ""),
-                  str(Path(solo.__file__).resolve().parents[1])]
-    for c in candidates:
-        if c and (Path(c) / "main_pretrain.py").is_file():
-            return Path(c).resolve()
-    pytest.fail("solo-learn is importable but its checkout (main_pretrain.py) was not found: "
-                "set SOLO_LEARN_DIR=/path/to/solo-learn or install it with `make solo-learn`")
+    try:
+        return find_solo_learn_dir()
+    except FileNotFoundError as err:
+        pytest.fail(f"solo-learn is importable but its checkout (main_pretrain.py) was not "
+                    f"found: set SOLO_LEARN_DIR or install it with `make solo-learn`.\n{err}")
 
 
 @pytest.fixture(scope="session")

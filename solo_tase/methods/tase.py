@@ -78,17 +78,11 @@ class TASE(ProjectedMethod):
             record["reclustered"] = True
             self._report(epoch, self._last_stats)
         record.update(self._last_stats)
-        record.update(self._scheduled_summary(float(epoch)))
+        record.update(self.state.table_summary(float(epoch)))
         self.log_dict({f"tase/{k}": float(v) for k, v in record.items()
                        if isinstance(v, (int, float)) and not isinstance(v, bool)},
                       on_step=False, on_epoch=True, sync_dist=True)
         append_stats(self.trainer, STATS_FILE, record)
-
-    def _scheduled_summary(self, t: float) -> dict[str, float]:
-        assert self.state is not None
-        tau, w = self.state.lookup(torch.arange(self.state.num_samples, device=self.device), t)
-        return {"tau_mean": float(tau.mean()), "tau_min": float(tau.min()),
-                "tau_max": float(tau.max()), "w_max": float(w.max())}
 
     def _report(self, epoch: int, s: dict[str, Any]) -> None:
         nmi = f", NMI {s['nmi']:.3f}" if "nmi" in s else ""

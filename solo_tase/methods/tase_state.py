@@ -99,7 +99,7 @@ class TaseState:
             broadcast_(t, src=0)
         self.last_cluster_epoch = epoch
         stats = dict(payload[0])
-        stats.update(self.table_summary())
+        stats.update(self.table_summary(float(epoch)))
         stats["tables_checksum"] = self.checksum()
         stats["tables_checksum_by_rank"] = same_on_all_ranks(stats["tables_checksum"],
                                                              "TASE tables")
@@ -115,11 +115,11 @@ class TaseState:
                                     effective_beta=cfg.effective_beta, w_min=cfg.w_min,
                                     w_max=cfg.w_max)
 
-    def table_summary(self) -> dict[str, float]:
-        """tau mean/min/max and weight max over all samples."""
-        return {"tau_mean": float(self.tau.mean()), "tau_min": float(self.tau.min()),
-                "tau_max": float(self.tau.max()), "w_max": float(self.weights.max()),
-                "w_min": float(self.weights.min())}
+    def table_summary(self, t: float) -> dict[str, float]:
+        """tau mean/min/max (scheduled at time ``t``, epochs) and weight min/max over all samples."""
+        tau, w = self.lookup(torch.arange(self.num_samples, device=self.tau.device), t)
+        return {"tau_mean": float(tau.mean()), "tau_min": float(tau.min()),
+                "tau_max": float(tau.max()), "w_max": float(w.max()), "w_min": float(w.min())}
 
     def checksum(self) -> str:
         """SHA-256 (hex, 16 chars) over tau, w and the assignments, to compare ranks and runs."""
