@@ -3,9 +3,10 @@
 PYTHON ?= python3
 VENV ?= .venv
 PY := $(VENV)/bin/python
-# A solo-learn checkout (v1.0.6, commit 9187ea3): github.com/vturrisi/solo-learn
-SOLO_LEARN_DIR ?= $(firstword $(wildcard ./solo-learn ../solo-learn))
-export SOLO_LEARN_DIR
+# solo-learn (v1.0.6, commit 9187ea3, github.com/vturrisi/solo-learn) is not on PyPI:
+# scripts/install_solo_learn.sh uses the checkout at $SOLO_LEARN_DIR, else ./solo-learn,
+# ../solo-learn or /opt/solo-learn, and clones one into $SOLO_LEARN_DIR or ./solo-learn when there
+# is none (exit code 3 when it cannot: no git or no network).
 
 .PHONY: setup solo-learn test demo bench clean-venv
 
@@ -18,16 +19,20 @@ $(VENV)/.ready: pyproject.toml
 
 setup: $(VENV)/.ready
 
-# Installs solo-learn from the checkout in SOLO_LEARN_DIR into the venv (no-op when already there).
+# Finds or clones solo-learn and installs it into the venv (no-op when already there).
 solo-learn: setup
 	@PYTHON=$(PY) scripts/install_solo_learn.sh
 
+# Without a solo-learn checkout the unit tier still runs; the integration tier is skipped.
 test: setup
-	@if [ -n "$(SOLO_LEARN_DIR)" ]; then PYTHON=$(PY) scripts/install_solo_learn.sh; fi
+	@PYTHON=$(PY) scripts/install_solo_learn.sh || { rc=$$?; [ $$rc -eq 3 ] || exit $$rc; \
+	  echo "make test: no solo-learn checkout: the integration tier will be skipped" >&2; }
 	$(PY) -m pytest -ra
 
+# Gets solo-learn before the venv is built (stops at once with the commands when it cannot), then
+# the demo runs `solo-tase doctor` and stops when the main job cannot run.
 demo:
-	@PYTHON=$(PYTHON) scripts/install_solo_learn.sh --check
+	@PYTHON=$(PYTHON) scripts/install_solo_learn.sh --get
 	@$(MAKE) --no-print-directory solo-learn
 	$(PY) -m solo_tase.demo
 

@@ -2,14 +2,15 @@
 
 For each size (N x D, K) it draws K cluster centres on the unit sphere with long-tailed cluster
 sizes (exponential profile, ratio 100), samples unit features around them, and clusters them with
-our torch backend, our faiss backend (k-means++ initialisation), faiss with its own random
-initialisation (for reference) and scikit-learn's KMeans (k-means++, n_init=1, the same maximum
+our torch and faiss backends (one seeded Lloyd loop with k-means++ initialisation; they differ
+only in the nearest-centroid search), faiss's own k-means with its random initialisation (for
+reference) and scikit-learn's KMeans (k-means++, n_init=1, the same maximum
 iterations, tol=0 so that both stop only on unchanged assignments). Every method's quality is the
 same number: the within-cluster sum of squares of its final assignment, sum ||x - mean_c||^2
 (scikit-learn's inertia; spherical k-means reports distances to unit centroids, which would not be
 comparable). Prints a Markdown table of seconds, speed-up over scikit-learn and inertia ratio.
 
-    python benchmarks/kmeans_backends.py                       # CPU: 10,847 x 128 / 100 and 116k / 1000
+    python benchmarks/kmeans_backends.py   # CPU: 10,847 x 128 / 100 and 116k / 1000
     python benchmarks/kmeans_backends.py --device cuda --sizes 1200000:1000 --skip-sklearn
 """
 
@@ -98,7 +99,8 @@ def run_size(n: int, k: int, dim: int, iters: int, device: str, skip_sklearn: bo
         seconds, assign = timed(fn, device if name == "torch" else "cpu")
         rows.append({"n": n, "k": k, "dim": dim, "method": name, "seconds": seconds,
                      "inertia": wcss(x, assign, k), "device": device if name == "torch" else "cpu"})
-        print(f"  {n} x {dim}, K={k}: {name:<24} {seconds:8.2f} s  inertia {rows[-1]['inertia']:.1f}",
+        print(f"  {n} x {dim}, K={k}: {name:<24} {seconds:8.2f} s  "
+              f"inertia {rows[-1]['inertia']:.1f}",
               flush=True)
     ref = next((r for r in rows if r["method"] == "scikit-learn"), None)
     for r in rows:
@@ -119,7 +121,8 @@ def markdown(rows: list[dict]) -> str:
 
 
 def main() -> None:
-    p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    p = argparse.ArgumentParser(description=__doc__,
+                                formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("--sizes", nargs="+", default=["10847:100", "116000:1000"],
                    help="N:K or N:K:D (default: CIFAR-100-LT and ImageNet-LT sizes, D = --dim)")
     p.add_argument("--dim", type=int, default=128)

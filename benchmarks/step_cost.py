@@ -6,11 +6,14 @@ method's config from a folder of ours, ``solo.args.pretrain.parse_cfg`` fills th
 (pre-generated random crops, so data loading and augmentation cost nothing). Methods take turns in
 ``--rounds`` rounds; the step time of each is the median over its measured steps (``--warmup``
 steps per round are dropped). TASE is timed after its warm-up (re-clustering at the start of
-every round's epoch is excluded from the step times and reported as seconds per call).
+every round's epoch is excluded from the step times and reported as seconds per call). BCL-I
+(``bcl``) and BCL-D (``bcl_d``: SDCLR with ``bcl: true``) are timed on the model side (loss,
+momentum-loss bookkeeping); their per-sample RandAugment runs in the loader workers, which the
+pre-generated crops leave out.
 Peak memory: CUDA's max_memory_allocated per method; on CPU the peak resident-set growth.
 
     python benchmarks/step_cost.py --config-dir scripts/pretrain/cifar100-lt --device cpu \
-        --batch-size 32 --steps 20
+        --batch-size 32 --steps 20 --methods simclr bcl sdclr bcl_d
     python benchmarks/step_cost.py --config-dir scripts/pretrain/cifar100-lt --device cuda \
         --batch-size 256 --seconds 60 --methods simclr tase
 """
@@ -28,6 +31,9 @@ from pathlib import Path
 import torch
 from torch.utils.data import DataLoader, Dataset, RandomSampler
 
+from solo_tase.data.boosted.solo_data import TABLE_ATTRIBUTE
+from solo_tase.data.boosted.strength import StrengthTable
+
 
 class SyntheticCrops(Dataset):
     """``(index, [crop1, crop2], target)`` with fixed random 3 x S x S crops (seeded)."""
@@ -37,6 +43,7 @@ class SyntheticCrops(Dataset):
         self.n = n
         self.bank = torch.randn(512, 2, 3, size, size, generator=g)
         self.targets = torch.randint(num_classes, (n,), generator=g)
+        setattr(self, TABLE_ATTRIBUTE, StrengthTable(n))  # BCL's boost weights (unused here)
 
     def __len__(self) -> int:
         return self.n

@@ -8,7 +8,8 @@
 3. evaluates both frozen backbones with ``solo-tase eval`` (linear probe on the balanced probe set,
    balanced test set, groups from the manifest),
 4. prints the Many / Medium / Few / Std / All table and where the plots and checkpoints are.
-It stops at once, before any work, when no solo-learn checkout is found.
+It runs ``solo-tase doctor`` first and stops, before any work, when something the job needs is
+missing (torch/torchvision, solo-learn and its checkout, the methods' registration).
 """
 
 from __future__ import annotations
@@ -20,6 +21,7 @@ from pathlib import Path
 
 from rich.console import Console
 
+from solo_tase.cli.doctor import run_doctor
 from solo_tase.experiments import (
     PRETRAIN_CONFIGS,
     find_solo_learn_dir,
@@ -40,6 +42,9 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--probe-epochs", type=int, default=500, help="linear-probe epochs")
     args = p.parse_args(argv)
     console = Console()
+    console.rule("[bold]solo-tase doctor")
+    if not run_doctor(console):
+        return 1
     try:
         solo_dir = find_solo_learn_dir()
     except FileNotFoundError as err:

@@ -3,6 +3,7 @@ the reproduction recipes all run exactly the commands a user would type."""
 
 from __future__ import annotations
 
+import importlib.util
 import os
 import shlex
 import subprocess
@@ -11,28 +12,34 @@ import time
 from collections.abc import Sequence
 from pathlib import Path
 
-from solo_tase.solo_compat import INSTALL_HINT, solo_available
+from solo_tase.solo_compat import (
+    INSTALL_HINT,
+    SOLO_LEARN_ENV,
+    solo_available,
+    solo_learn_candidates,
+)
 
 REPO = Path(__file__).resolve().parents[1]
 PRETRAIN_CONFIGS = REPO / "scripts" / "pretrain"
 
 
 def find_solo_learn_dir() -> Path:
-    """The solo-learn checkout holding ``main_pretrain.py``: ``$SOLO_LEARN_DIR``, the checkout
-    ``solo`` is installed from (editable), ``./solo-learn`` or ``../solo-learn``."""
-    candidates = [os.environ.get("SOLO_LEARN_DIR", "")]
-    if solo_available():
-        import importlib.util
-
+    """The solo-learn checkout holding ``main_pretrain.py``: the first of
+    ``solo_learn_candidates(REPO)`` (``$SOLO_LEARN_DIR`` alone when set, else ``./solo-learn``,
+    ``../solo-learn``, ``/opt/solo-learn``: the order ``scripts/install_solo_learn.sh`` uses), else
+    the checkout ``solo`` is installed from (editable)."""
+    candidates = solo_learn_candidates(REPO)
+    if solo_available() and not os.environ.get(SOLO_LEARN_ENV):
         spec = importlib.util.find_spec("solo")
         if spec is not None and spec.origin:
-            candidates.append(str(Path(spec.origin).resolve().parents[1]))
-    candidates += [str(REPO / "solo-learn"), str(REPO.parent / "solo-learn")]
+            candidates.append(Path(spec.origin).resolve().parents[1])
     for c in candidates:
-        if c and (Path(c) / "main_pretrain.py").is_file():
-            return Path(c).resolve()
-    raise FileNotFoundError("no solo-learn checkout with main_pretrain.py was found (set "
-                            "SOLO_LEARN_DIR).\n" + INSTALL_HINT)
+        if (c / "main_pretrain.py").is_file():
+            return c.resolve()
+    looked = ", ".join(str(c) for c in candidates)
+    raise FileNotFoundError(f"no solo-learn checkout with main_pretrain.py was found (looked in "
+                            f"{looked}; set {SOLO_LEARN_ENV} to use another place).\n"
+                            + INSTALL_HINT)
 
 
 def pretrain_command(solo_dir: Path, config_dir: Path, method: str, out_dir: Path,

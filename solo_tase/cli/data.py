@@ -83,6 +83,27 @@ def _register_sources(bsub: argparse._SubParsersAction,
     digits.add_argument("--size", type=int, default=32, help="image side in pixels")
     digits.set_defaults(func=_build_digits)
 
+    fashion = bsub.add_parser("fashion-mnist-lt", parents=[out],
+                              help="Fashion-MNIST-LT from the Fashion-MNIST idx files")
+    fashion.add_argument("--root", type=Path, default=None,
+                         help="folder with the four idx files, gzipped or not (default: "
+                              "/usr/share/datasets/fashion-mnist, Debian's dataset-fashion-mnist)")
+    fashion.add_argument("--download", action="store_true",
+                         help="let torchvision download Fashion-MNIST into --root if missing")
+    fashion.add_argument("--ratio", type=float, default=100.0, help="imbalance ratio n_max/n_min")
+    fashion.add_argument("--n-max", type=int, default=None,
+                         help="images of the head class (default: all left after --val-per-class)")
+    fashion.add_argument("--seed", type=int, default=0,
+                         help="seed of the choice of images inside classes and of the val split")
+    fashion.add_argument("--class-order", default="label",
+                         help="head-to-tail class order: label, random:<seed> or a comma list of "
+                              "the 10 labels (default: label)")
+    fashion.add_argument("--val-per-class", type=int, default=100,
+                         help="balanced validation images per class, held out first")
+    fashion.add_argument("--probe-per-class", type=int, default=None,
+                         help="balanced probe images per class (default: all left after val)")
+    fashion.set_defaults(func=_build_fashion)
+
     for name, title in (("cifar10-lt", "CIFAR-10-LT"), ("cifar100-lt", "CIFAR-100-LT")):
         p = bsub.add_parser(name, parents=[out, cifar, profile],
                             help=f"{title} (exponential profile) as PNG train/ and test/")
@@ -129,6 +150,19 @@ def _build_digits(args: argparse.Namespace) -> int:
                         size=args.size)
     out = _out(args, "digits-lt")
     return _report(build_digits_lt(out, spec, replace=args.replace), out)
+
+
+def _build_fashion(args: argparse.Namespace) -> int:
+    from solo_tase.data.fashion_mnist import FashionLTSpec, build_fashion_lt
+
+    spec = FashionLTSpec(ratio=args.ratio, n_max=args.n_max, seed=args.seed,
+                         class_order=args.class_order, val_per_class=args.val_per_class,
+                         probe_per_class=args.probe_per_class)
+    if args.download and args.root is None:
+        raise ValueError("--download needs --root DIR: the folder torchvision downloads into")
+    out = _out(args, "fashion-mnist-lt")
+    return _report(build_fashion_lt(out, spec, root=args.root, download_ok=args.download,
+                                    replace=args.replace), out)
 
 
 def _build_cifar_spec(args: argparse.Namespace, spec: CifarLTSpec) -> int:

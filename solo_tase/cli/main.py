@@ -10,7 +10,7 @@ import sys
 from collections.abc import Sequence
 
 import solo_tase
-from solo_tase.methods.config import ConfigError
+from solo_tase.settings import ConfigError
 
 # Errors that are the user's input, reported as one line without a traceback.
 USER_ERRORS = (ConfigError, ValueError, FileNotFoundError, FileExistsError, ImportError,

@@ -54,7 +54,8 @@ def register(sub: argparse._SubParsersAction) -> None:
                             "card.yaml and args.json are copied beside them")
 
     ver = command("verify", "check a weights file's sha256 and size against its card", _verify)
-    ver.add_argument("path", type=Path, metavar="PATH", help="weights file, or a folder with a card")
+    ver.add_argument("path", type=Path, metavar="PATH",
+                     help="weights file, or a folder with a card")
     ver.add_argument("--card", type=Path, help="the card to check against (default: beside PATH, "
                                                "else found in the zoo by file name)")
 

@@ -7,6 +7,8 @@ Two sources draw the long-tailed train set (the test set stays the balanced CIFA
   inside each class (:func:`~solo_tase.data.selection.profile_selection`). ``n_max`` defaults to
   the class size (5,000 / 500), or less when ``exclude_file`` holds images out (e.g. SDCLR's
   ``valIdxList.npy``: 450 per CIFAR-100 class remain, the SDCLR profile of 9,754 images).
+  ``draw: ldam`` draws LDAM's exact indexes instead (GH's CIFAR-100-LT,
+  :func:`~solo_tase.data.selection.ldam_selection`).
 * ``sdclr``: a ``.npy`` split file of CIFAR train-set indexes (SDCLR's ``*_D_i.npy``), or of
   positions in a ``pool_file`` of train-set indexes.
 
@@ -27,19 +29,21 @@ from solo_tase.data.manifest import Manifest, checksum_items
 from solo_tase.data.selection import (
     LongTailSelection,
     index_selection,
+    ldam_selection,
     load_index_file,
     profile_selection,
     split_positions,
 )
 from solo_tase.data.writer import materialize, write_png_split
-from solo_tase.methods.config import ConfigError, require
+from solo_tase.settings import ConfigError, require
 
 # The original torchvision classes (bound at import, before the in-place hook can replace the
 # names in ``torchvision.datasets``).
 CIFAR_SETS: dict[str, type[CIFAR10]] = {"cifar10": CIFAR10, "cifar100": CIFAR100}
 NUM_CLASSES = {"cifar10": 10, "cifar100": 100}
 SOURCES = ("profile", "sdclr")
-_PROFILE_KEYS = ("ratio", "n_max", "seed", "exclude_file")
+DRAWS = ("seeded", "ldam")
+_PROFILE_KEYS = ("ratio", "n_max", "seed", "exclude_file", "draw")
 _SPLIT_KEYS = ("split_file", "pool_file")
 
 
@@ -92,6 +96,7 @@ class CifarLTSpec:
     exclude_file: str | None = None  # profile: train indexes never drawn (a held-out val set)
     split_file: str | None = None  # sdclr: train indexes (or pool positions) of the LT set
     pool_file: str | None = None  # sdclr: the pool that split_file indexes into
+    draw: str | None = None  # profile: "seeded" (default_rng, the default) or "ldam" (LDAM / GH)
 
     def validate(self, prefix: str = "") -> None:
         """Raise ``ConfigError`` naming ``prefix + key`` for the first bad value."""
@@ -111,6 +116,12 @@ class CifarLTSpec:
                     self.ratio)
             require(self.n_max is None or self.n_max >= 1, _key(prefix, "n_max"),
                     "an integer >= 1 (or unset for the class size)", self.n_max)
+            require(self.draw is None or self.draw in DRAWS, _key(prefix, "draw"),
+                    f"one of {DRAWS}", self.draw)
+            if self.draw == "ldam" and (self.n_max is not None or self.exclude_file is not None):
+                raise ConfigError(f"{_key(prefix, 'draw')} 'ldam' draws from the full train set "
+                                  f"with n_max = its class size: remove {_key(prefix, 'n_max')} "
+                                  f"and {_key(prefix, 'exclude_file')}")
         else:
             require(self.split_file is not None, _key(prefix, "split_file"),
                     "the .npy split file for source 'sdclr'", self.split_file)
@@ -126,6 +137,8 @@ class CifarLTSpec:
             assert self.split_file is not None
             return f"{self.dataset}-lt-sdclr-{Path(self.split_file).stem}"
         name = f"{self.dataset}-lt-r{self.ratio:g}-s{self.seed or 0}"
+        if self.draw == "ldam":
+            return name + "-ldam"
         if self.n_max:
             name += f"-n{self.n_max}"
         if self.exclude_file:
@@ -140,6 +153,8 @@ class CifarLTSpec:
             positions = split_positions(self.split_file, labels.size, self.pool_file)
             return index_selection(labels, num_classes, positions)
         assert self.ratio is not None
+        if self.draw == "ldam":
+            return ldam_selection(labels, num_classes, ratio=self.ratio, seed=self.seed or 0)
         exclude = (load_index_file(self.exclude_file, labels.size)
                    if self.exclude_file else None)
         return profile_selection(labels, num_classes, ratio=self.ratio, seed=self.seed or 0,
@@ -155,6 +170,7 @@ class CifarLTSpec:
                                        else None}
         else:
             profile = {"type": "exponential", "ratio": self.ratio, "n_max": selection.counts[0],
+                       **({"draw": "ldam"} if self.draw == "ldam" else {}),
                        "exclude_file": Path(self.exclude_file).name if self.exclude_file else None,
                        "class_order": "torchvision label order: class 0 (head) .. C-1 (tail)"}
         return Manifest.build(

@@ -1,30 +1,8 @@
 """In-place CIFAR-LT for solo-learn runs: the ``data.long_tail`` block of a pretrain config.
 
-solo-learn (unmodified) builds its CIFAR sets as ``vars(torchvision.datasets)[dataset.upper()]``
-at call time. :func:`install_long_tail` (called by the plugin's Hydra callback before
-``main_pretrain`` runs) draws the long-tailed subset once, writes its manifest, and puts
-:class:`LongTailCIFAR10` / :class:`LongTailCIFAR100` under those names: their ``train=True`` sets
-keep only the subset (``data``/``targets`` indexed, so sample indexes are ``0..N_lt-1``), while
-the test set, solo-learn's CIFAR stem, normalisation and validation loader are unchanged.
-
-Keys (``data.long_tail.<key>``; see :class:`LongTailBlock` and docs/data.md)::
-
-    source: profile          # profile | sdclr
-    ratio: 100               # profile: imbalance ratio (>= 1)
-    n_max: null              # profile: head-class count (null: class size, or less with exclude)
-    seed: 0                  # profile: seed of the choice inside each class
-    exclude_file: null       # profile: .npy of train indexes never drawn
-    split_file: null         # sdclr: .npy of train indexes (or positions in pool_file)
-    pool_file: null          # sdclr: .npy pool of train indexes
-    download: true           # allow torchvision to download CIFAR into data.train_path
-    checksum: null           # expected index checksum: refuse to train on other images
-    manifest: null           # where the manifest goes (null: <train_path>/long_tail/<name>.json)
-
-After installing, the block also holds ``name``, ``num_samples``, the ``checksum`` and the
-``manifest`` path (and absolute file paths); solo-learn saves it into args.json, so the run's
-evaluation and ``zoo publish`` find the manifest, and re-running from args.json refuses a
-different subset. Every process runs the callback (Lightning's DDP relaunches the script): the
-draw is deterministic, the manifest is written once, and re-installing only resets the subset.
+:func:`install_long_tail` (run by the plugin's Hydra callback) draws the subset once, writes its
+manifest and puts :class:`LongTailCIFAR10` / :class:`LongTailCIFAR100` where solo-learn looks
+up its CIFAR sets; the keys, and what the block records into args.json, are in docs/data.md.
 """
 
 from __future__ import annotations
@@ -41,7 +19,7 @@ from solo_tase.data.cifar import CIFAR_SETS, CifarLTSpec, load_cifar
 from solo_tase.data.manifest import Manifest
 from solo_tase.data.selection import LongTailSelection
 from solo_tase.data.writer import save_manifest_once
-from solo_tase.methods.config import ConfigError, coerce
+from solo_tase.settings import ConfigError, coerce
 
 PREFIX = "data.long_tail."
 RECORDED = ("name", "num_samples")  # written back by install_long_tail; ignored when read

@@ -91,6 +91,29 @@ def profile_selection(source_labels: np.ndarray, num_classes: int, *, ratio: flo
     return _canonical(np.concatenate(chosen), labels, num_classes, labels.size)
 
 
+def ldam_selection(source_labels: np.ndarray, num_classes: int, *, ratio: float,
+                   seed: int = 0) -> LongTailSelection:
+    """The LDAM draw (``IMBALANCECIFAR``, used by GH): ``np.random.seed(seed)``, then for each
+    class in label order ``idx = np.where(labels == c)[0]; np.random.shuffle(idx)`` and the first
+    ``n_c = int(n_max * (1/ratio)^(c/(C-1)))`` kept, ``n_max = N / C``.
+
+    The same stream is drawn from a private ``RandomState(seed)``: numpy's global state is left
+    untouched and the indexes equal those of the recipe.
+    """
+    labels = _check_labels(source_labels, num_classes)
+    counts = exponential_profile(labels.size // num_classes, num_classes, ratio)
+    state = np.random.RandomState(seed)
+    chosen = []
+    for c, n in enumerate(counts):
+        idx = np.where(labels == c)[0]
+        state.shuffle(idx)
+        if idx.size < n:
+            raise ValueError(f"the LDAM draw asks {n} images of class {c}, which has {idx.size}: "
+                             "it needs a balanced source (the full CIFAR train set)")
+        chosen.append(idx[:n])
+    return _canonical(np.concatenate(chosen), labels, num_classes, labels.size)
+
+
 def index_selection(source_labels: np.ndarray, num_classes: int,
                     positions: np.ndarray) -> LongTailSelection:
     """The samples at ``positions`` (already range- and duplicate-checked), in canonical order."""

@@ -29,8 +29,12 @@ def resolve_paths(config: DictConfig) -> None:
 
 
 def prepare_config(config: DictConfig) -> None:
-    """Resolve paths and install the optional ``data.long_tail`` restriction."""
+    """Resolve paths, install the optional ``data.long_tail`` restriction and, for methods with
+    BCL, the boosted augmentation."""
+    from solo_tase.data.boosted.solo_data import install_boosted_augment
+
     resolve_paths(config)
+    install_boosted_augment(config)
     if OmegaConf.select(config, "data.long_tail") is not None:
         from solo_tase.data.long_tail import install_long_tail
 

@@ -7,7 +7,6 @@ same checksum, and is never overwritten unless ``replace=True``.
 
 from __future__ import annotations
 
-import os
 from collections.abc import Callable, Iterable, Sequence
 from pathlib import Path
 
@@ -15,7 +14,7 @@ import numpy as np
 from PIL import Image
 
 from solo_tase.data.manifest import MANIFEST_NAME, Manifest
-from solo_tase.utils.atomic import build_folder_atomically
+from solo_tase.utils.atomic import build_folder_atomically, write_file_atomically
 
 
 def materialize(out: Path, manifest: Manifest, fill: Callable[[Path], None], *,
@@ -74,14 +73,7 @@ def save_manifest_once(manifest: Manifest, path: Path) -> Path:
                 f"{existing.index_checksum[:12]})" if existing else "a file that is not a manifest")
         raise FileExistsError(f"{path} already holds {what}: choose another manifest path or "
                               "remove that file")
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.parent / f".{path.name}.tmp-{os.getpid()}"
-    try:
-        manifest.save(tmp)
-        tmp.replace(path)
-    finally:
-        tmp.unlink(missing_ok=True)
-    return path
+    return write_file_atomically(path, manifest.save)
 
 
 def class_dir_names(class_names: Sequence[str]) -> list[str]:

@@ -1,17 +1,8 @@
-"""A frozen backbone from a solo-learn checkpoint or a zoo backbone-only weights file.
-
-Both hold ``torch.load(path, weights_only=True)["state_dict"]`` with the backbone under keys
-``backbone.<name>`` and have the run's ``args.json`` beside them. The backbone is built the way
-solo-learn builds it (``BaseMethod._BACKBONES`` when solo-learn is installed, torchvision's
-identical ResNets otherwise; ``fc`` removed; the CIFAR stem for cifar10/cifar100) and every one of
-its tensors must be in the file: unlike solo-learn's ``main_linear.py`` (``strict=False``), a
-mismatch is an error, never a silently random layer.
-"""
+"""A frozen backbone from a solo-learn checkpoint or a zoo weights file, built as solo-learn
+builds it and loaded strictly (every tensor must fit; docs/evaluation.md)."""
 
 from __future__ import annotations
 
-import hashlib
-import json
 import pickle
 import warnings
 from collections.abc import Callable, Mapping
@@ -24,6 +15,8 @@ import torch.nn as nn
 import torchvision
 
 from solo_tase.solo_compat import INSTALL_HINT, solo_available
+from solo_tase.utils.documents import dotted, read_document
+from solo_tase.utils.hashing import sha256_file
 
 ARGS_NAME = "args.json"
 STATE_PREFIX = "backbone."
@@ -45,30 +38,15 @@ class LoadedBackbone:
     registry: str  # "solo-learn" or "torchvision"
 
 
-def sha256_file(path: Path) -> str:
-    """SHA-256 hex digest of a file's bytes."""
-    with open(path, "rb") as f:
-        return hashlib.file_digest(f, "sha256").hexdigest()
-
-
 def read_run_args(checkpoint: Path) -> tuple[dict[str, Any], Path]:
     """The run config (``args.json`` beside ``checkpoint``) and its path."""
     args_path = checkpoint.parent / ARGS_NAME
-    if not args_path.is_file():
-        raise FileNotFoundError(
-            f"no {ARGS_NAME} beside {checkpoint}: the backbone, stem, dataset, crop size and "
-            "normalisation are read from the run's args.json, which solo-learn writes next to "
-            f"its checkpoints; copy that run's args.json into {checkpoint.parent}"
-        )
-    try:
-        args = json.loads(args_path.read_text())
-    except json.JSONDecodeError as err:
-        raise ValueError(f"{args_path} is not valid JSON ({err})") from None
+    _, args = read_document(args_path, (
+        f"no {ARGS_NAME} beside {checkpoint}: the backbone, stem, dataset, crop size and "
+        "normalisation are read from the run's args.json, which solo-learn writes next to "
+        f"its checkpoints; copy that run's args.json into {checkpoint.parent}"))
     for key in REQUIRED_ARGS:
-        node: Any = args
-        for part in key.split("."):
-            node = node.get(part) if isinstance(node, Mapping) else None
-        if node in (None, ""):
+        if dotted(args, key) in (None, ""):
             raise ValueError(f"{args_path} has no '{key}': it is not a solo-learn run config "
                              "(use the args.json solo-learn wrote for this checkpoint)")
     return args, args_path

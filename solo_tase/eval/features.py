@@ -22,6 +22,8 @@ from rich.console import Console
 from rich.progress import track
 from torch.utils.data import DataLoader, Dataset
 
+from solo_tase.utils.atomic import write_file_atomically
+
 FEATURES_VERSION = 1
 
 
@@ -91,8 +93,6 @@ def cached_features(cache_dir: Path | None, parts: Mapping[str, str],
             Console(stderr=True).print(f"[yellow]feature cache {path} unreadable ({err}); "
                                        "recomputing[/yellow]")
     feats = compute()
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_suffix(f".tmp-{os.getpid()}")
-    torch.save({"key": dict(parts), "x": feats.x, "y": feats.y}, tmp)
-    os.replace(tmp, path)
+    write_file_atomically(path, lambda tmp: torch.save(
+        {"key": dict(parts), "x": feats.x, "y": feats.y}, tmp))
     return feats, False

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from solo_tase.methods.config import require
+from solo_tase.settings import require
 
 
 def images_per_class(num_images: int, num_classes: int, *, shots: int | None = None,

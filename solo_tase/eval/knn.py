@@ -14,7 +14,7 @@ from dataclasses import dataclass
 import torch
 import torch.nn.functional as F
 
-from solo_tase.methods.config import require
+from solo_tase.settings import require
 
 
 @dataclass(frozen=True)

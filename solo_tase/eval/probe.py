@@ -16,7 +16,7 @@ import torch
 import torch.nn as nn
 from torch.optim.lr_scheduler import CosineAnnealingLR, ExponentialLR, LRScheduler
 
-from solo_tase.methods.config import require
+from solo_tase.settings import require
 
 LR_SCHEDULES = ("exponential", "cosine")
 

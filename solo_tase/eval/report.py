@@ -1,10 +1,5 @@
-"""Results of ``solo-tase eval`` on disk, and the comparison of several of them.
-
-A result folder holds ``metrics.json`` (schema ``solo-tase/metrics/v1``), ``per_class.csv``
-(class, train_count, group, accuracy in %) and ``per_class.png`` (per-class accuracy against the
-class's pre-training frequency, groups shaded). It is written in a hidden sibling folder and
-renamed into place when complete; an existing folder is replaced only when asked.
-"""
+"""``solo-tase eval`` result folders (metrics.json, per_class.csv, per_class.png) and the
+comparison of several of them (docs/evaluation.md)."""
 
 from __future__ import annotations
 
@@ -20,6 +15,8 @@ from solo_tase.data.plot import GROUP_COLOURS
 from solo_tase.data.profiles import GROUPS
 from solo_tase.eval.pipeline import METRICS_SCHEMA
 from solo_tase.utils.atomic import build_folder_atomically
+from solo_tase.utils.documents import read_document
+from solo_tase.utils.markdown import markdown_table
 
 METRICS_FILE = "metrics.json"
 PER_CLASS_CSV = "per_class.csv"
@@ -91,15 +88,8 @@ def protocol_label(document: Mapping[str, Any]) -> str:
 
 def load_metrics(path: str | Path) -> dict[str, Any]:
     """A ``metrics.json`` document (``path`` is the file or its result folder)."""
-    path = Path(path)
-    file = path / METRICS_FILE if path.is_dir() else path
-    if not file.is_file():
-        raise FileNotFoundError(f"no {METRICS_FILE} at {path}: pass a `solo-tase eval` result "
-                                "folder or its metrics.json")
-    try:
-        doc = json.loads(file.read_text())
-    except json.JSONDecodeError as err:
-        raise ValueError(f"{file} is not valid JSON ({err})") from None
+    file, doc = read_document(Path(path), f"no {METRICS_FILE} at {path}: pass a `solo-tase eval` "
+                                          "result folder or its metrics.json", METRICS_FILE)
     if not isinstance(doc, dict) or doc.get("schema") != METRICS_SCHEMA:
         raise ValueError(f"{file} is not a {METRICS_SCHEMA} document (schema "
                          f"{doc.get('schema') if isinstance(doc, dict) else None!r})")
@@ -128,12 +118,16 @@ def check_comparable(runs: Sequence[tuple[str, Mapping[str, Any]]]) -> None:
 def comparison_table(runs: Sequence[tuple[str, Mapping[str, Any]]]) -> str:
     """Markdown table (method, run, Many, Medium, Few, Std, All; mean +- std over seeds)."""
     check_comparable(runs)
-    lines = [f"Protocol: {protocol_label(runs[0][1])}, accuracies in %.", "",
-             "| method | run | Many | Medium | Few | Std | All |",
-             "| --- | --- | ---: | ---: | ---: | ---: | ---: |"]
+    header = ["method", "run", "Many", "Medium", "Few", "Std", "All"]
+    rows = []
     for _, doc in runs:
         std = doc.get("metrics_std") or {}
-        cells = [f"{doc['metrics'][k]:.2f}" + (f" ± {std[k]:.2f}" if k in std else "")
-                 for k in TABLE_COLUMNS]
-        lines.append(f"| {doc['method']} | {doc['run_name']} | " + " | ".join(cells) + " |")
-    return "\n".join(lines)
+        rows.append([doc["method"], doc["run_name"],
+                     *(percent(doc["metrics"][k], std.get(k)) for k in TABLE_COLUMNS)])
+    return (f"Protocol: {protocol_label(runs[0][1])}, accuracies in %.\n\n"
+            + markdown_table(header, rows, right=header[2:]))
+
+
+def percent(value: float, std: float | None = None) -> str:
+    """``12.34`` or ``12.34 ± 0.56`` (%)."""
+    return f"{value:.2f}" if std is None else f"{value:.2f} ± {std:.2f}"

@@ -13,7 +13,8 @@ pre-training (solo-learn's ``MEANS_N_STD`` in ``solo/data/pretrain_dataloader.py
 
 with ``c = augmentations[0].crop_size`` and ImageNet's mean/std when the run set none.
 
-``resize`` can be overridden (``--resize``, at least the crop size); the crop cannot.
+``resize`` can be overridden (``--resize``, at least the crop size); the crop cannot. Presets that
+augment the probe set (crop + flip) use :meth:`EvalTransform.build_augmented`.
 """
 
 from __future__ import annotations
@@ -34,6 +35,7 @@ MEANS_N_STD: dict[str, tuple[tuple[float, ...], tuple[float, ...]]] = {
     "imagenet100": (IMAGENET_MEAN, IMAGENET_STD),
     "imagenet": (IMAGENET_MEAN, IMAGENET_STD),
 }
+AUGMENT_LARGE = 224  # crops from this size on are augmented with RandomResizedCrop
 FIXED_SIZES = {"cifar10": (32, 32), "cifar100": (32, 32), "stl10": (96, 96),
                "imagenet": (256, 224), "imagenet100": (256, 224)}
 
@@ -55,6 +57,26 @@ class EvalTransform:
     def build(self) -> T.Compose:
         """The torchvision pipeline: PIL image -> float tensor [3, crop, crop]."""
         return T.Compose([T.Resize(self.resize), T.CenterCrop(self.crop), T.ToTensor(),
+                          T.Normalize(self.mean, self.std)])
+
+    def describe_augmented(self) -> str:
+        """Description of :meth:`build_augmented` (cache key, ``metrics.json``)."""
+        if self.crop < AUGMENT_LARGE:
+            crop = f"random_crop={self.crop} padding={self.crop // 8}"
+        else:
+            crop = f"random_resized_crop={self.crop}"
+        return f"{crop},hflip,mean={list(self.mean)},std={list(self.std)}"
+
+    def build_augmented(self) -> T.Compose:
+        """Probe-time crop + flip, as the SDCLR / GH probes train: ``RandomCrop(crop, padding =
+        crop / 8)`` for small images (CIFAR: 32, padding 4), ``RandomResizedCrop(crop)`` from
+        224 px on; then the same normalisation."""
+        if self.crop < AUGMENT_LARGE:
+            crop: object = T.Compose([T.Resize(self.resize), T.CenterCrop(self.crop),
+                                      T.RandomCrop(self.crop, padding=self.crop // 8)])
+        else:
+            crop = T.RandomResizedCrop(self.crop)
+        return T.Compose([crop, T.RandomHorizontalFlip(), T.ToTensor(),
                           T.Normalize(self.mean, self.std)])
 
 

@@ -20,6 +20,34 @@ import torch.nn.functional as F
 from solo_tase.utils.distributed import all_reduce_sum, gather_with_grad, rank, world_size
 
 
+def nt_xent_per_anchor(z: torch.Tensor, tau: torch.Tensor | float) -> torch.Tensor:
+    """NT-Xent loss of every local anchor row, negatives gathered from every rank.
+
+    Args:
+        z: [2B, D] projector outputs of the two views, stacked view-major (row ``i`` and row
+            ``B + i`` are the two views of sample ``i``). Normalised here (L2, in fp32).
+        tau: temperature per anchor row, [2B] (> 0), or one float for all rows.
+
+    Returns:
+        [2B] fp32 losses ``l_a = logsumexp_{b != a}(z_a.z_b / tau_a) - z_a.z_p / tau_a``, with
+        gradients through this rank's rows and (under DDP) the other ranks' rows.
+    """
+    if z.dim() != 2 or z.size(0) % 2 != 0:
+        raise ValueError(f"z must be [2B, D] (two views stacked), got {tuple(z.shape)}")
+    n_local = z.size(0)
+    batch = n_local // 2
+    tau_t = _per_row(tau, n_local, z.device, "tau")
+    offset = rank() * n_local
+    rows = torch.arange(n_local, device=z.device)
+    with torch.autocast(device_type=z.device.type, enabled=False):  # logits stay fp32
+        z = F.normalize(z.float(), dim=-1)
+        all_z = gather_with_grad(z)  # [world*2B, D]
+        logits = (z @ all_z.T) / tau_t.unsqueeze(1)  # [2B, world*2B]
+        pos_logit = logits[rows, offset + (rows + batch) % n_local]
+        no_self = logits.index_put((rows, offset + rows), torch.tensor(float("-inf"), device=z.device))
+        return torch.logsumexp(no_self, dim=1) - pos_logit
+
+
 def tase_loss_func(
     z: torch.Tensor,
     tau: torch.Tensor | float,
@@ -36,22 +64,8 @@ def tase_loss_func(
     Returns:
         Scalar loss (fp32). Under DDP the value is this rank's share of the global weighted mean.
     """
-    if z.dim() != 2 or z.size(0) % 2 != 0:
-        raise ValueError(f"z must be [2B, D] (two views stacked), got {tuple(z.shape)}")
-    n_local = z.size(0)
-    batch = n_local // 2
-    tau_t = _per_row(tau, n_local, z.device, "tau")
-    w_t = _per_row(1.0 if weights is None else weights, n_local, z.device, "weights")
-    offset = rank() * n_local
-    rows = torch.arange(n_local, device=z.device)
-    with torch.autocast(device_type=z.device.type, enabled=False):  # logits stay fp32
-        z = F.normalize(z.float(), dim=-1)
-        all_z = gather_with_grad(z)  # [world*2B, D]
-        logits = (z @ all_z.T) / tau_t.unsqueeze(1)  # [2B, world*2B]
-        pos_logit = logits[rows, offset + (rows + batch) % n_local]
-        no_self = logits.index_put((rows, offset + rows), torch.tensor(float("-inf"), device=z.device))
-        per_anchor = torch.logsumexp(no_self, dim=1) - pos_logit  # [2B]
-
+    per_anchor = nt_xent_per_anchor(z, tau)  # validates z and tau
+    w_t = _per_row(1.0 if weights is None else weights, z.size(0), z.device, "weights")
     global_weight = all_reduce_sum(w_t.sum().detach())
     norm = global_weight / world_size()
     return (w_t * per_anchor).sum() / norm.clamp_min(torch.finfo(norm.dtype).tiny)

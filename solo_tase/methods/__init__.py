@@ -10,9 +10,10 @@ PLUGIN_METHODS: dict[str, str] = {
     "tase": "solo_tase.methods.tase:TASE",
     "sdclr": "solo_tase.methods.sdclr:SDCLR",
     "ts": "solo_tase.methods.ts:TS",
+    "bcl": "solo_tase.methods.bcl:BCL",
 }
 # methods that key per-sample state by dataset index (DALI must encode real indexes)
-INDEXED_METHODS: frozenset[str] = frozenset({"tase"})
+INDEXED_METHODS: frozenset[str] = frozenset({"tase", "bcl"})
 
 
 def register_methods() -> dict[str, type]:

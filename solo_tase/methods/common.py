@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import math
 from pathlib import Path
 from typing import Any
 
@@ -61,6 +62,15 @@ def early_checks(config: DictConfig, methods: Any, indexed: Any) -> None:
 def batch_indexes(indexes: torch.Tensor) -> torch.Tensor:
     """Dataset indexes of a solo-learn batch as int64 [B] (DALI yields [B, 1] tensors)."""
     return indexes.reshape(-1).long()
+
+
+def training_time(trainer: Any, epoch: int, batch_idx: int) -> float:
+    """Training time in epochs: ``epoch + batch_idx / batches per epoch``; just ``epoch`` when the
+    loader has no length (``num_training_batches`` is ``inf``) or no batches."""
+    batches = float(getattr(trainer, "num_training_batches", 0) or 0)
+    if not math.isfinite(batches) or batches <= 0:
+        return float(epoch)
+    return epoch + batch_idx / batches
 
 
 def loader_num_samples(trainer: Any) -> int | None:

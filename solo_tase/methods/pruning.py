@@ -6,6 +6,8 @@ Pure torch (no Lightning, no solo-learn), so it is unit-testable; ``methods/sdcl
   tensors (exactly ``round(ratio * n)`` of the ``n`` entries removed, the smallest ``|w|`` first).
 - :class:`BranchNorms`: the second branch's own copy of every BatchNorm layer of a module
   (affine parameters and running statistics).
+- :func:`masks_on_weights`: each mask on its weight's device (masks restored from a checkpoint are
+  loaded before the model is moved to its GPU).
 - :func:`branch_forward`: runs the dense module with its conv weights multiplied by the masks and
   its BatchNorm layers swapped for the branch's copies, through ``torch.func.functional_call``, so
   the dense module's stored tensors are never written; gradients reach the shared (dense) weights
@@ -15,7 +17,6 @@ Pure torch (no Lightning, no solo-learn), so it is unit-testable; ``methods/sdcl
 from __future__ import annotations
 
 import copy
-import hashlib
 from collections.abc import Mapping
 
 import torch
@@ -24,6 +25,8 @@ from torch.func import functional_call
 from torch.nn.modules.batchnorm import _BatchNorm
 from torch.nn.modules.conv import _ConvNd
 from torch.nn.utils import prune
+
+from solo_tase.utils.hashing import tensors_checksum
 
 
 def conv_weight_names(module: nn.Module) -> list[str]:
@@ -57,11 +60,18 @@ def global_magnitude_masks(weights: Mapping[str, torch.Tensor],
 
 def masks_checksum(masks: Mapping[str, torch.Tensor]) -> str:
     """SHA-256 (hex, 16 chars) over the names and bits of ``masks``, to compare ranks and runs."""
-    h = hashlib.sha256()
-    for name in sorted(masks):
-        h.update(name.encode())
-        h.update(masks[name].detach().cpu().contiguous().numpy().tobytes())
-    return h.hexdigest()[:16]
+    return tensors_checksum(part for name in sorted(masks) for part in (name, masks[name]))
+
+
+def masks_on_weights(masks: Mapping[str, torch.Tensor],
+                     weights: Mapping[str, torch.Tensor]) -> dict[str, torch.Tensor]:
+    """``masks`` with each mask on its weight's device (masks already there are not copied).
+
+    Masks restored from a checkpoint are loaded before Lightning moves the model to its GPU; they
+    follow the weights here, at their first use.
+    """
+    return {name: m if m.device == weights[name].device else m.to(weights[name].device)
+            for name, m in masks.items()}
 
 
 def _key(name: str) -> str:
@@ -104,6 +114,7 @@ def branch_forward(module: nn.Module, x: torch.Tensor, norms: BranchNorms,
     tensors = norms.overrides()
     if masks:
         params = dict(module.named_parameters())
+        masks = masks_on_weights(masks, params)
         # torch.where (unlike w * mask) keeps the weight's exact strides, also on 1x1 channels_last
         # kernels, so the gradient matches DDP's bucket layout
         tensors.update({name: torch.where(mask, params[name], 0.0) for name, mask in masks.items()})

@@ -7,6 +7,7 @@ the projector. The loss is NT-Xent between the two (``tase_loss_func`` with one 
 One backward of it gives the shared weights the sum of both branches' gradients, which is what
 the official two-pass code computes (dense with pruned detached, plus pruned with dense detached).
 
+The projector is Linear-BN-ReLU-Linear, or the official three-layer head with ``head: official``.
 The pruned branch lives in ``pruned_norms`` / ``pruned_head_norms`` (names without "backbone" or
 "encoder", so solo-learn's ``main_linear.py`` loads exactly the dense ``backbone.*`` weights); the
 masks are not module buffers (DDP would broadcast them every step) but are saved in the checkpoint
@@ -31,6 +32,7 @@ from solo_tase.methods.pruning import (
     conv_weight_names,
     global_magnitude_masks,
     masks_checksum,
+    masks_on_weights,
 )
 from solo_tase.utils.distributed import same_on_all_ranks
 from solo_tase.utils.rng import capture_rng_state, restore_rng_state
@@ -38,6 +40,15 @@ from solo_tase.utils.rng import capture_rng_state, restore_rng_state
 CHECKPOINT_KEY = "solo_tase_sdclr"
 # the backbones of the paper's family: their parameters are (almost) all conv weights
 PRUNABLE_BACKBONES = ("resnet18", "resnet50", "wide_resnet28w2", "wide_resnet28w8")
+
+
+def official_projector(in_dim: int, hidden: int, out: int) -> torch.nn.Sequential:
+    """The official SDCLR head: Linear-BN-ReLU-Linear-BN-ReLU-Linear-BN (the last two Linear
+    layers without bias); the official code uses ``hidden = in_dim``."""
+    nn = torch.nn
+    return nn.Sequential(nn.Linear(in_dim, hidden), nn.BatchNorm1d(hidden), nn.ReLU(),
+                         nn.Linear(hidden, hidden, bias=False), nn.BatchNorm1d(hidden), nn.ReLU(),
+                         nn.Linear(hidden, out, bias=False), nn.BatchNorm1d(out))
 
 
 class SDCLR(ProjectedMethod):
@@ -49,7 +60,9 @@ class SDCLR(ProjectedMethod):
         super().__init__(cfg)
         self.sdclr: SdclrConfig = self.method_cfg
         hidden, out_dim = self.sdclr.proj_hidden_dim, self.sdclr.proj_output_dim
-        self.projector = mlp_projector(self.features_dim, hidden, out_dim, batch_norm=True)
+        self.projector = (official_projector(self.features_dim, hidden, out_dim)
+                          if self.sdclr.head == "official"
+                          else mlp_projector(self.features_dim, hidden, out_dim, batch_norm=True))
         self.pruned_norms = BranchNorms(self.backbone)
         self.pruned_head_norms = BranchNorms(self.projector)
         self.prunable = conv_weight_names(self.backbone)
@@ -79,6 +92,7 @@ class SDCLR(ProjectedMethod):
                                "call update_masks() before pruned_forward() outside training")
         if not self.no_channel_last:
             X = X.to(memory_format=torch.channels_last)
+        self.masks = masks_on_weights(self.masks, dict(self.backbone.named_parameters()))
         feats = branch_forward(self.backbone, X, self.pruned_norms, self.masks)
         return branch_forward(self.projector, feats, self.pruned_head_norms)
 
@@ -138,6 +152,7 @@ class SDCLR(ProjectedMethod):
         if saved["masks"] and sorted(saved["masks"]) != sorted(self.prunable):
             raise ValueError("the SDCLR masks in this checkpoint are for another backbone: resume "
                              "with the backbone.name the checkpoint was trained with")
-        self.masks = {n: m.to(self.device) for n, m in saved["masks"].items()}
+        # the model is not on its device yet: pruned_forward moves the masks to their weights
+        self.masks = dict(saved["masks"])
         self.mask_epoch = int(saved["mask_epoch"])
         restore_rng_state(saved["rng"])

@@ -12,13 +12,14 @@ from typing import Any, Sequence
 import omegaconf
 import torch
 
-from solo_tase.losses.tase import tase_loss_func
+from solo_tase.losses.tase import nt_xent_per_anchor, tase_loss_func
 from solo_tase.methods.common import (
     STATS_FILE,
     append_stats,
     batch_indexes,
     check_dali_indexes,
     resolve_num_samples,
+    training_time,
 )
 from solo_tase.methods.config import TaseConfig
 from solo_tase.methods.projected import ProjectedMethod, mlp_projector
@@ -38,7 +39,8 @@ class TASE(ProjectedMethod):
         super().__init__(cfg)
         self.tase: TaseConfig = self.method_cfg
         self.projector = mlp_projector(self.features_dim, self.tase.proj_hidden_dim,
-                                       self.tase.proj_output_dim, batch_norm=True)
+                                       self.tase.proj_output_dim,
+                                       batch_norm=self.tase.proj_batch_norm)
         self.state: TaseState | None = None
         self._restored: dict[str, Any] | None = None
         self._last_stats: dict[str, Any] = {}
@@ -55,11 +57,11 @@ class TASE(ProjectedMethod):
     # ----------------------------------------------------------------- per-sample state
     def on_train_start(self) -> None:
         n = resolve_num_samples(self.trainer, self.tase.num_samples)
-        assert self.tase.num_clusters is not None
-        if self.tase.num_clusters > n:
+        if self.tase.fit_clusters > n:
             raise ValueError(
-                f"method_kwargs.num_clusters={self.tase.num_clusters} exceeds the {n} training "
-                "samples: set it to at most the number of samples (allowed: 2..N)"
+                f"method_kwargs.num_clusters={self.tase.num_clusters} (x overcluster_factor for "
+                f"tail_signal overcluster) exceeds the {n} training samples: lower it "
+                "(allowed: 2..N clusters)"
             )
         self.state = TaseState(self.tase, n, self.features_dim, device=self.device)
         if self._restored is not None:
@@ -69,6 +71,9 @@ class TASE(ProjectedMethod):
     def on_train_epoch_start(self) -> None:
         assert self.state is not None
         epoch = self.current_epoch
+        # the previous epoch's losses are folded here, not at its end: solo-learn's checkpoint is
+        # written before the module's epoch-end hook, and a resumed run starts here
+        self.state.end_epoch(epoch - 1)
         record: dict[str, Any] = {"epoch": epoch, "reclustered": False}
         if self.tase.is_recluster_epoch(epoch) and self.state.last_cluster_epoch != epoch:
             seed = (self.tase.kmeans_seed if self.tase.kmeans_seed is not None
@@ -85,15 +90,24 @@ class TASE(ProjectedMethod):
         append_stats(self.trainer, STATS_FILE, record)
 
     def _report(self, epoch: int, s: dict[str, Any]) -> None:
-        nmi = f", NMI {s['nmi']:.3f}" if "nmi" in s else ""
+        if "kmeans_backend" in s:
+            signal = (f"k-means ({s['kmeans_backend']}) K={self.tase.fit_clusters} in "
+                      f"{s['kmeans_seconds']:.2f}s, cluster imbalance {s['imbalance']:.1f}, "
+                      f"empty {s['empty_clusters']}"
+                      + (f", NMI {s['nmi']:.3f}" if "nmi" in s else ""))
+        else:
+            signal = self.tase.tail_signal
+        truth = (f"rho {s['rho']:+.2f}, imbalance recovered {s['recovered_imbalance']:.1f} of "
+                 f"{s['true_imbalance']:.1f}; tau Many/Few {s['tau_many']:.3f}/"
+                 f"{s.get('tau_few', float('nan')):.3f}, w Many/Few {s['w_many']:.2f}/"
+                 f"{s.get('w_few', float('nan')):.2f}" if "rho" in s else s.get("diagnostics", ""))
         self.print(
-            f"[solo-tase] epoch {epoch}: k-means ({s['kmeans_backend']}) K={self.tase.num_clusters}"
-            f" on {s['clustered']} samples in {s['kmeans_seconds']:.2f}s, imbalance "
-            f"{s['imbalance']:.1f}, empty {s['empty_clusters']}{nmi}; tau [{s['tau_min']:.3f}, "
-            f"{s['tau_max']:.3f}] mean {s['tau_mean']:.3f}, max w {s['w_max']:.2f}"
-            + (f"; {s['never_seen']} never seen" if s["never_seen"] else "")
+            f"[solo-tase] epoch {epoch}: {signal} on {s['clustered']} samples; {truth}; tau "
+            f"[{s['tau_min']:.3f}, {s['tau_max']:.3f}] mean {s['tau_mean']:.3f}, max w "
+            f"{s['w_max']:.2f}"
+            + (f"; {s['never_seen']} never seen" if s.get("never_seen") else "")
             + (f"; {s['nonfinite']} non-finite (first {s['nonfinite_first_indexes']})"
-               if s["nonfinite"] else "")
+               if s.get("nonfinite") else "")
         )
 
     # ----------------------------------------------------------------- training
@@ -101,12 +115,15 @@ class TASE(ProjectedMethod):
         assert self.state is not None
         indexes = batch_indexes(batch[0])
         out = super().training_step(batch, batch_idx)
-        self.state.observe(indexes, out["feats"][0], batch[2], self.current_epoch)
+        self.state.observe(indexes, out["feats"], batch[2], self.current_epoch)
 
-        t = self.current_epoch + batch_idx / max(1, int(self.trainer.num_training_batches))
+        t = training_time(self.trainer, self.current_epoch, batch_idx)
         tau, w = self.state.lookup(indexes, t)
         z = torch.cat(out["z"])
         nce_loss = tase_loss_func(z, tau.repeat(2), w.repeat(2))
+        if self.state.momentum is not None:  # memorisation: own loss at one fixed temperature
+            per_anchor = nt_xent_per_anchor(z.detach(), self.tase.tau_0)
+            self.state.observe_losses(indexes, per_anchor.view(2, -1).mean(0))
         self.log("train_nce_loss", nce_loss, on_epoch=True, sync_dist=True)
         return nce_loss + out["loss"]
 

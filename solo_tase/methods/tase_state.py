@@ -1,28 +1,36 @@
-"""TASE's per-sample state: the memory bank, the pseudo-labels and the tau/w tables.
+"""TASE's per-sample state: memory bank, momentum losses, tail estimate and the tau/w tables.
 
-Pure torch (no Lightning, no solo-learn), so it is unit-testable; ``methods/tase.py`` drives it.
-Under DDP every rank writes the gathered batch into its bank, rank 0 clusters and computes the
-tables, and broadcasts them, so all ranks hold identical tables (verified by a checksum).
-The whole state goes into the checkpoint (``checkpoint["solo_tase"]``) and is restored on resume.
+Pure torch (no Lightning, no solo-learn); ``methods/tase.py`` drives it. Under DDP every rank
+writes the gathered batch into its bank, rank 0 estimates the tail signal and builds the tables,
+and broadcasts them, so all ranks hold identical tables (verified by a checksum). The whole state
+goes into the checkpoint (``checkpoint["solo_tase"]``) and is restored on resume.
 """
 
 from __future__ import annotations
 
-import hashlib
 from typing import Any
 
 import torch
 import torch.distributed as dist
+import torch.nn.functional as F
 
 from solo_tase.methods.config import TaseConfig
+from solo_tase.pseudo_labels.diagnostics import tail_diagnostics
 from solo_tase.pseudo_labels.kmeans import KMeansBackend
-from solo_tase.pseudo_labels.labeler import cluster_bank
+from solo_tase.pseudo_labels.memorisation import MomentumLoss
 from solo_tase.pseudo_labels.memory_bank import MemoryBank
 from solo_tase.pseudo_labels.tables import (
+    log_freq_from_sizes,
     sample_cluster_sizes,
     scheduled_temperature,
     temperature_table,
     weight_table,
+)
+from solo_tase.pseudo_labels.tail_signals import (
+    TailEstimate,
+    from_clusters,
+    from_knn_density,
+    from_scores,
 )
 from solo_tase.utils.distributed import (
     broadcast_,
@@ -31,25 +39,29 @@ from solo_tase.utils.distributed import (
     rank,
     same_on_all_ranks,
 )
+from solo_tase.utils.hashing import tensors_checksum
 
-STATE_VERSION = 1
+STATE_VERSION = 2  # 2: log_freq and momentum losses; version 1 (k-means only) still loads
+TABLES = ("assignments", "similarity", "sizes", "log_freq", "tau", "weights")
 
 
 class TaseState:
-    """Bank [N, D], assignments [N], similarity [N], sizes [K], tau [N], w [N] on ``device``."""
+    """Bank [N, D], assignments [N], similarity [N], sizes [K'], log_freq [N], tau [N], w [N]."""
 
     def __init__(self, cfg: TaseConfig, num_samples: int, feat_dim: int,
                  device: torch.device | str = "cpu") -> None:
-        assert cfg.num_clusters is not None
         self.cfg = cfg
         dtype = torch.float16 if cfg.bank_dtype == "float16" else torch.float32
         self.bank = MemoryBank(num_samples, feat_dim, dtype=dtype, device=device)
-        n, k = num_samples, cfg.num_clusters
+        n = num_samples
         self.assignments = torch.full((n,), -1, dtype=torch.long, device=device)
         self.similarity = torch.zeros(n, dtype=torch.float32, device=device)
-        self.sizes = torch.zeros(k, dtype=torch.long, device=device)
+        self.sizes = torch.zeros(cfg.fit_clusters, dtype=torch.long, device=device)
+        self.log_freq = torch.full((n,), float("nan"), dtype=torch.float32, device=device)
         self.tau = torch.full((n,), cfg.tau_0, dtype=torch.float32, device=device)
         self.weights = torch.ones(n, dtype=torch.float32, device=device)
+        self.momentum = (MomentumLoss(n, cfg.memorisation_beta, device=device)
+                         if cfg.tail_signal == "memorisation" else None)
         self.last_cluster_epoch = -1
 
     @property
@@ -57,13 +69,30 @@ class TaseState:
         return self.bank.num_samples
 
     @torch.no_grad()
-    def observe(self, indexes: torch.Tensor, feats: torch.Tensor, targets: torch.Tensor | None,
-                epoch: int) -> None:
-        """Write this step's features [B, D] under ``indexes`` [B], gathered from all ranks."""
+    def observe(self, indexes: torch.Tensor, feats: list[torch.Tensor] | torch.Tensor,
+                targets: torch.Tensor | None, epoch: int) -> None:
+        """Write this step's bank features under ``indexes`` [B], gathered from all ranks:
+        ``feats`` are the backbone features of the crops (a list of [B, D]) or of crop 1."""
+        crops = [feats] if isinstance(feats, torch.Tensor) else list(feats)
+        if self.cfg.bank_feature == "mean" and len(crops) > 1:
+            x = torch.stack([F.normalize(c.detach().float(), dim=1) for c in crops]).mean(0)
+        else:
+            x = crops[0].detach().float()
         if targets is None:
             targets = torch.full_like(indexes, -1)
-        self.bank.write(gather_no_grad(indexes.long()), gather_no_grad(feats.detach().float()),
+        self.bank.write(gather_no_grad(indexes.long()), gather_no_grad(x),
                         gather_no_grad(targets.long()), epoch)
+
+    @torch.no_grad()
+    def observe_losses(self, indexes: torch.Tensor, losses: torch.Tensor) -> None:
+        """Per-sample contrastive losses [B] of this step (memorisation signal only)."""
+        if self.momentum is not None:
+            self.momentum.observe(indexes, losses)
+
+    def end_epoch(self, epoch: int) -> None:
+        """Fold the epoch's losses into the momentum losses (memorisation signal only)."""
+        if self.momentum is not None and self.momentum.pending:
+            self.momentum.end_epoch(epoch)
 
     def lookup(self, indexes: torch.Tensor, t: float) -> tuple[torch.Tensor, torch.Tensor]:
         """Temperature [B] and weight [B] of ``indexes`` [B] at training time ``t`` (epochs)."""
@@ -73,30 +102,51 @@ class TaseState:
             tau = scheduled_temperature(tau, self.cfg.tau_min, t, self.cfg.tau_schedule_period)
         return tau, self.weights[indexes]
 
+    def estimate(self, backend: KMeansBackend, seed: int) -> TailEstimate:
+        """The configured tail signal on the current bank (rank-local)."""
+        cfg = self.cfg
+        if cfg.tail_signal in ("kmeans", "overcluster"):
+            merge = (cfg.num_clusters if cfg.tail_signal == "overcluster"
+                     and cfg.overcluster_sizes == "merged" else None)
+            return from_clusters(self.bank, cfg.fit_clusters, backend, n_iter=cfg.kmeans_iters,
+                                 seed=seed, merge_to=merge)
+        if cfg.tail_signal == "knn_density":
+            return from_knn_density(self.bank, cfg.knn_k, cfg.score_scale)
+        assert self.momentum is not None
+        return from_scores(-self.momentum.values, self.momentum.seen, cfg.score_scale)
+
     @torch.no_grad()
     def recluster(self, backend: KMeansBackend, epoch: int, seed: int) -> dict[str, Any]:
-        """Cluster the bank on rank 0, rebuild the tables, share them with every rank.
+        """Estimate the tail on rank 0, rebuild the tables, share them with every rank.
 
-        Returns the statistics (k-means and table summary), identical on every rank.
+        Returns the statistics (signal, tables, diagnostics against labels), identical on every
+        rank.
         """
-        assert self.cfg.num_clusters is not None
         payload: list[Any] = [None]
         if rank() == 0:
             try:
-                labels = cluster_bank(self.bank, self.cfg.num_clusters, backend,
-                                      n_iter=self.cfg.kmeans_iters, seed=seed)
-                self.assignments, self.similarity = labels.assignments, labels.similarity
-                self.sizes = labels.sizes
-                self._rebuild_tables()
-                payload[0] = labels.stats
+                est = self.estimate(backend, seed)
+                self.assignments = est.assignments
+                self.similarity = (est.typicality if est.typicality is not None
+                                   else torch.zeros_like(self.similarity))
+                self.sizes, self.log_freq = est.sizes, est.log_freq
+                self._rebuild_tables(est.typicality)
+                stats = dict(est.stats)
+                stats["tail_signal"] = self.cfg.tail_signal
+                if self.sizes.numel():
+                    nonempty = self.sizes[self.sizes > 0]
+                    stats["imbalance"] = float(nonempty.max() / nonempty.min())
+                stats.update(tail_diagnostics(self.log_freq, self.bank.targets, self.tau,
+                                              self.weights))
+                payload[0] = stats
             except Exception as err:  # every rank must learn of the failure, not hang
                 payload[0] = err
         if is_distributed():
             dist.broadcast_object_list(payload, src=0)
         if isinstance(payload[0], Exception):
             raise payload[0]
-        for t in (self.assignments, self.similarity, self.sizes, self.tau, self.weights):
-            broadcast_(t, src=0)
+        for name in TABLES:
+            broadcast_(getattr(self, name), src=0)
         self.last_cluster_epoch = epoch
         stats = dict(payload[0])
         stats.update(self.table_summary(float(epoch)))
@@ -105,15 +155,17 @@ class TaseState:
                                                              "TASE tables")
         return stats
 
-    def _rebuild_tables(self) -> None:
+    def _rebuild_tables(self, typicality: torch.Tensor | None) -> None:
         cfg = self.cfg
-        n_c = sample_cluster_sizes(self.assignments, self.sizes)
         if cfg.adaptive_temperature:
-            self.tau = temperature_table(n_c, self.similarity, tau_min=cfg.tau_min,
-                                         tau_max=cfg.tau_max, beta=cfg.beta, tau_0=cfg.tau_0)
-        self.weights = weight_table(n_c, self.sizes, scheme=cfg.weighting, gamma=cfg.gamma,
-                                    effective_beta=cfg.effective_beta, w_min=cfg.w_min,
-                                    w_max=cfg.w_max)
+            self.tau = temperature_table(self.log_freq, typicality, tau_0=cfg.tau_0,
+                                         tau_min=cfg.tau_min, tau_max=cfg.tau_max, beta=cfg.beta,
+                                         ref_imbalance=cfg.ref_imbalance)
+        assert cfg.num_clusters is not None
+        self.weights = weight_table(self.log_freq, scheme=cfg.weighting, gamma=cfg.gamma,
+                                    effective_beta=cfg.effective_beta,
+                                    mean_size=self.num_samples / cfg.num_clusters,
+                                    w_min=cfg.w_min, w_max=cfg.w_max)
 
     def table_summary(self, t: float) -> dict[str, float]:
         """tau mean/min/max (scheduled at time ``t``, epochs) and weight min/max over all samples."""
@@ -123,43 +175,52 @@ class TaseState:
 
     def checksum(self) -> str:
         """SHA-256 (hex, 16 chars) over tau, w and the assignments, to compare ranks and runs."""
-        h = hashlib.sha256()
-        for t in (self.tau, self.weights, self.assignments):
-            h.update(t.detach().cpu().contiguous().numpy().tobytes())
-        return h.hexdigest()[:16]
+        return tensors_checksum((self.tau, self.weights, self.assignments))
 
     def state_dict(self) -> dict[str, Any]:
-        return {
-            "version": STATE_VERSION,
-            "num_samples": self.num_samples,
-            "num_clusters": self.sizes.numel(),
-            "bank": self.bank.state_dict(),
-            "assignments": self.assignments.cpu(),
-            "similarity": self.similarity.cpu(),
-            "sizes": self.sizes.cpu(),
-            "tau": self.tau.cpu(),
-            "weights": self.weights.cpu(),
-            "last_cluster_epoch": self.last_cluster_epoch,
-        }
+        out: dict[str, Any] = {"version": STATE_VERSION, "num_samples": self.num_samples,
+                               "num_clusters": self.sizes.numel(),
+                               "tail_signal": self.cfg.tail_signal,
+                               "bank": self.bank.state_dict(),
+                               "last_cluster_epoch": self.last_cluster_epoch}
+        out.update({name: getattr(self, name).cpu() for name in TABLES})
+        if self.momentum is not None:
+            out["momentum"] = self.momentum.state_dict()
+        return out
 
     def load_state_dict(self, state: dict[str, Any]) -> None:
-        if state.get("version") != STATE_VERSION:
-            raise ValueError(f"unsupported solo_tase state version {state.get('version')!r}; "
-                             f"this plugin reads version {STATE_VERSION}")
+        version = state.get("version")
+        if version not in (1, STATE_VERSION):
+            raise ValueError(f"unsupported solo_tase state version {version!r}; this plugin "
+                             f"reads versions 1 and {STATE_VERSION}")
+        signal = state.get("tail_signal", "kmeans")
+        if signal != self.cfg.tail_signal:
+            raise ValueError(f"checkpoint was trained with method_kwargs.tail_signal={signal!r} "
+                             f"but this run sets {self.cfg.tail_signal!r}: resume with the same "
+                             "tail signal")
         if state["num_samples"] != self.num_samples or state["num_clusters"] != self.sizes.numel():
             raise ValueError(
                 f"checkpoint holds TASE tables for N={state['num_samples']} samples and "
                 f"K={state['num_clusters']} clusters, but this run has N={self.num_samples} and "
                 f"K={self.sizes.numel()}: resume with the same data and method_kwargs.num_clusters"
+                " (and overcluster_factor)"
             )
         self.bank.load_state_dict(state["bank"])
         device = self.tau.device
-        for name in ("assignments", "similarity", "sizes", "tau", "weights"):
-            setattr(self, name, state[name].to(device))
+        for name in TABLES:
+            if name in state:
+                setattr(self, name, state[name].to(device))
+        if version == 1:  # k-means only: the estimate follows from the cluster sizes
+            self.log_freq = log_freq_from_sizes(
+                sample_cluster_sizes(self.assignments, self.sizes), self.sizes)
+        if self.momentum is not None:
+            self.momentum.load_state_dict(state["momentum"])
         self.last_cluster_epoch = int(state["last_cluster_epoch"])
 
     def to(self, device: torch.device | str) -> "TaseState":
         self.bank.to(device)
-        for name in ("assignments", "similarity", "sizes", "tau", "weights"):
+        for name in TABLES:
             setattr(self, name, getattr(self, name).to(device))
+        if self.momentum is not None:
+            self.momentum.to(device)
         return self

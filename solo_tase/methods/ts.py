@@ -1,13 +1,15 @@
 """Temperature Schedules (TS, Kukleva et al., ICLR 2023) as a solo-learn method.
 
-solo-learn's SimCLR (same Linear-ReLU-Linear projector, same two dense views) with one scheduled
-temperature for all samples (``TsConfig.temperature``)::
+solo-learn's SimCLR (same two dense views) with one scheduled temperature for all samples
+(``TsConfig.temperature``)::
 
     tau(t) = tau_min + (tau_max - tau_min) * (1 + cos(pi t / period)) / 2
 
-with ``t`` in epochs, fractional per step with ``per_step: true``. The loss is
-``tase_loss_func`` with that scalar, which equals solo-learn's ``simclr_loss_func`` at the same
-temperature; TS therefore differs from SimCLR only by the schedule.
+with ``t`` in epochs (``epoch + first_epoch``), fractional per step with ``per_step: true``. The
+projector is solo-learn SimCLR's Linear-ReLU-Linear, or Linear-BN-ReLU-Linear with
+``proj_batch_norm: true``. The loss is ``tase_loss_func`` with that scalar, which equals
+solo-learn's ``simclr_loss_func`` at the same temperature; with the default projector TS therefore
+differs from SimCLR only by the schedule.
 """
 
 from __future__ import annotations
@@ -18,7 +20,7 @@ import omegaconf
 import torch
 
 from solo_tase.losses.tase import tase_loss_func
-from solo_tase.methods.common import STATS_FILE, append_stats
+from solo_tase.methods.common import STATS_FILE, append_stats, training_time
 from solo_tase.methods.config import TsConfig
 from solo_tase.methods.projected import ProjectedMethod, mlp_projector
 
@@ -32,24 +34,24 @@ class TS(ProjectedMethod):
         super().__init__(cfg)
         self.ts: TsConfig = self.method_cfg
         hidden, out_dim = self.ts.proj_hidden_dim, self.ts.proj_output_dim
-        self.projector = mlp_projector(self.features_dim, hidden, out_dim, batch_norm=False)
+        self.projector = mlp_projector(self.features_dim, hidden, out_dim,
+                                       batch_norm=self.ts.proj_batch_norm)
 
     def training_time(self, batch_idx: int) -> float:
-        """``t`` in epochs: the epoch, plus the fraction of it done with ``per_step``."""
-        t = float(self.current_epoch)
+        """Epochs done: the epoch, plus the fraction of it done with ``per_step``."""
         if self.ts.per_step:
-            t += batch_idx / max(1, int(self.trainer.num_training_batches))
-        return t
+            return training_time(self.trainer, self.current_epoch, batch_idx)
+        return float(self.current_epoch)
 
     def on_train_epoch_start(self) -> None:
         epoch = self.current_epoch
-        tau = self.ts.temperature(float(epoch))
+        tau = self.ts.epoch_temperature(float(epoch))
         self.log("ts/tau", tau, on_step=False, on_epoch=True, sync_dist=True)
         append_stats(self.trainer, STATS_FILE, {"epoch": epoch, "tau": tau})
 
     def training_step(self, batch: Sequence[Any], batch_idx: int) -> torch.Tensor:
         out = super().training_step(batch, batch_idx)
-        tau = self.ts.temperature(self.training_time(batch_idx))
+        tau = self.ts.epoch_temperature(self.training_time(batch_idx))
         nce_loss = tase_loss_func(torch.cat(out["z"]), tau)
         self.log("train_nce_loss", nce_loss, on_epoch=True, sync_dist=True)
         if self.ts.per_step:

@@ -1,21 +1,16 @@
-"""Per-sample temperature and weight tables from pseudo-labels (pure tensor functions).
+"""Per-sample temperature and weight tables from a tail signal (pure tensor functions).
 
-Given each sample's cluster size ``n_c`` (its pseudo-class frequency) and cosine similarity ``s``
-to its centroid:
+Every tail signal (docs/method.md) gives each sample an estimated log relative frequency
+``l`` (natural log; 0 = as frequent as the average class, negative = rarer, NaN = no estimate).
+Temperatures use an absolute scale, so a nearly balanced signal gives nearly uniform temperatures:
 
-- temperature: ``q = (log n_c - log n_min) / (log n_max - log n_min)`` (0 when all sizes are equal),
-  ``r`` = rank of ``s`` among the samples scaled to [0, 1] (1 = most typical),
-  ``h = (1 - beta) q + beta r``, ``tau = tau_min + (tau_max - tau_min) h``.
-  Rare, atypical samples get a small tau (instance discrimination); frequent, typical samples
-  get a large tau (group-wise discrimination).
-- weight: ``power``: ``(mean_k n_k / n_c)^gamma``; ``effective``: ``(1 - b) / (1 - b^n_c)``
-  (effective number of samples); ``none``: 1. Then clipped to ``[w_min, w_max]`` and normalised
-  to mean 1 over all samples.
-- dynamic temperature (optional cosine schedule, ``t`` and ``period`` in epochs):
-  ``tau(t) = tau_min + (tau - tau_min) (1 + cos(pi t / period)) / 2``.
+    z = l / log(ref_imbalance),   r = rank of the typicality in [0, 1] (1 = most typical)
+    tau = clip(tau_0 + (tau_max - tau_min) * ((1 - beta) * z + beta * (r - 1/2)), tau_min, tau_max)
 
-Samples without a pseudo-label (``cluster_size == 0``: never seen, or non-finite features) get
-``tau_0`` and weight 1 before the normalisation.
+Weights: ``power``: ``exp(-gamma * l)`` (= (mean size / own size)^gamma for cluster sizes);
+``effective``: ``(1 - b) / (1 - b^n)`` with ``n = mean_size * exp(l)``; ``none``: 1. Samples without
+an estimate get ``tau_0`` and weight 1. The weights are normalised to mean 1, clipped to
+``[w_min, w_max]`` and normalised to mean 1 again, so clipping acts on the relative weights.
 """
 
 from __future__ import annotations
@@ -36,23 +31,6 @@ def rank01(values: torch.Tensor) -> torch.Tensor:
     return ranks / (n - 1)
 
 
-def temperature_table(cluster_size: torch.Tensor, similarity: torch.Tensor, *, tau_min: float,
-                      tau_max: float, beta: float, tau_0: float) -> torch.Tensor:
-    """Temperature [N] (fp32) from each sample's cluster size [N] and centroid similarity [N]."""
-    valid = cluster_size > 0
-    tau = torch.full(cluster_size.shape, float(tau_0), dtype=torch.float32,
-                     device=cluster_size.device)
-    if not valid.any():
-        return tau
-    log_n = torch.log(cluster_size[valid].double())
-    lo, hi = log_n.min(), log_n.max()
-    q = ((log_n - lo) / (hi - lo)).float() if hi > lo else torch.zeros_like(log_n, dtype=torch.float32)
-    r = rank01(similarity[valid].float())
-    h = (1.0 - beta) * q + beta * r
-    tau[valid] = tau_min + (tau_max - tau_min) * h
-    return tau
-
-
 def sample_cluster_sizes(assignments: torch.Tensor, sizes: torch.Tensor) -> torch.Tensor:
     """Size of each sample's cluster [N] (int64; 0 where ``assignments`` is -1 = unlabelled)."""
     out = torch.zeros_like(assignments)
@@ -61,25 +39,63 @@ def sample_cluster_sizes(assignments: torch.Tensor, sizes: torch.Tensor) -> torc
     return out
 
 
-def weight_table(cluster_size: torch.Tensor, sizes: torch.Tensor, *, scheme: str,
-                 gamma: float = 0.5, effective_beta: float = 0.999, w_min: float = 0.1,
-                 w_max: float = 10.0) -> torch.Tensor:
-    """Loss weight [N] (fp32, mean 1) from each sample's cluster size [N] (0 = unlabelled).
-
-    ``sizes`` [K] are the cluster sizes; ``mean_k n_k`` runs over the non-empty clusters.
-    """
+def log_freq_from_sizes(cluster_size: torch.Tensor, sizes: torch.Tensor) -> torch.Tensor:
+    """``log(n_c / mean_k n_k)`` [N] fp32 from each sample's cluster size [N] (0 -> NaN); the
+    mean runs over the non-empty clusters of ``sizes`` [K]."""
+    out = torch.full(cluster_size.shape, float("nan"), dtype=torch.float32,
+                     device=cluster_size.device)
     valid = cluster_size > 0
-    w = torch.ones(cluster_size.shape, dtype=torch.float64, device=cluster_size.device)
+    if valid.any():
+        mean_size = sizes[sizes > 0].double().mean()
+        out[valid] = torch.log(cluster_size[valid].double() / mean_size).float()
+    return out
+
+
+def log_freq_from_scores(score: torch.Tensor, valid: torch.Tensor, scale: float) -> torch.Tensor:
+    """Standardised ``score`` [N] (higher = more frequent) times ``scale`` log-units, clipped to
+    +-3 standard deviations; NaN where not ``valid``. For signals that are not counts."""
+    out = torch.full(score.shape, float("nan"), dtype=torch.float32, device=score.device)
+    if int(valid.sum()) >= 2:
+        s = score[valid].double()
+        std = s.std()
+        z = (s - s.mean()) / std if std > 0 else torch.zeros_like(s)
+        out[valid] = (scale * z.clamp(-3.0, 3.0)).float()
+    return out
+
+
+def temperature_table(log_freq: torch.Tensor, typicality: torch.Tensor | None, *, tau_0: float,
+                      tau_min: float, tau_max: float, beta: float,
+                      ref_imbalance: float) -> torch.Tensor:
+    """Temperature [N] fp32 from the log relative frequency [N] and an optional typicality [N]
+    (e.g. cosine similarity to the own centroid; ``None``: frequency only)."""
+    tau = torch.full(log_freq.shape, float(tau_0), dtype=torch.float32, device=log_freq.device)
+    valid = torch.isfinite(log_freq)
+    if not valid.any():
+        return tau
+    h = log_freq[valid].double() / math.log(ref_imbalance)
+    if typicality is not None and beta > 0:
+        h = (1.0 - beta) * h + beta * (rank01(typicality[valid].float()).double() - 0.5)
+    tau[valid] = (tau_0 + (tau_max - tau_min) * h).clamp(tau_min, tau_max).float()
+    return tau
+
+
+def weight_table(log_freq: torch.Tensor, *, scheme: str, gamma: float = 0.5,
+                 effective_beta: float = 0.999, mean_size: float = 1.0, w_min: float = 0.1,
+                 w_max: float = 10.0) -> torch.Tensor:
+    """Loss weight [N] fp32 (mean 1) from the log relative frequency [N]; ``mean_size`` is the
+    average class (cluster) size in samples, used by ``effective``."""
+    valid = torch.isfinite(log_freq)
+    w = torch.ones(log_freq.shape, dtype=torch.float64, device=log_freq.device)
     if valid.any() and scheme != "none":
-        n = cluster_size[valid].double()
+        lf = log_freq[valid].double()
         if scheme == "power":
-            mean_size = sizes[sizes > 0].double().mean()
-            w[valid] = (mean_size / n) ** gamma
+            w[valid] = torch.exp(-gamma * lf)
         elif scheme == "effective":
+            n = mean_size * torch.exp(lf)
             w[valid] = (1.0 - effective_beta) / (1.0 - effective_beta ** n)
         else:
             raise ValueError(f"weighting must be 'power', 'effective' or 'none', got {scheme!r}")
-    w = w.clamp(w_min, w_max)
+    w = (w / w.mean()).clamp(w_min, w_max)
     return (w / w.mean()).float()
 
 

@@ -1,1 +1,1 @@
-"""Small shared helpers (distributed collectives, checksums)."""
+"""Small shared helpers: DDP collectives, RNG capture, atomic files, hashes, documents, tables."""

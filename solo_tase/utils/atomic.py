@@ -1,4 +1,4 @@
-"""Folders that appear whole or not at all."""
+"""Files and folders that appear whole or not at all."""
 
 from __future__ import annotations
 
@@ -6,6 +6,25 @@ import os
 import shutil
 from collections.abc import Callable
 from pathlib import Path
+
+
+def _sibling(path: Path, tag: str) -> Path:
+    """Hidden sibling ``.<name>.<tag>-<pid>`` of ``path``."""
+    return path.with_name(f".{path.name}.{tag}-{os.getpid()}")
+
+
+def write_file_atomically(path: Path, write: Callable[[Path], object]) -> Path:
+    """Create or replace the file ``path`` by ``write(tmp)`` on a hidden sibling, then
+    ``os.replace``: readers see the old file or the new one, never a partial one."""
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = _sibling(path, "tmp")
+    try:
+        write(tmp)
+        os.replace(tmp, path)
+    finally:
+        tmp.unlink(missing_ok=True)
+    return path
 
 
 def build_folder_atomically(out: Path, fill: Callable[[Path], None]) -> Path:
@@ -17,13 +36,13 @@ def build_folder_atomically(out: Path, fill: Callable[[Path], None]) -> Path:
     """
     out = Path(out)
     out.parent.mkdir(parents=True, exist_ok=True)
-    tmp = out.with_name(f".{out.name}.tmp-{os.getpid()}")
+    tmp = _sibling(out, "tmp")
     shutil.rmtree(tmp, ignore_errors=True)
     tmp.mkdir()
     try:
         fill(tmp)
         if out.exists():
-            old = out.with_name(f".{out.name}.old-{os.getpid()}")
+            old = _sibling(out, "old")
             out.rename(old)
             tmp.rename(out)
             shutil.rmtree(old)

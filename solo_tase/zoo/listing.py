@@ -1,20 +1,16 @@
-"""The table of published models: printed by ``zoo list`` and kept in ``zoo/README.md``.
-
-Both renderings come from the same rows, built from the cards only, so the README cannot drift
-from them: ``zoo list`` (and ``zoo publish``) rewrite the README between its two markers, and
-``zoo list --check`` fails when it is stale. The Markdown table is a few lines of string
-formatting because rich renders to terminals, not to Markdown.
-"""
+"""The table of published models, built from the cards only: printed by ``zoo list`` and kept
+between two markers in ``zoo/README.md`` (``zoo list --check`` fails when it is stale)."""
 
 from __future__ import annotations
 
-import os
 from collections.abc import Sequence
 from pathlib import Path
 
 from rich.table import Table
 
-from solo_tase.eval.report import protocol_label
+from solo_tase.eval.report import percent, protocol_label
+from solo_tase.utils.atomic import write_file_atomically
+from solo_tase.utils.markdown import markdown_table as render_markdown
 from solo_tase.zoo.card import METRIC_KEYS, ModelCard
 
 README_NAME = "README.md"
@@ -39,24 +35,16 @@ and checks their sha256 and size; `solo-tase zoo verify PATH` re-checks a file. 
 """
 
 
-def _percent(value: float, std: float | None) -> str:
-    return f"{value:.2f}" if std is None else f"{value:.2f} ± {std:.2f}"
-
-
-def _size(num_bytes: int) -> str:
-    return f"{num_bytes / 2**20:.1f} MiB"
-
-
 def table_rows(cards: Sequence[ModelCard]) -> list[list[str]]:
     """One row per (card, evaluation), in ``COLUMNS`` order."""
     rows = []
     for card in cards:
         head = [card.dataset, card.method, card.name, str(card.backbone.get("name")),
                 str(card.pretraining.epochs)]
-        tail = [_size(card.weights.size), card.weights.sha256[:12], card.url or "-"]
+        tail = [f"{card.weights.size / 2**20:.1f} MiB", card.weights.sha256[:12], card.url or "-"]
         for ev in card.evaluations:
             std = ev.metrics_std or {}
-            cells = [_percent(ev.metrics[k], std.get(k)) for k in METRIC_KEYS]
+            cells = [percent(ev.metrics[k], std.get(k)) for k in METRIC_KEYS]
             rows.append(head + [protocol_label({"protocol": ev.protocol})] + cells + tail)
     return rows
 
@@ -73,16 +61,9 @@ def rich_table(cards: Sequence[ModelCard]) -> Table:
 
 def markdown_table(cards: Sequence[ModelCard]) -> str:
     """The table as GitHub Markdown (download URLs become links)."""
-    rows = table_rows(cards)
-    if not rows:
-        return EMPTY
-    lines = ["| " + " | ".join(COLUMNS) + " |",
-             "| " + " | ".join("---:" if c in NUMERIC else "---" for c in COLUMNS) + " |"]
-    for row in rows:
-        url = row[-1]
-        cells = row[:-1] + [f"[link]({url})" if url != "-" else "-"]
-        lines.append("| " + " | ".join(c.replace("|", "\\|") for c in cells) + " |")
-    return "\n".join(lines)
+    rows = [row[:-1] + [f"[link]({row[-1]})" if row[-1] != "-" else "-"]
+            for row in table_rows(cards)]
+    return render_markdown(COLUMNS, rows, right=NUMERIC) if rows else EMPTY
 
 
 def render_readme(text: str, cards: Sequence[ModelCard], path: Path) -> str:
@@ -95,14 +76,10 @@ def render_readme(text: str, cards: Sequence[ModelCard], path: Path) -> str:
 
 
 def update_readme(zoo: Path, cards: Sequence[ModelCard], *, check: bool = False) -> bool:
-    """Rewrite ``<zoo>/README.md``'s table (atomically); True if it changed (or would, ``check``)."""
+    """Rewrite ``<zoo>/README.md``'s table atomically; True if it changed (would, ``check``)."""
     path = Path(zoo) / README_NAME
     old = path.read_text() if path.is_file() else None
     new = render_readme(old if old is not None else README_TEMPLATE, cards, path)
-    if new == old:
-        return False
-    if not check:
-        tmp = path.with_name(f".{path.name}.tmp-{os.getpid()}")
-        tmp.write_text(new)
-        os.replace(tmp, path)
-    return True
+    if new != old and not check:
+        write_file_atomically(path, lambda tmp: tmp.write_text(new))
+    return new != old

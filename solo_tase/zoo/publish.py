@@ -1,36 +1,41 @@
-"""``zoo publish``: turn a solo-learn run folder and its metrics into a zoo entry.
+"""``zoo publish``: a solo-learn run folder and its metrics become a zoo entry (docs/zoo.md).
 
-The entry ``<zoo>/<dataset>/<method>/<name>/`` gets the backbone-only weights (or, with
-``full_checkpoint``, the run's checkpoint as is), a copy of ``args.json``, a copy of every
-metrics file and ``card.yaml``; then the zoo README's table is regenerated. The card's
-``solo_learn_commit`` is the commit the plugin supports unless the publisher says otherwise
-(args.json does not record solo-learn's version).
+The entry gets the backbone-only weights (``{"state_dict": {"backbone.<name>": fp32 tensor}}``,
+which solo-learn's ``main_linear.py`` and ``solo-tase eval`` load) or the run's checkpoint as is,
+copies of ``args.json`` and of every metrics file, and ``card.yaml``; then the zoo README's table
+is regenerated.
 """
 
 from __future__ import annotations
 
+import dataclasses
 import shutil
 import urllib.parse
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
 import torch
 
 import solo_tase
-from solo_tase.eval.checkpoint import (ARGS_NAME, CIFAR_DATASETS, backbone_factories,
-                                       backbone_state_dict, build_backbone, load_strict,
-                                       sha256_file)
+from solo_tase.eval.checkpoint import (ARGS_NAME, CIFAR_DATASETS, STATE_PREFIX,
+                                       backbone_factories, backbone_state_dict, build_backbone,
+                                       load_strict)
+from solo_tase.eval.report import METRICS_FILE, load_metrics, protocol_label
+from solo_tase.settings import parse
 from solo_tase.solo_compat import SOLO_LEARN_COMMIT
-from solo_tase.zoo.card import ModelCard, Pretraining, Weights, save_card
-from solo_tase.zoo.dataset_name import DatasetId, check_name, identify_dataset
+from solo_tase.utils.atomic import build_folder_atomically
+from solo_tase.utils.documents import dotted
+from solo_tase.utils.hashing import sha256_file
+from solo_tase.zoo.card import Evaluation, ModelCard, save_card
 from solo_tase.zoo.listing import update_readme
-from solo_tase.zoo.metrics_file import evaluation_of, metrics_file_name, read_metrics
-from solo_tase.zoo.run_folder import SoloRun, arg, checkpoint_epoch, read_run
-from solo_tase.zoo.store import DEFAULT_ZOO, iter_entries, write_entry
-from solo_tase.zoo.weights import save_backbone
+from solo_tase.zoo.run_folder import (DatasetId, SoloRun, check_name, checkpoint_epoch,
+                                      identify_dataset, read_run)
+from solo_tase.zoo.store import DEFAULT_ZOO, iter_entries
+
+Metrics = tuple[Path, dict[str, Any], Evaluation]  # file, document, card row
 
 
 @dataclass(frozen=True)
@@ -40,6 +45,38 @@ class Published:
     folder: Path
     card: ModelCard
     notes: list[str]
+
+
+def read_metrics(path: str | Path, run: SoloRun) -> Metrics:
+    """A ``solo-tase eval`` result (file or folder) of ``run``, checked, and its card row."""
+    path = Path(path)
+    data = load_metrics(path)
+    for key, arg_key in (("method", "method"), ("run_name", "name")):
+        if data.get(key) != run.args[arg_key]:
+            raise ValueError(
+                f"{path} is for {key} {data.get(key)!r} but the run's {run.args_path} has "
+                f"{arg_key} {run.args[arg_key]!r}: pass the metrics of this run (evaluate its "
+                "checkpoint with `solo-tase eval`) or the run folder these metrics came from")
+    scores = {k: data.get(k) for k in ("protocol", "metrics", "metrics_std")}
+    file = path / METRICS_FILE if path.is_dir() else path
+    row = parse(Evaluation, {**scores, "file": file.name}, str(path))
+    # the copy's name: "linear 1%" -> metrics-linear-1pct.json, "knn k=20" -> metrics-knn-k20.json
+    label = protocol_label({"protocol": row.protocol}).replace("%", "pct").replace("=", "")
+    return file, data, dataclasses.replace(row, file="metrics-" + "-".join(label.split()) + ".json")
+
+
+def check_inputs(metrics: Sequence[Metrics], args_sha: str, checkpoint_shas: set[str]) -> None:
+    """Metrics that name the sha256 of what they evaluated must have evaluated this run."""
+    for path, data, _ in metrics:
+        inputs = data.get("inputs", {})
+        if inputs.get("args_sha256") not in (None, args_sha):
+            raise ValueError(f"{path} was computed with another args.json (inputs.args_sha256 "
+                             f"{inputs['args_sha256']}, this run's is {args_sha})")
+        if inputs.get("checkpoint_sha256") not in (None, *checkpoint_shas):
+            raise ValueError(
+                f"{path} was computed on another checkpoint ({inputs.get('checkpoint')}, sha256 "
+                f"{inputs['checkpoint_sha256']}): evaluate the checkpoint you publish, or pass "
+                "--checkpoint with the one that was evaluated")
 
 
 def checked_backbone(run: SoloRun) -> dict[str, torch.Tensor]:
@@ -52,43 +89,37 @@ def checked_backbone(run: SoloRun) -> dict[str, torch.Tensor]:
     return state
 
 
-def resnet_stem(args: dict[str, Any]) -> str | None:
-    """The stem solo-learn gives a ResNet: ``cifar`` (3x3, no max-pool) or ``imagenet``."""
-    if not str(arg(args, "backbone.name")).startswith("resnet"):
-        return None
-    return "cifar" if arg(args, "data.dataset") in CIFAR_DATASETS else "imagenet"
+def save_backbone(state: Mapping[str, torch.Tensor], path: Path) -> None:
+    """Write backbone tensors as a zoo weights file: floats in fp32, integer buffers as they are."""
+    out = {STATE_PREFIX + k: (v.float() if v.is_floating_point() else v).detach().contiguous()
+           for k, v in state.items()}
+    torch.save({"state_dict": out}, path)
 
 
-def check_inputs(metrics: Sequence[tuple[Path, dict[str, Any]]], args_sha: str,
-                 checkpoint_shas: set[str]) -> None:
-    """Metrics that name the sha256 of what they evaluated must have evaluated this run."""
-    for path, data in metrics:
-        inputs = data.get("inputs", {})
-        if inputs.get("args_sha256") not in (None, args_sha):
-            raise ValueError(f"{path} was computed with another args.json (inputs.args_sha256 "
-                             f"{inputs['args_sha256']}, this run's is {args_sha})")
-        if inputs.get("checkpoint_sha256") not in (None, *checkpoint_shas):
-            raise ValueError(
-                f"{path} was computed on another checkpoint ({inputs.get('checkpoint')}, sha256 "
-                f"{inputs['checkpoint_sha256']}): evaluate the checkpoint you publish, or pass "
-                "--checkpoint with the one that was evaluated"
-            )
+def card_fields(run: SoloRun, data: DatasetId) -> dict[str, Any]:
+    """The card's method, backbone and pretraining blocks from the run's args.json."""
+    args = run.args
+    crops = dotted(args, "augmentations")
+    is_resnet = str(dotted(args, "backbone.name")).startswith("resnet")
+    stem = "cifar" if dotted(args, "data.dataset") in CIFAR_DATASETS else "imagenet"
+    return {
+        "method_kwargs": dict(dotted(args, "method_kwargs") or {}),
+        "backbone": {"name": dotted(args, "backbone.name"),
+                     "kwargs": dict(dotted(args, "backbone.kwargs") or {}),
+                     "stem": stem if is_resnet else None},  # the stem solo-learn gives a ResNet
+        "pretraining": {
+            "data": str(dotted(args, "data.dataset")), "manifest": data.manifest,
+            "manifest_checksum": data.manifest_checksum, "epochs": int(args["max_epochs"]),
+            "checkpoint_epoch": checkpoint_epoch(run.checkpoint),
+            "crop_size": crops[0].get("crop_size") if isinstance(crops, list) and crops else None,
+            "batch_size": dotted(args, "optimizer.batch_size"), "seed": dotted(args, "seed")},
+    }
 
 
-def check_url(url: str | None) -> None:
-    if url is not None and not urllib.parse.urlparse(url).scheme:
-        raise ValueError(f"--url {url!r} needs a scheme (https://..., file:///...)")
-
-
-def pretraining_of(args: dict[str, Any], data: DatasetId, epoch: int | None) -> Pretraining:
-    """The card's ``pretraining`` block from the run's args.json."""
-    crops = arg(args, "augmentations")
-    return Pretraining(
-        data=str(arg(args, "data.dataset")), manifest=data.manifest,
-        manifest_checksum=data.manifest_checksum, epochs=int(args["max_epochs"]),
-        checkpoint_epoch=epoch,
-        crop_size=crops[0].get("crop_size") if isinstance(crops, list) and crops else None,
-        batch_size=arg(args, "optimizer.batch_size"), seed=arg(args, "seed"))
+def _refuse_existing(target: Path, replace: bool) -> None:
+    if target.exists() and not replace:
+        raise FileExistsError(f"{target} is already published: choose another --name or pass "
+                              "--replace to overwrite it")
 
 
 def publish(run_dir: str | Path, metrics: Sequence[str | Path], zoo: Path = DEFAULT_ZOO, *,
@@ -99,28 +130,27 @@ def publish(run_dir: str | Path, metrics: Sequence[str | Path], zoo: Path = DEFA
     """Write the zoo entry of a run (see the module docstring); returns what was written."""
     zoo = Path(zoo)
     run = read_run(run_dir, checkpoint)
-    args = run.args
     notes = [run.note] if run.note else []
-    name = check_name(name or str(args["name"]), "--name" if name else f"name in {run.args_path}")
-    method = check_name(str(args["method"]), f"method in {run.args_path}")
-    check_url(url)
+    name = check_name(name or str(run.args["name"]),
+                      "--name" if name else f"name in {run.args_path}")
+    method = check_name(str(run.args["method"]), f"method in {run.args_path}")
+    if url is not None and not urllib.parse.urlparse(url).scheme:
+        raise ValueError(f"--url {url!r} needs a scheme (https://..., file:///...)")
     if not metrics:
         raise ValueError("give at least one --metrics file (metrics.json from `solo-tase eval`)")
-    read = [read_metrics(p, args, run.args_path) for p in metrics]
-    files = [metrics_file_name(d) for _, d in read]
+    read = [read_metrics(p, run) for p in metrics]
+    files = [row.file for _, _, row in read]
     if len(set(files)) != len(files):
         raise ValueError(f"two metrics files have the same protocol ({files}): publish one "
                          "metrics file per protocol")
-    data_id = identify_dataset(args, [d for _, d in read], dataset)
+    data_id = identify_dataset(run.args, [d for _, d, _ in read], dataset)
     notes.append(f"dataset folder {data_id.name!r} from {data_id.rule}")
     target = zoo / data_id.name / method / name
-    if target.exists() and not replace:  # fail before the slow part; write_entry checks again
-        raise FileExistsError(f"{target} is already published: choose another --name or pass "
-                              "--replace to overwrite it")
+    _refuse_existing(target, replace)  # before the slow part
 
     backbone = checked_backbone(run)
-    epoch = checkpoint_epoch(run.checkpoint)
-    max_epochs = int(args["max_epochs"])
+    fields = card_fields(run, data_id)
+    epoch, max_epochs = fields["pretraining"]["checkpoint_epoch"], int(run.args["max_epochs"])
     if epoch is not None and epoch + 1 < max_epochs:
         notes.append(f"{run.checkpoint.name} is from epoch {epoch + 1} of max_epochs={max_epochs}"
                      ": the run did not finish (the card records checkpoint_epoch)")
@@ -136,27 +166,23 @@ def publish(run_dir: str | Path, metrics: Sequence[str | Path], zoo: Path = DEFA
         sha = sha256_file(tmp / weights_file)
         check_inputs(read, args_sha, {source_sha, sha})
         shutil.copyfile(run.args_path, tmp / ARGS_NAME)
-        for (path, _), file in zip(read, files):
-            shutil.copyfile(path, tmp / file)
-        card = ModelCard(
-            name=name, dataset=data_id.name, method=method,
-            method_kwargs=dict(arg(args, "method_kwargs") or {}),
-            backbone={"name": arg(args, "backbone.name"),
-                      "kwargs": dict(arg(args, "backbone.kwargs") or {}),
-                      "stem": resnet_stem(args)},
-            pretraining=pretraining_of(args, data_id, epoch),
-            evaluations=[evaluation_of(d, f) for (_, d), f in zip(read, files)],
-            weights=Weights(file=weights_file, kind="checkpoint" if full_checkpoint else "backbone",
-                            sha256=sha, size=(tmp / weights_file).stat().st_size,
-                            source_checkpoint=run.checkpoint.name, source_sha256=source_sha),
-            args_sha256=args_sha, url=url, solo_learn_commit=solo_learn_commit,
-            solo_tase_version=solo_tase.__version__,
-            date=datetime.now(timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ"),
-        )
-        card.validate(str(tmp))
+        for path, _, row in read:
+            shutil.copyfile(path, tmp / row.file)
+        card = ModelCard.from_dict({
+            "name": name, "dataset": data_id.name, "method": method, **fields,
+            "evaluations": [dataclasses.asdict(row) for _, _, row in read],
+            "weights": {"file": weights_file,
+                        "kind": "checkpoint" if full_checkpoint else "backbone",
+                        "sha256": sha, "size": (tmp / weights_file).stat().st_size,
+                        "source_checkpoint": run.checkpoint.name, "source_sha256": source_sha},
+            "args_sha256": args_sha, "url": url, "solo_learn_commit": solo_learn_commit,
+            "solo_tase_version": solo_tase.__version__,
+            "date": datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ"),
+        }, where=str(tmp))
         save_card(card, tmp)
         made.append(card)
 
-    folder = write_entry(target, fill, replace=replace)
+    _refuse_existing(target, replace)
+    folder = build_folder_atomically(target, fill)
     update_readme(zoo, [c for _, c in iter_entries(zoo)])
     return Published(folder=folder, card=made[0], notes=notes)

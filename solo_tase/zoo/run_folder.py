@@ -1,20 +1,22 @@
-"""Reading a solo-learn run folder: which checkpoint to publish, and its ``args.json``.
-
-solo-learn's Checkpointer writes ``<checkpoint.dir>/<method>/<version>/`` holding ``args.json``
-and ``<name>-<version>-ep=<epoch>.ckpt`` (one per saved epoch with ``keep_prev: True``).
-"""
+"""A solo-learn run folder as ``zoo publish`` reads it: which checkpoint, its ``args.json``, and
+which data it was pre-trained on (the zoo folder name; docs/zoo.md gives the rules)."""
 
 from __future__ import annotations
 
 import re
+from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from solo_tase.data.manifest import MANIFEST_NAME, Manifest
 from solo_tase.eval.checkpoint import read_run_args
+from solo_tase.eval.pipeline import resolve_manifest
+from solo_tase.utils.documents import dotted
 
 CHECKPOINT_SUFFIXES = (".ckpt", ".pth", ".pt")
 _EPOCH = re.compile(r"ep=(\d+)")
+_NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]*")
 
 
 @dataclass(frozen=True)
@@ -28,14 +30,14 @@ class SoloRun:
     note: str | None  # how the checkpoint was chosen among several, for the user
 
 
-def arg(args: dict[str, Any], dotted: str, default: Any = None) -> Any:
-    """``args["a"]["b"]`` for ``"a.b"``; ``default`` when a level is missing."""
-    node: Any = args
-    for part in dotted.split("."):
-        if not isinstance(node, dict) or part not in node:
-            return default
-        node = node[part]
-    return node
+@dataclass(frozen=True)
+class DatasetId:
+    """The pre-training data of a run as the card records it."""
+
+    name: str  # zoo folder name
+    manifest: str | None  # manifest name, if one was found
+    manifest_checksum: str | None
+    rule: str  # where the name came from, for the user
 
 
 def checkpoint_epoch(path: Path) -> int | None:
@@ -50,8 +52,7 @@ def choose_checkpoint(folder: Path) -> tuple[Path, str | None]:
     if not found:
         raise FileNotFoundError(
             f"no checkpoint ({', '.join('*' + s for s in CHECKPOINT_SUFFIXES)}) in {folder}: "
-            "train with checkpoint.enabled=True or pass --checkpoint PATH"
-        )
+            "train with checkpoint.enabled=True or pass --checkpoint PATH")
     if len(found) == 1:
         return found[0], None
     epochs = {p: checkpoint_epoch(p) for p in found}
@@ -59,34 +60,29 @@ def choose_checkpoint(folder: Path) -> tuple[Path, str | None]:
     if unnamed:
         raise ValueError(f"{folder} holds several checkpoints and {unnamed} carry no epoch "
                          "(ep=N) in their name: pass --checkpoint PATH to choose one")
-    latest = max(epochs.values())  # type: ignore[type-var]
+    latest = max(e for e in epochs.values() if e is not None)
     best = [p for p, e in epochs.items() if e == latest]
     if len(best) > 1:
         raise ValueError(f"{folder} holds several checkpoints of epoch {latest} "
                          f"({[p.name for p in best]}): pass --checkpoint PATH to choose one")
-    note = (f"{len(found)} checkpoints in {folder}; publishing the latest epoch, {best[0].name} "
-            "(pass --checkpoint PATH for another)")
-    return best[0], note
+    return best[0], (f"{len(found)} checkpoints in {folder}; publishing the latest epoch, "
+                     f"{best[0].name} (pass --checkpoint PATH for another)")
 
 
 def read_run(path: str | Path, checkpoint: str | Path | None = None) -> SoloRun:
     """Open a run folder (or a checkpoint file inside one); ``checkpoint`` overrides the choice.
-
-    The config is the ``args.json`` beside the chosen checkpoint, as ``solo-tase eval`` reads it.
-    """
+    The config is the ``args.json`` beside the chosen checkpoint, as ``solo-tase eval`` reads it."""
     path = Path(path)
     if not path.exists():
         raise FileNotFoundError(f"run folder {path} does not exist")
     folder = path.parent if path.is_file() else path
-    if path.is_file() and checkpoint is None:
-        checkpoint = path
+    checkpoint = path if path.is_file() and checkpoint is None else checkpoint
     note = None
     if checkpoint is None:
         chosen, note = choose_checkpoint(folder)
     else:
         chosen = Path(checkpoint)
-        if not chosen.is_file() and (folder / chosen).is_file():
-            chosen = folder / chosen
+        chosen = folder / chosen if not chosen.is_file() and (folder / chosen).is_file() else chosen
         if not chosen.is_file():
             raise FileNotFoundError(f"--checkpoint {checkpoint} is not a file (looked in the "
                                     f"current folder and in {folder})")
@@ -95,3 +91,56 @@ def read_run(path: str | Path, checkpoint: str | Path | None = None) -> SoloRun:
         raise ValueError(f"{args_path} has no integer 'max_epochs': it is not a solo-learn "
                          "pre-training config (use the args.json solo-learn wrote for this run)")
     return SoloRun(folder=folder, args=args, args_path=args_path, checkpoint=chosen, note=note)
+
+
+def check_name(value: str, what: str) -> str:
+    """``value`` if it is a safe folder name (letters, digits, ``.``, ``_``, ``-``)."""
+    if not _NAME.fullmatch(value or ""):
+        raise ValueError(f"{what} {value!r} is not a usable folder name: use letters, digits, "
+                         "'.', '_' and '-', starting with a letter or digit")
+    return value
+
+
+def _fallback_manifests(args: dict[str, Any], metrics: Sequence[dict[str, Any]]) -> list[Path]:
+    """Where a run without ``data.long_tail`` keeps its manifest, then the metrics' manifests."""
+    train = dotted(args, "data.train_path")
+    paths = ([Path(train) / MANIFEST_NAME, Path(train).parent / MANIFEST_NAME]
+             if isinstance(train, str) and train else [])
+    return paths + [Path(m) for m in (dotted(d, "inputs.manifest") for d in metrics)
+                    if isinstance(m, str)]
+
+
+def identify_dataset(args: dict[str, Any], metrics: Sequence[dict[str, Any]],
+                     override: str | None = None) -> DatasetId:
+    """Name and manifest checksum of the run's pre-training data: ``--dataset``, else the run's
+    manifest name, else ``data.dataset`` (unless long-tailed or custom)."""
+    found = {d["inputs"]["manifest_checksum"] for d in metrics
+             if dotted(d, "inputs.manifest_checksum")}
+    if len(found) > 1:
+        raise ValueError(f"the metrics files were computed on different data manifests "
+                         f"(inputs.manifest_checksum {sorted(found)}): publish metrics of one run")
+    checksum = found.pop() if found else None
+    try:
+        path: Path | None = resolve_manifest(None, args)
+    except FileNotFoundError:
+        path = next((p for p in _fallback_manifests(args, metrics) if p.is_file()), None)
+    name = None
+    if path is not None:
+        manifest = Manifest.load(path)
+        name, checksum = manifest.name, checksum or manifest.index_checksum
+        if checksum != manifest.index_checksum:
+            raise ValueError(f"the metrics' inputs.manifest_checksum {checksum} does not match the "
+                             f"run's manifest {path} (index_checksum {manifest.index_checksum}): "
+                             "the model was evaluated on other data than it was trained on")
+    if override:
+        return DatasetId(check_name(override, "--dataset"), name, checksum, "--dataset")
+    if name:
+        return DatasetId(check_name(name, f"the manifest name in {path}"), name, checksum,
+                         f"manifest {path}")
+    data = str(dotted(args, "data.dataset"))
+    if dotted(args, "data.long_tail") is not None or data == "custom":
+        why = "is long-tailed (data.long_tail)" if data != "custom" else "uses custom data"
+        looked = [str(p) for p in _fallback_manifests(args, metrics)]
+        raise ValueError(f"the run {why} but no data manifest was found (looked at "
+                         f"data.long_tail and {looked}): pass --dataset NAME")
+    return DatasetId(check_name(data, "data.dataset"), None, checksum, "data.dataset")

@@ -1,15 +1,9 @@
-"""The zoo folder: one entry ``<zoo>/<dataset>/<method>/<name>/`` per published model.
-
-An entry holds ``card.yaml``, the run's ``args.json``, the metrics files the card cites and the
-weights file (git-ignored; downloaded by ``zoo fetch``). Entries are written atomically.
-"""
+"""The zoo folder: one entry ``<zoo>/<dataset>/<method>/<name>/`` per published model."""
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from pathlib import Path
 
-from solo_tase.utils.atomic import build_folder_atomically
 from solo_tase.zoo.card import CARD_NAME, ModelCard, load_card
 
 DEFAULT_ZOO = Path("zoo")
@@ -21,10 +15,8 @@ def entry_dir(zoo: Path, card: ModelCard) -> Path:
 
 
 def iter_entries(zoo: Path) -> list[tuple[Path, ModelCard]]:
-    """Every entry of the zoo as (folder, card), sorted by dataset, method, name.
-
-    Raises ``ValueError`` for a card that does not sit at the path its fields give.
-    """
+    """Every entry of the zoo as (folder, card), sorted by dataset, method, name; a card that
+    does not sit at the path its fields give raises ``ValueError``."""
     zoo = Path(zoo)
     if not zoo.is_dir():
         raise FileNotFoundError(f"zoo folder {zoo} not found: run from the solo-tase checkout "
@@ -44,10 +36,9 @@ def iter_entries(zoo: Path) -> list[tuple[Path, ModelCard]]:
 def find_entry(zoo: Path, ref: str) -> tuple[Path, ModelCard]:
     """The entry named ``ref``: a model name, or ``<dataset>/<method>/<name>`` when names repeat."""
     entries = iter_entries(zoo)
-    if "/" in ref:
-        matches = [(d, c) for d, c in entries if d.relative_to(zoo).as_posix() == ref.strip("/")]
-    else:
-        matches = [(d, c) for d, c in entries if c.name == ref]
+    matches = [(d, c) for d, c in entries
+               if (d.relative_to(zoo).as_posix() == ref.strip("/") if "/" in ref
+                   else c.name == ref)]
     if not matches:
         known = sorted(d.relative_to(zoo).as_posix() for d, _ in entries) or ["none"]
         raise FileNotFoundError(f"no model {ref!r} in {zoo} (published: {', '.join(known)}); "
@@ -57,15 +48,3 @@ def find_entry(zoo: Path, ref: str) -> tuple[Path, ModelCard]:
         raise ValueError(f"several models are named {ref!r} ({', '.join(paths)}): "
                          "pass DATASET/METHOD/NAME")
     return matches[0]
-
-
-def write_entry(target: Path, fill: Callable[[Path], None], *, replace: bool) -> Path:
-    """Create ``target`` by ``fill(tmp_dir)`` in a hidden sibling, then rename it into place.
-
-    An existing ``target`` is refused unless ``replace``; it is swapped out only once ``fill`` has
-    succeeded, so a failure leaves the old entry (or nothing) behind.
-    """
-    if target.exists() and not replace:
-        raise FileExistsError(f"{target} is already published: choose another --name or pass "
-                              "--replace to overwrite it")
-    return build_folder_atomically(target, fill)

@@ -1,18 +1,15 @@
-"""``zoo verify``: recompute a weights file's size and sha256 and compare them with its card.
-
-The card is, first that applies: ``--card``; ``card.yaml`` beside the file (or inside the folder
-given); the one card in the zoo whose ``weights.file`` is the file's name.
-"""
+"""``zoo verify``: a weights file's size and sha256 against its card (found with ``--card``,
+beside the file, or in the zoo by the file's name)."""
 
 from __future__ import annotations
 
 from dataclasses import dataclass
 from pathlib import Path
 
-from solo_tase.eval.checkpoint import ARGS_NAME, sha256_file
+from solo_tase.eval.checkpoint import ARGS_NAME
+from solo_tase.utils.hashing import sha256_file
 from solo_tase.zoo.card import CARD_NAME, ModelCard, load_card
 from solo_tase.zoo.store import iter_entries
-from solo_tase.zoo.weights import file_problems
 
 
 @dataclass(frozen=True)
@@ -29,14 +26,23 @@ class Verdict:
         return not self.problems
 
 
+def file_problems(path: Path, card: ModelCard) -> list[str]:
+    """What is wrong with ``path`` against the card's weights size and sha256 (empty: all good)."""
+    if not path.is_file():
+        return [f"{path} does not exist"]
+    size, sha256 = card.weights.size, card.weights.sha256
+    if path.stat().st_size != size:
+        return [f"{path} has {path.stat().st_size} bytes, the card says {size}"]
+    actual = sha256_file(path)
+    return [f"{path} has sha256 {actual}, the card says {sha256}"] if actual != sha256 else []
+
+
 def locate(path: Path, zoo: Path, card: Path | None = None) -> tuple[Path, Path, ModelCard]:
     """(weights file, card file, card) for ``path``: a weights file or a folder holding a card."""
     path = Path(path)
-    if card is not None:
-        card_path = card / CARD_NAME if card.is_dir() else card
-        found = load_card(card_path)
-    elif path.is_dir() or (path.parent / CARD_NAME).is_file():
-        card_path = (path if path.is_dir() else path.parent) / CARD_NAME
+    if card is not None or path.is_dir() or (path.parent / CARD_NAME).is_file():
+        folder = card if card is not None else path if path.is_dir() else path.parent
+        card_path = folder / CARD_NAME if folder.is_dir() else folder
         found = load_card(card_path)
     else:
         if not path.is_file():
@@ -49,14 +55,13 @@ def locate(path: Path, zoo: Path, card: Path | None = None) -> tuple[Path, Path,
             raise ValueError(f"several cards in {zoo} name {path.name!r} "
                              f"({[str(d) for d, _ in matches]}): pass --card CARD")
         card_path, found = matches[0][0] / CARD_NAME, matches[0][1]
-    weights = path / found.weights.file if path.is_dir() else path
-    return weights, card_path, found
+    return (path / found.weights.file if path.is_dir() else path), card_path, found
 
 
 def verify(path: Path, zoo: Path, card: Path | None = None) -> Verdict:
     """Check ``path`` against its card; an ``args.json`` beside it must match the card's too."""
     weights, card_path, found = locate(path, zoo, card)
-    problems = file_problems(weights, found.weights.sha256, found.weights.size)
+    problems = file_problems(weights, found)
     args = weights.parent / ARGS_NAME
     if args.is_file() and sha256_file(args) != found.args_sha256:
         problems.append(f"{args} differs from the run's args.json the card records "

@@ -134,7 +134,50 @@ def test_sdclr_checkpoint_carries_the_masks(build):
         other.on_load_checkpoint({"state_dict": {}})
 
 
+def test_sdclr_restored_masks_follow_the_model_to_its_device(build):
+    """Lightning calls on_load_checkpoint before it moves the model to its GPU: the masks must
+    reach each weight's device at the first pruned pass ("meta" stands in for the GPU)."""
+    model = build("sdclr.yaml")
+    model.update_masks()
+    saved: dict = {}
+    model.on_save_checkpoint(saved)
+    other = build("sdclr.yaml")
+    other.on_load_checkpoint(saved)
+    assert {m.device.type for m in other.masks.values()} == {"cpu"}
+    other = other.to("meta")
+    z = other.pruned_forward(torch.empty(2, 3, 32, 32, device="meta"))
+    assert z.device.type == "meta"
+    weights = dict(other.backbone.named_parameters())
+    assert all(other.masks[n].device == weights[n].device for n in other.masks)
+
+
+def test_sdclr_official_head_trains_both_branches(build):
+    model = build("sdclr.yaml", ["+method_kwargs.head=official"]).train()
+    linears = [m for m in model.projector if isinstance(m, torch.nn.Linear)]
+    assert len(linears) == 3 and len(model.pruned_head_norms.norms) == 3
+    model.update_masks()
+    model.training_step(batch(), 0).backward()
+    assert all(p.grad is not None for p in model.projector.parameters())
+    assert all(p.grad is not None for p in model.pruned_head_norms.parameters())
+
+
 # ----------------------------------------------------------------------------- TS in-process
+def test_ts_first_epoch_shifts_the_phase_and_batch_norm_is_an_option(build):
+    official = build("ts.yaml", ["method_kwargs.period=200", "+method_kwargs.first_epoch=1",
+                                 "+method_kwargs.proj_batch_norm=True"]).train()
+    assert any(isinstance(m, torch.nn.BatchNorm1d) for m in official.projector)
+    assert not any(isinstance(m, torch.nn.BatchNorm1d)
+                   for m in build("ts.yaml").projector)
+    official.training_time = lambda batch_idx: 149.0
+    tau = 0.1 + 0.9 * (1 + math.cos(math.pi * 150 / 200)) / 2  # t = 149 + 1
+    reference = build("ts.yaml", ["method_kwargs.period=200",
+                                  "+method_kwargs.proj_batch_norm=True"]).train()
+    reference.load_state_dict(official.state_dict())
+    reference.training_time = lambda batch_idx: 150.0
+    with torch.no_grad():
+        assert abs(float(official.training_step(batch(8), 0))
+                   - float(reference.training_step(batch(8), 0))) < 1e-6
+    assert reference.ts.epoch_temperature(150.0) == pytest.approx(tau)
 def test_ts_step_equals_solo_simclr_at_the_scheduled_temperature(build):
     """Same weights, same batch: TS at t = 150 epochs == solo's SimCLR at tau(150)."""
     ts = build("ts.yaml", ["method_kwargs.period=200"]).train()

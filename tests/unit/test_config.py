@@ -9,7 +9,8 @@ from solo_tase.methods.config import ConfigError, TaseConfig
 
 def test_defaults_and_resolution():
     cfg = TaseConfig.from_kwargs({}, num_classes=10, max_epochs=100)
-    assert (cfg.tau_0, cfg.tau_min, cfg.tau_max, cfg.beta) == (0.2, 0.1, 0.5, 0.5)
+    assert (cfg.tau_0, cfg.tau_min, cfg.tau_max, cfg.beta) == (0.2, 0.1, 0.5, 0.0)
+    assert (cfg.tail_signal, cfg.ref_imbalance, cfg.proj_batch_norm) == ("kmeans", 100.0, False)
     assert cfg.num_clusters == 10 and cfg.tau_schedule_period == 100.0
     assert (cfg.warmup_epochs, cfg.recluster_every, cfg.weighting, cfg.gamma) == (10, 5, "power", 0.5)
     assert (cfg.w_min, cfg.w_max, cfg.tau_schedule) == (0.1, 10.0, "none")
@@ -34,6 +35,15 @@ def test_defaults_and_resolution():
     ({"tau_0": "hot"}, "method_kwargs.tau_0", "type float"),
     ({"warmup_epochs": 2.5}, "method_kwargs.warmup_epochs", "type int"),
     ({"adaptive_temperature": "yes"}, "method_kwargs.adaptive_temperature", "true or false"),
+    ({"tau_0": 0.05}, "method_kwargs.tau_0", "in [method_kwargs.tau_min, method_kwargs.tau_max]"),
+    ({"tau_0": 0.9}, "method_kwargs.tau_0", "= [0.1, 0.5]"),
+    ({"tail_signal": "density"}, "method_kwargs.tail_signal", "'kmeans', 'overcluster'"),
+    ({"overcluster_factor": 0}, "method_kwargs.overcluster_factor", ">= 1"),
+    ({"overcluster_sizes": "coarse"}, "method_kwargs.overcluster_sizes", "'fine', 'merged'"),
+    ({"knn_k": 0}, "method_kwargs.knn_k", ">= 1"),
+    ({"memorisation_beta": 1.0}, "method_kwargs.memorisation_beta", "in [0, 1)"),
+    ({"bank_feature": "clean"}, "method_kwargs.bank_feature", "'crop1', 'mean'"),
+    ({"ref_imbalance": 1.0}, "method_kwargs.ref_imbalance", "> 1"),
 ])
 def test_bad_values_name_the_key_and_allowed_values(kwargs, key, allowed):
     with pytest.raises(ConfigError) as err:
@@ -49,3 +59,10 @@ def test_unknown_keys_are_refused():
 def test_recluster_epochs():
     cfg = TaseConfig.from_kwargs({"warmup_epochs": 10, "recluster_every": 5}, num_classes=10)
     assert [e for e in range(30) if cfg.is_recluster_epoch(e)] == [10, 15, 20, 25]
+
+
+def test_overclustering_multiplies_the_clusters_of_the_fit():
+    cfg = TaseConfig.from_kwargs({"tail_signal": "overcluster", "overcluster_factor": 4},
+                                 num_classes=10)
+    assert cfg.fit_clusters == 40
+    assert TaseConfig.from_kwargs({"tail_signal": "knn_density"}, num_classes=10).fit_clusters == 0

@@ -1,5 +1,5 @@
-"""Every dataset folder of scripts/pretrain ships tase, simclr, sdclr and ts configs that differ
-only in the method block (``name``, ``method``, ``method_kwargs``), so a comparison between the
+"""Every dataset folder of scripts/pretrain ships tase, simclr, sdclr, ts, bcl (BCL-I) and bcl_d
+(BCL-D: sdclr with ``bcl: true``) configs that differ only in the method block (``name``, ``method``, ``method_kwargs``), so a comparison between the
 methods is one command per method with everything else (data, backbone, augmentations,
 optimiser, schedule, epochs, devices) held equal."""
 
@@ -11,17 +11,24 @@ from typing import Any
 import pytest
 import yaml
 
-from solo_tase.methods.config import SdclrConfig, TaseConfig, TsConfig
+from solo_tase.methods.config import BclConfig, SdclrConfig, TaseConfig, TsConfig
 
 PRETRAIN = Path(__file__).resolve().parents[2] / "scripts" / "pretrain"
 FOLDERS = sorted(p.name for p in PRETRAIN.iterdir() if p.is_dir())
-METHODS = ("tase", "simclr", "sdclr", "ts")
+METHODS = ("tase", "simclr", "sdclr", "ts", "bcl", "bcl_d")
+SOLO_METHOD = {"bcl_d": "sdclr"}  # config file -> cfg.method, where they differ
+BOOST_KEYS = {"momentum_loss_beta", "rand_k", "rand_strength"}
 METHOD_BLOCK = ("name", "method", "method_kwargs")
-# the papers' settings (SDCLR: README commands; TS: Kukleva et al.); Digits-LT is CPU-sized
+# the papers' settings (SDCLR, BCL: README commands; TS: Kukleva et al.); Digits-LT is CPU-sized
 TS_PAPER = {"tau_min": 0.1, "tau_max": 1.0, "period": 200}
+BCL_I = {"temperature": 0.2, "momentum_loss_beta": 0.97, "rand_k": 1, "rand_strength": 30}
+BCL_D = {"prune_ratio": 0.9, "temperature": 0.2, "bcl": True, "momentum_loss_beta": 0.97,
+         "rand_k": 2, "rand_strength": 30}
 PAPER = {
-    "cifar10-lt": {"sdclr": {"prune_ratio": 0.9, "temperature": 0.2}, "ts": TS_PAPER},
-    "cifar100-lt": {"sdclr": {"prune_ratio": 0.9, "temperature": 0.2}, "ts": TS_PAPER},
+    "cifar10-lt": {"sdclr": {"prune_ratio": 0.9, "temperature": 0.2}, "ts": TS_PAPER,
+                   "bcl": BCL_I, "bcl_d": BCL_D},
+    "cifar100-lt": {"sdclr": {"prune_ratio": 0.9, "temperature": 0.2}, "ts": TS_PAPER,
+                    "bcl": BCL_I, "bcl_d": BCL_D},
     "imagenet100-lt": {"sdclr": {"prune_ratio": 0.3, "temperature": 0.3}, "ts": TS_PAPER},
 }
 
@@ -47,7 +54,8 @@ def test_methods_differ_only_in_the_method_block(folder: str):
         differing = sorted(k for k in keys if shared["tase"].get(k) != shared[method].get(k))
         assert not differing, f"{folder}: {method}.yaml differs from tase.yaml in {differing}"
     for method, cfg in configs.items():
-        assert cfg["method"] == method, f"{folder}/{method}.yaml has method {cfg['method']!r}"
+        want = SOLO_METHOD.get(method, method)
+        assert cfg["method"] == want, f"{folder}/{method}.yaml has method {cfg['method']!r}"
     suffixes = {cfg["name"].split("-", 1)[1] for cfg in configs.values()}
     assert suffixes == {folder}, f"{folder}: run names must be '<method>-{folder}'"
 
@@ -66,6 +74,18 @@ def test_method_kwargs_are_valid(folder: str):
     TsConfig.from_kwargs(load(folder, "ts")["method_kwargs"])
     simclr = load(folder, "simclr")["method_kwargs"]
     assert set(simclr) == {"proj_hidden_dim", "proj_output_dim", "temperature"}
+    BclConfig.from_kwargs(load(folder, "bcl")["method_kwargs"])
+    assert SdclrConfig.from_kwargs(load(folder, "bcl_d")["method_kwargs"]).bcl
+
+
+@pytest.mark.parametrize("folder", FOLDERS)
+def test_bcl_configs_are_their_base_method_plus_the_boost(folder: str):
+    """BCL-I is SimCLR's method_kwargs plus the boost; BCL-D is SDCLR's plus ``bcl: true`` and
+    the boost, so each pair differs only by BCL."""
+    for bcl, base, extra in (("bcl", "simclr", BOOST_KEYS), ("bcl_d", "sdclr", BOOST_KEYS | {"bcl"})):
+        kwargs, base_kwargs = load(folder, bcl)["method_kwargs"], load(folder, base)["method_kwargs"]
+        assert set(kwargs) - set(base_kwargs) == extra, f"{folder}/{bcl}.yaml"
+        assert {k: kwargs[k] for k in base_kwargs} == base_kwargs, f"{folder}/{bcl}.yaml"
 
 
 @pytest.mark.parametrize("folder", sorted(PAPER))

@@ -126,3 +126,28 @@ def test_sdclr_build_through_a_pool_and_its_refusals(fake_cifar, tmp_path: Path)
     with pytest.raises(ValueError, match="empty"):
         build_cifar_lt(tmp_path / "e", bad, tmp_path)
     assert not (tmp_path / "d").exists() and not (tmp_path / "e").exists()
+
+
+def test_ldam_draw_spec_name_manifest_and_refusals(fake_cifar):
+    spec = CifarLTSpec("cifar10", ratio=10, draw="ldam")
+    spec.validate()
+    assert spec.name == "cifar10-lt-r10-s0-ldam"
+    labels = fake_cifar[True].labels
+    selection = spec.select(labels)
+    np.random.seed(0)
+    expected = []
+    for c, n in enumerate(selection.counts):
+        idx = np.where(labels == c)[0]
+        np.random.shuffle(idx)
+        expected.extend(idx[:n].tolist())
+    assert sorted(selection.positions.tolist()) == sorted(expected)
+    manifest = spec.manifest_for(selection, CLASSES)
+    assert manifest.profile["draw"] == "ldam"
+    assert "draw" not in CifarLTSpec("cifar10", ratio=10).manifest_for(
+        CifarLTSpec("cifar10", ratio=10).select(labels), CLASSES).profile
+    with pytest.raises(ConfigError, match="draw"):
+        CifarLTSpec("cifar10", ratio=10, draw="numpy").validate()
+    with pytest.raises(ConfigError, match="n_max"):
+        CifarLTSpec("cifar10", ratio=10, draw="ldam", n_max=20).validate()
+    with pytest.raises(ConfigError, match="only apply to source"):
+        CifarLTSpec("cifar10", source="sdclr", split_file="x.npy", draw="ldam").validate()

@@ -112,3 +112,41 @@ def test_split_files_direct_and_through_a_pool(tmp_path: Path):
     (tmp_path / "split.txt").write_text("0\n1\n")
     with pytest.raises(ValueError, match="expected a .npy file"):
         load_index_file(tmp_path / "split.txt", 10)
+
+
+def _ldam_recipe(targets: np.ndarray, counts: list[int], seed: int) -> np.ndarray:
+    """LDAM's IMBALANCECIFAR draw, written out: the global numpy RNG, classes in order."""
+    np.random.seed(seed)
+    picked = []
+    for c, n in enumerate(counts):
+        idx = np.where(targets == c)[0]
+        np.random.shuffle(idx)
+        picked.append(idx[:n])
+    return np.concatenate(picked)
+
+
+@pytest.mark.parametrize("classes, per_class, seed", [(10, 500, 0), (100, 50, 0), (10, 60, 3)])
+def test_ldam_draw_gives_the_recipe_indexes(classes, per_class, seed):
+    from solo_tase.data.selection import ldam_selection
+
+    targets = np.random.default_rng(7).permutation(np.repeat(np.arange(classes), per_class))
+    counts = exponential_profile(per_class, classes, 10)
+    expected = _ldam_recipe(targets, counts, seed)
+    np.random.seed(123)
+    before = np.random.get_state()[1].copy()
+    sel = ldam_selection(targets, classes, ratio=10, seed=seed)
+    assert np.array_equal(np.random.get_state()[1], before)  # the global RNG is untouched
+    assert sel.counts == counts
+    assert np.array_equal(np.sort(sel.positions), np.sort(expected))
+    for c in range(classes):  # per class: exactly the recipe's images
+        assert set(sel.positions[sel.labels == c]) == set(expected[targets[expected] == c])
+
+
+def test_ldam_draw_differs_from_the_seeded_draw():
+    from solo_tase.data.selection import ldam_selection
+
+    targets = np.repeat(np.arange(10), 100)
+    ldam = ldam_selection(targets, 10, ratio=10, seed=0)
+    seeded = profile_selection(targets, 10, ratio=10, seed=0)
+    assert ldam.counts == seeded.counts
+    assert not np.array_equal(ldam.positions, seeded.positions)

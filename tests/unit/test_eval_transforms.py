@@ -49,3 +49,19 @@ def test_bad_args_are_refused():
         eval_transform(run_args("custom", crop=32), resize=16)
     with pytest.raises(ValueError, match="mean must hold 3"):
         eval_transform(run_args("custom", mean=[0.5]))
+
+
+@pytest.mark.parametrize("dataset, crop, kind", [("cifar10", 32, "random_crop=32 padding=4"),
+                                                  ("imagenet100", 224, "random_resized_crop=224")])
+def test_probe_augmentation_crops_and_flips_with_the_same_normalisation(dataset, crop, kind):
+    t = eval_transform(run_args(dataset, crop=crop))
+    assert t.describe_augmented().startswith(kind + ",hflip,mean=")
+    image = Image.fromarray(torch.randint(0, 256, (40, 48, 3), dtype=torch.uint8).numpy())
+    aug = t.build_augmented()
+    torch.manual_seed(0)
+    first = [aug(image) for _ in range(4)]
+    torch.manual_seed(0)
+    again = [aug(image) for _ in range(4)]
+    assert all(x.shape == (3, crop, crop) for x in first)
+    assert all(torch.equal(a, b) for a, b in zip(first, again))  # drawn from torch's RNG
+    assert not all(torch.equal(first[0], x) for x in first[1:])  # and random

@@ -1,4 +1,5 @@
-"""Spherical k-means backends: output contract, recovery, determinism, chunking, empty clusters."""
+"""Spherical k-means backends: output contract, recovery, determinism, chunking, empty clusters
+and the shape of the package (one Lloyd loop, backends that only assign, no import cycle)."""
 
 from __future__ import annotations
 
@@ -15,7 +16,7 @@ BACKENDS = ["torch", pytest.param("faiss", marks=pytest.mark.skipif(
 
 
 def blobs(n_per: list[int], dim: int = 16, spread: float = 0.05, seed: int = 0):
-    """Well-separated clusters on the sphere with the given sizes; returns (x [N, D], labels [N])."""
+    """Well-separated clusters on the sphere with the given sizes: (x [N, D], labels [N])."""
     g = torch.Generator().manual_seed(seed)
     centres = F.normalize(torch.randn(len(n_per), dim, generator=g), dim=1) * 4
     labels = torch.cat([torch.full((n,), i) for i, n in enumerate(n_per)])
@@ -39,7 +40,8 @@ def test_output_contract(backend):
     assert r.assignments.shape == (n,) and r.assignments.dtype == torch.long
     assert r.centroids.shape == (3, 8)
     assert torch.allclose(r.centroids.norm(dim=1), torch.ones(3), atol=1e-5)
-    assert int(r.sizes.sum()) == n and torch.equal(r.sizes, torch.bincount(r.assignments, minlength=3))
+    assert int(r.sizes.sum()) == n
+    assert torch.equal(r.sizes, torch.bincount(r.assignments, minlength=3))
     xn = F.normalize(x, dim=1)
     own = (xn * r.centroids[r.assignments]).sum(1)
     assert torch.allclose(r.similarity, own, atol=1e-5)
@@ -83,8 +85,9 @@ def test_default_chunk_keeps_the_similarity_block_within_budget():
                        TorchKMeans().fit(x, 4, n_iter=5, seed=0).assignments)
 
 
-def test_empty_clusters_are_reseeded_with_the_farthest_samples(monkeypatch):
-    import solo_tase.pseudo_labels.torch_kmeans as tk
+@pytest.mark.parametrize("backend", BACKENDS)
+def test_empty_clusters_are_reseeded_with_the_farthest_samples(monkeypatch, backend):
+    import solo_tase.pseudo_labels.lloyd as lloyd
 
     g = torch.Generator().manual_seed(6)
     e = torch.eye(8)
@@ -93,8 +96,8 @@ def test_empty_clusters_are_reseeded_with_the_farthest_samples(monkeypatch):
     outlier = F.normalize(0.1 * e[0] + e[2], dim=0)  # far from every initial centroid
     x = torch.cat([a_blob, b_blob, outlier[None]])
     init = torch.stack([e[0], e[1], -e[0]])  # the third centroid attracts no sample
-    monkeypatch.setattr(tk, "kmeans_pp", lambda *a, **k: init.clone())
-    r = tk.TorchKMeans().fit(x, 3, n_iter=10, seed=0)
+    monkeypatch.setattr(lloyd, "kmeans_pp", lambda *a, **k: init.clone())
+    r = make_backend(backend).fit(x, 3, n_iter=10, seed=0)
     assert r.reseeded >= 1 and r.empty_clusters == 0
     assert r.sizes.tolist().count(1) == 1 and int(r.assignments[-1]) not in r.assignments[:-1]
 
@@ -128,3 +131,40 @@ def test_missing_faiss_is_a_clear_error(monkeypatch):
     with pytest.raises(ImportError, match="pip install faiss-cpu"):
         km.make_backend("faiss")
     assert km.make_backend("auto").name == "torch"
+
+
+def test_backends_share_one_loop_and_do_not_import_the_backend_registry():
+    import ast
+    import inspect
+
+    import solo_tase.pseudo_labels.faiss_kmeans as fk
+    import solo_tase.pseudo_labels.torch_kmeans as tk
+    from solo_tase.pseudo_labels.lloyd import SphericalKMeans
+
+    for module in (tk, fk):
+        imported = {node.module for node in ast.walk(ast.parse(inspect.getsource(module)))
+                    if isinstance(node, ast.ImportFrom)}
+        assert "solo_tase.pseudo_labels.kmeans" not in imported, module.__name__
+    assert issubclass(TorchKMeans, SphericalKMeans) and "fit" not in vars(TorchKMeans)
+    assert "fit" not in vars(fk.FaissKMeans)
+
+
+@pytest.mark.parametrize("backend", BACKENDS)
+def test_backends_agree_on_seeded_results(backend):
+    x, _ = blobs([120, 60, 30, 15], dim=12, spread=0.6, seed=8)
+    ours = make_backend(backend).fit(x, 4, n_iter=20, seed=3)
+    ref = TorchKMeans(chunk_rows=11).fit(x, 4, n_iter=20, seed=3)
+    assert torch.equal(ours.assignments, ref.assignments)
+    assert torch.allclose(ours.centroids, ref.centroids, atol=1e-5)
+
+
+def test_cluster_sums_match_index_add_with_empty_clusters_and_fp16_rows():
+    from solo_tase.pseudo_labels.lloyd import cluster_sums
+
+    g = torch.Generator().manual_seed(9)
+    rows = torch.randn(50, 6, generator=g).half()
+    assign = torch.randint(0, 4, (50,), generator=g) * 2  # clusters 1, 3, 5, 7 stay empty
+    want = torch.zeros(8, 6).index_add_(0, assign, rows.float())
+    got = cluster_sums(rows, assign, 8)
+    assert got.dtype == torch.float32 and got.layout == torch.strided
+    assert torch.allclose(got, want, atol=1e-5) and not got[1::2].any()

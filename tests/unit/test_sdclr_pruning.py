@@ -289,3 +289,38 @@ def test_bad_sdclr_values_name_the_key(kwargs, key, allowed):
     with pytest.raises(ConfigError) as err:
         SdclrConfig.from_kwargs(kwargs)
     assert key in str(err.value) and allowed in str(err.value)
+
+
+# ----------------------------------------------------------------------------- placement
+def test_restored_masks_follow_their_weights_device():
+    """Masks loaded from a checkpoint sit on the CPU while the model is moved to its device
+    afterwards; at use they must land on each weight's device (``meta`` stands in for a GPU)."""
+    from solo_tase.methods.pruning import masks_on_weights
+
+    model = TinySdclr()
+    cpu_masks = {n: m.cpu() for n, m in model.masks.items()}
+    weights = {n: torch.empty_like(p, device="meta")
+               for n, p in model.backbone.named_parameters()}
+    moved = masks_on_weights(cpu_masks, weights)
+    assert {m.device.type for m in moved.values()} == {"meta"}
+    assert all(moved[n].shape == cpu_masks[n].shape and moved[n].dtype == torch.bool
+               for n in cpu_masks)
+    same = masks_on_weights(cpu_masks, dict(model.backbone.named_parameters()))
+    assert all(same[n] is cpu_masks[n] for n in cpu_masks)  # already in place: not copied
+
+
+def test_official_head_has_three_linear_layers_and_a_norm_after_each():
+    pytest.importorskip("solo", reason="the SDCLR method module needs solo-learn")
+    from solo_tase.methods.sdclr import official_projector
+
+    head = official_projector(8, 16, 4)
+    linears = [m for m in head if isinstance(m, nn.Linear)]
+    norms = [m for m in head if isinstance(m, nn.BatchNorm1d)]
+    assert [(m.in_features, m.out_features) for m in linears] == [(8, 16), (16, 16), (16, 4)]
+    assert [m.bias is not None for m in linears] == [True, False, False]
+    assert [m.num_features for m in norms] == [16, 16, 4]
+    assert isinstance(head[-1], nn.BatchNorm1d)
+    assert len(BranchNorms(head).norms) == 3  # the pruned branch gets its own copy of each
+    assert SdclrConfig.from_kwargs({"head": "official"}).head == "official"
+    with pytest.raises(ConfigError, match="method_kwargs.head"):
+        SdclrConfig.from_kwargs({"head": "three"})

@@ -1,4 +1,4 @@
-"""Temperature and weight tables: monotonicity, bounds, normalisation, unlabelled samples."""
+"""Temperature and weight tables from a tail signal: absolute scale, weighting order, schedule."""
 
 from __future__ import annotations
 
@@ -9,6 +9,8 @@ import torch
 
 from solo_tase.pseudo_labels.tables import (
     cosine_factor,
+    log_freq_from_scores,
+    log_freq_from_sizes,
     rank01,
     sample_cluster_sizes,
     scheduled_temperature,
@@ -16,101 +18,93 @@ from solo_tase.pseudo_labels.tables import (
     weight_table,
 )
 
-TAU = dict(tau_min=0.1, tau_max=0.5, tau_0=0.2)
+TAU = {"tau_0": 0.2, "tau_min": 0.1, "tau_max": 0.5, "ref_imbalance": 100.0}
+
+
+def lf(assignments: list[int], sizes: list[int]) -> torch.Tensor:
+    s = torch.tensor(sizes)
+    return log_freq_from_sizes(sample_cluster_sizes(torch.tensor(assignments), s), s)
 
 
 def test_rank01_scales_ranks_to_unit_interval():
-    r = rank01(torch.tensor([0.3, -1.0, 0.9, 0.5]))
+    r = rank01(torch.tensor([0.3, -1.0, 2.0, 0.5]))
     assert r.tolist() == pytest.approx([1 / 3, 0.0, 1.0, 2 / 3])
-    assert rank01(torch.tensor([4.0])).tolist() == [0.0]
+
+
+def test_log_frequency_of_cluster_sizes_is_relative_to_the_mean_cluster():
+    out = lf([0, 0, 0, 1, -1], [30, 10, 0])  # mean over non-empty clusters = 20
+    assert out[:4].tolist() == pytest.approx([math.log(1.5)] * 3 + [math.log(0.5)])
+    assert math.isnan(out[4])
 
 
 def test_temperature_grows_with_cluster_size_when_beta_is_zero():
-    sizes = torch.tensor([5, 50, 500, 5, 500])
-    sim = torch.rand(5)
-    tau = temperature_table(sizes, sim, beta=0.0, **TAU)
-    assert tau[0] == pytest.approx(0.1) and tau[2] == pytest.approx(0.5)
-    q_mid = (math.log(50) - math.log(5)) / (math.log(500) - math.log(5))
-    assert tau[1] == pytest.approx(0.1 + 0.4 * q_mid)
-    assert tau[3] == tau[0] and tau[4] == tau[2]
+    tau = temperature_table(lf([0, 1, 2], [100, 10, 1]), None, beta=0.0,
+                            **{**TAU, "tau_0": 0.3})
+    assert tau[0] > tau[1] > tau[2]
+    assert torch.all((tau >= 0.1) & (tau <= 0.5))
 
 
-def test_temperature_grows_with_typicality_when_beta_is_one():
-    sizes = torch.tensor([10, 10, 10, 10])
-    sim = torch.tensor([0.9, 0.1, 0.5, 0.7])
-    tau = temperature_table(sizes, sim, beta=1.0, **TAU)
-    assert torch.argsort(tau).tolist() == [1, 2, 3, 0]
-    assert tau.min() == pytest.approx(0.1) and tau.max() == pytest.approx(0.5)
+def test_absolute_scale_nearly_balanced_clusters_give_nearly_uniform_temperature():
+    """A clustering with imbalance 1.2 must not get the spread of one with 100."""
+    nearly = temperature_table(lf([0, 1], [12, 10]), None, beta=0.0, **TAU)
+    steep = temperature_table(lf([0, 1], [100, 1]), None, beta=0.0, **TAU)
+    assert float(nearly[0] - nearly[1]) == pytest.approx(0.4 * math.log(1.2) / math.log(100),
+                                                         rel=1e-5)
+    assert float(nearly[0] - nearly[1]) < 0.02 < float(steep[0] - steep[1])
+    balanced = temperature_table(lf([0, 1, 1, 0], [2, 2]), None, beta=0.0, **TAU)
+    assert torch.allclose(balanced, torch.full((4,), 0.2))
 
 
-def test_temperature_mixes_frequency_and_typicality_within_bounds():
-    g = torch.Generator().manual_seed(0)
-    sizes = torch.randint(1, 400, (1000,), generator=g)
-    sim = torch.rand(1000, generator=g)
-    tau = temperature_table(sizes, sim, beta=0.5, **TAU)
-    assert float(tau.min()) >= 0.1 - 1e-7 and float(tau.max()) <= 0.5 + 1e-7
-    # same typicality rank, larger cluster -> larger tau
-    i, j = int(sizes.argmin()), int(sizes.argmax())
-    sim2 = sim.clone()
-    sim2[i], sim2[j] = 0.5, 0.5 + 1e-6
-    tau2 = temperature_table(sizes, sim2, beta=0.5, **TAU)
-    assert tau2[j] > tau2[i]
+def test_typicality_spreads_temperature_when_beta_is_one():
+    tau = temperature_table(lf([0, 0, 0], [3]), torch.tensor([0.9, 0.1, 0.5]), beta=1.0, **TAU)
+    assert tau[0] > tau[2] > tau[1] and float(tau[2]) == pytest.approx(0.2)
 
 
-def test_equal_cluster_sizes_give_q_zero():
-    tau = temperature_table(torch.full((4,), 7), torch.tensor([0.1, 0.2, 0.3, 0.4]), beta=0.0, **TAU)
-    assert torch.allclose(tau, torch.full((4,), 0.1))
+def test_samples_without_an_estimate_get_tau_0_and_unit_weight_before_normalisation():
+    log_freq = lf([0, -1, 1], [10, 1])
+    tau = temperature_table(log_freq, None, beta=0.0, **TAU)
+    assert float(tau[1]) == pytest.approx(0.2)
+    w = weight_table(log_freq, scheme="none")
+    assert torch.allclose(w, torch.ones(3))
 
 
-def test_unlabelled_samples_get_tau_0_and_unit_weight_before_normalisation():
-    assignments = torch.tensor([0, 0, 1, -1])
-    sizes = torch.tensor([2, 1])
-    n_c = sample_cluster_sizes(assignments, sizes)
-    assert n_c.tolist() == [2, 2, 1, 0]
-    tau = temperature_table(n_c, torch.tensor([0.5, 0.6, 0.7, 0.0]), beta=0.5, **TAU)
-    assert tau[3] == pytest.approx(0.2)
-    w = weight_table(n_c, sizes, scheme="none")
-    assert torch.allclose(w, torch.ones(4))
-
-
-def test_power_weights_decrease_with_cluster_size_and_have_mean_one():
-    sizes = torch.tensor([100, 10, 1])
-    assignments = torch.tensor([0] * 100 + [1] * 10 + [2])
-    n_c = sample_cluster_sizes(assignments, sizes)
-    w = weight_table(n_c, sizes, scheme="power", gamma=0.5, w_min=0.01, w_max=100.0)
-    assert w.mean() == pytest.approx(1.0, abs=1e-6)
-    assert w[0] < w[100] < w[110]
-    # unnormalised ratio is (n_head / n_tail)^gamma
-    assert float(w[110] / w[0]) == pytest.approx((100 / 1) ** 0.5, rel=1e-5)
-    flat = weight_table(n_c, sizes, scheme="power", gamma=0.0)
-    assert torch.allclose(flat, torch.ones(111))
-
-
-def test_power_weights_use_the_mean_of_non_empty_clusters():
-    sizes = torch.tensor([6, 2, 0])  # mean over non-empty clusters = 4
-    n_c = sample_cluster_sizes(torch.tensor([0] * 6 + [1] * 2), sizes)
-    w_raw = weight_table(n_c, sizes, scheme="power", gamma=1.0, w_min=1e-3, w_max=1e3)
-    assert float(w_raw[6] / w_raw[0]) == pytest.approx(3.0, rel=1e-6)
-
-
-def test_clipping_happens_before_normalisation():
-    sizes = torch.tensor([1000, 1])
-    n_c = sample_cluster_sizes(torch.tensor([0] * 1000 + [1]), sizes)
-    w = weight_table(n_c, sizes, scheme="power", gamma=1.0, w_min=0.6, w_max=2.0)
-    # raw: head 500.5/1000 -> clipped to 0.6, tail 500.5 -> clipped to 2.0
-    assert float(w[1000] / w[0]) == pytest.approx(2.0 / 0.6, rel=1e-6)
+def test_power_weights_are_mean_size_over_own_size_to_the_gamma():
+    log_freq = lf([0] * 6 + [1] * 2, [6, 2, 0])  # mean over non-empty clusters = 4
+    w = weight_table(log_freq, scheme="power", gamma=1.0, w_min=1e-3, w_max=1e3)
+    assert float(w[6] / w[0]) == pytest.approx(3.0, rel=1e-6)
     assert w.mean() == pytest.approx(1.0, abs=1e-6)
 
 
-def test_effective_number_weights():
-    sizes = torch.tensor([50, 5])
-    n_c = sample_cluster_sizes(torch.tensor([0] * 50 + [1] * 5), sizes)
-    b = 0.9
-    w = weight_table(n_c, sizes, scheme="effective", effective_beta=b, w_min=1e-3, w_max=1e3)
-    raw_head, raw_tail = (1 - b) / (1 - b ** 50), (1 - b) / (1 - b ** 5)
-    assert float(w[50] / w[0]) == pytest.approx(raw_tail / raw_head, rel=1e-5)
+def test_clipping_acts_on_the_relative_weights():
+    """normalise, clip, normalise: the clip bounds are relative to a mean-1 weight."""
+    log_freq = lf([0] * 1000 + [1], [1000, 1])
+    w = weight_table(log_freq, scheme="power", gamma=1.0, w_min=0.1, w_max=10.0)
+    # raw (mean size 500.5 / own size): head 0.5005, tail 500.5; their mean is already 1, so
+    # the clip keeps the head and cuts the tail to 10
+    assert float(w[1000] / w[0]) == pytest.approx(10.0 / 0.5005, rel=1e-4)
+    assert w.mean() == pytest.approx(1.0, abs=1e-6)
+
+
+def test_effective_number_weights_really_weight():
+    """With b = 0.999 every raw weight of a cluster above 10 samples is below 0.1: clipped
+    before normalising they would all end at 1."""
+    sizes = [400, 100, 20]
+    log_freq = lf([0] * 400 + [1] * 100 + [2] * 20, sizes)
+    w = weight_table(log_freq, scheme="effective", effective_beta=0.999,
+                     mean_size=sum(sizes) / 3, w_min=0.1, w_max=10.0)
+    raw = [(1 - 0.999) / (1 - 0.999 ** n) for n in sizes]
+    assert float(w[500] / w[0]) == pytest.approx(raw[2] / raw[0], rel=1e-3)
+    assert float(w[500]) > float(w[400]) > float(w[0])
     with pytest.raises(ValueError, match="weighting must be"):
-        weight_table(n_c, sizes, scheme="inverse")
+        weight_table(log_freq, scheme="inverse")
+
+
+def test_scores_are_standardised_and_scaled():
+    score = torch.tensor([1.0, 2.0, 3.0, 100.0])
+    valid = torch.tensor([True, True, True, False])
+    out = log_freq_from_scores(score, valid, scale=2.0)
+    assert out[:3].tolist() == pytest.approx([-2.0, 0.0, 2.0])
+    assert math.isnan(out[3])
 
 
 def test_cosine_schedule_period_is_the_half_cycle():

@@ -59,3 +59,32 @@ def test_bad_values_name_the_key(kwargs, key, allowed):
     with pytest.raises(ConfigError) as err:
         TsConfig.from_kwargs(kwargs)
     assert key in str(err.value) and allowed in str(err.value)
+
+
+def test_first_epoch_one_is_the_official_loops_phase():
+    solo, official = TsConfig.from_kwargs({}), TsConfig.from_kwargs({"first_epoch": 1})
+    assert solo.epoch_temperature(0) == pytest.approx(1.0)
+    assert official.epoch_temperature(0) == pytest.approx(solo.temperature(1))
+    assert official.epoch_temperature(199) == pytest.approx(0.1)  # official epoch 200
+    assert official.epoch_temperature(0) < solo.epoch_temperature(0)
+    with pytest.raises(ConfigError, match="method_kwargs.first_epoch"):
+        TsConfig.from_kwargs({"first_epoch": 2})
+
+
+def test_projector_batch_norm_is_an_explicit_option_default_off():
+    assert TsConfig.from_kwargs({}).proj_batch_norm is False
+    assert TsConfig.from_kwargs({"proj_batch_norm": True}).proj_batch_norm is True
+    with pytest.raises(ConfigError, match="method_kwargs.proj_batch_norm"):
+        TsConfig.from_kwargs({"proj_batch_norm": "on"})
+
+
+class _Trainer:
+    def __init__(self, batches: float) -> None:
+        self.num_training_batches = batches
+
+
+@pytest.mark.parametrize("batches, expected", [(4, 3.5), (float("inf"), 3.0), (0, 3.0)])
+def test_training_time_falls_back_to_the_epoch_without_a_loader_length(batches, expected):
+    from solo_tase.methods.common import training_time
+
+    assert training_time(_Trainer(batches), 3, 2) == pytest.approx(expected)

@@ -64,7 +64,8 @@ def broken(path: list[Any], value: Any) -> dict[str, Any]:
     (broken(["evaluations", 0, "metrics", "few"], 0.3e3), r"metrics.few must be a percentage"),
     (broken(["evaluations", 0, "metrics", "all"], KeyError), r"metrics.all must be a percentage"),
     (broken(["evaluations"], []), "at least one protocol"),
-    (broken(["evaluations", 0, "protocol", "name"], KeyError), "protocol has no 'name'"),
+    (broken(["evaluations", 0, "protocol", "name"], KeyError),
+     "protocol must be an object with a 'name'"),
     (broken(["url"], KeyError), r"missing keys \['url'\]"),
     (broken(["pretraining", "tau"], 1), r"pretraining: missing keys \[\], unknown keys \['tau'\]"),
     (broken(["schema"], "solo-tase/model-card/v0"), "schema must be"),
@@ -84,3 +85,11 @@ def test_load_card_errors_name_the_file(tmp_path: Path) -> None:
     (tmp_path / "card.yaml").write_text("- a list")
     with pytest.raises(ValueError, match="card.yaml must be a mapping"):
         load_card(tmp_path)
+
+
+REPO_CARDS = sorted((Path(__file__).parents[2] / "zoo").glob("*/*/*/card.yaml"))
+
+
+@pytest.mark.parametrize("path", REPO_CARDS, ids=lambda p: p.parent.name)
+def test_the_published_cards_load_and_save_byte_for_byte(path: Path, tmp_path: Path) -> None:
+    assert save_card(load_card(path), tmp_path).read_text() == path.read_text()

@@ -8,7 +8,7 @@ import pytest
 
 from solo_tase.cli.main import main
 from solo_tase.zoo.card import ModelCard, save_card
-from solo_tase.zoo.listing import BEGIN, END, EMPTY, markdown_table, update_readme
+from solo_tase.zoo.listing import BEGIN, EMPTY, END, markdown_table, update_readme
 from solo_tase.zoo.store import entry_dir, find_entry, iter_entries
 from tests.unit.test_zoo_card import card_dict
 

@@ -13,7 +13,8 @@ import torch
 import solo_tase
 from solo_tase.cli.main import main
 from solo_tase.data.manifest import Manifest
-from solo_tase.eval.checkpoint import load_backbone, sha256_file
+from solo_tase.eval.checkpoint import load_backbone
+from solo_tase.utils.hashing import sha256_file
 from solo_tase.zoo import publish as publish_module
 from solo_tase.zoo.card import load_card
 from solo_tase.zoo.publish import publish
@@ -59,7 +60,8 @@ def test_publish_writes_the_entry_card_and_readme(run_dir: Path, tmp_path: Path)
     assert ev.metrics == {"all": 61.25, "many": 80.5, "medium": 60.0, "few": 45.25, "std": 14.4}
     assert ev.protocol["seeds"] == [0, 1, 2] and ev.file == "metrics-linear.json"
     readme = (tmp_path / "zoo" / "README.md").read_text()
-    assert f"| {MANIFEST_NAME} | tase | {RUN_NAME} | resnet18 | 2 | linear | 61.25 ± 0.40 |" in readme
+    row = f"| {MANIFEST_NAME} | tase | {RUN_NAME} | resnet18 | 2 | linear | 61.25 ± 0.40 |"
+    assert row in readme
     assert done.notes == [f"dataset folder '{MANIFEST_NAME}' from manifest "
                           f"{run_dir.parent / 'data' / 'manifest.json'}"]
 

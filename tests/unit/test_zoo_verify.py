@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 
 from solo_tase.cli.main import main
-from solo_tase.eval.checkpoint import sha256_file
+from solo_tase.utils.hashing import sha256_file
 from solo_tase.zoo.card import ModelCard, save_card
 from solo_tase.zoo.store import entry_dir
 from solo_tase.zoo.verify import verify

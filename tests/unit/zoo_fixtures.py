@@ -19,7 +19,7 @@ import torch
 import torchvision
 
 from solo_tase.data.manifest import Manifest
-from solo_tase.eval.checkpoint import sha256_file
+from solo_tase.utils.hashing import sha256_file
 
 RUN_NAME = "tase-digits-lt"
 CKPT_NAME = f"{RUN_NAME}-0-ep=1.ckpt"

@@ -1,0 +1,49 @@
+"""``solo-tase diagnostics RUN``: how well a TASE run's tail signal saw the imbalance."""
+
+from __future__ import annotations
+
+import argparse
+from pathlib import Path
+
+from rich.console import Console
+from rich.table import Table
+
+
+def register(sub: argparse._SubParsersAction) -> None:
+    p = sub.add_parser("diagnostics", help="a TASE run's tail-signal diagnostics over epochs "
+                                           "(table and plot)")
+    p.add_argument("run", type=Path, help="run folder holding solo_tase_stats.jsonl")
+    p.add_argument("--plot", type=Path, default=None,
+                   help="PNG path (default: <run>/tail_diagnostics.png)")
+    p.add_argument("--no-plot", action="store_true", help="print the table only")
+    p.add_argument("--replace", action="store_true", help="overwrite an existing plot")
+    p.set_defaults(func=_diagnostics)
+
+
+def _diagnostics(args: argparse.Namespace) -> int:
+    from solo_tase.eval.tail_report import COLUMNS, plot_estimates, read_estimates
+
+    records = read_estimates(args.run)
+    if not records:
+        print(f"{args.run}: no re-clustering recorded yet (warm-up not over?)")
+        return 0
+    table = Table(title=f"tail signal of {args.run}")
+    for col in COLUMNS:
+        table.add_column(col.replace("_", " "))
+    for r in records:
+        table.add_row(*(_cell(r.get(c)) for c in COLUMNS))
+    Console().print(table)
+    if not any("rho" in r for r in records):
+        print(records[-1].get("diagnostics", "diagnostics not computed"))
+    elif not args.no_plot:
+        run_dir = args.run if args.run.is_dir() else args.run.parent
+        path = plot_estimates(records, args.plot or run_dir / "tail_diagnostics.png",
+                              replace=args.replace)
+        print(f"plot: {path}")
+    return 0
+
+
+def _cell(value: object) -> str:
+    if isinstance(value, float):
+        return f"{value:+.2f}" if abs(value) < 10 else f"{value:.1f}"
+    return "" if value is None else str(value)

@@ -1,0 +1,143 @@
+"""Installs BCL's per-sample boost into solo-learn's (unmodified) pretrain data path.
+
+solo-learn's ``prepare_datasets`` wraps every pretrain set with
+``solo.data.pretrain_dataloader.dataset_with_index``, looked up at call time.
+:func:`install_boosted_augment` (called by the plugin's Hydra callback before ``main_pretrain``
+runs, in every DDP process) replaces that factory, for runs whose method boosts (``bcl``, or
+``sdclr`` with ``bcl: true``), by one whose datasets
+
+* insert one :class:`BoostedRandAugment` before ``ToTensor`` in each of solo-learn's view
+  pipelines (every view of a sample is boosted, as in the official code);
+* own a :class:`StrengthTable` (shared memory, one weight per dataset index) that the method
+  rewrites at each epoch end, read by the loader workers;
+* set the sample's weight on the boost before building its views, and return ``(index, *data)``
+  as solo-learn's wrapper does.
+
+Other runs get solo-learn's own factory back. DALI pipelines run outside PyTorch's workers and
+are refused.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator
+from typing import Any
+
+from omegaconf import DictConfig, OmegaConf
+from torchvision import transforms
+
+from solo_tase.data.boosted.randaugment import BoostedRandAugment
+from solo_tase.data.boosted.strength import StrengthTable
+from solo_tase.methods.config import BclConfig, BoostSettings, ConfigError, SdclrConfig
+
+TABLE_ATTRIBUTE = "bcl_strength"  # the wrapped dataset's StrengthTable
+
+
+def boost_settings(config: DictConfig) -> BoostSettings | None:
+    """The run's boost settings, or ``None`` when its method does not boost (validated)."""
+    method = OmegaConf.select(config, "method")
+    node = OmegaConf.select(config, "method_kwargs")
+    kwargs = OmegaConf.to_container(node, resolve=True) if node is not None else {}
+    if method == "bcl":
+        return BoostSettings.of(BclConfig.from_kwargs(kwargs))  # type: ignore[arg-type]
+    if method == "sdclr" and OmegaConf.select(config, "method_kwargs.bcl", default=False):
+        return BoostSettings.of(SdclrConfig.from_kwargs(kwargs))  # type: ignore[arg-type]
+    return None
+
+
+def _composes(transform: Any) -> Iterator[transforms.Compose]:
+    """Every ``Compose`` inside solo-learn's FullTransformPipeline / NCropAugmentation nesting."""
+    if isinstance(transform, transforms.Compose):
+        yield transform
+    elif isinstance(getattr(transform, "transforms", None), (list, tuple)):
+        for inner in transform.transforms:
+            yield from _composes(inner)
+    elif getattr(transform, "transform", None) is not None:
+        yield from _composes(transform.transform)
+
+
+def insert_boost(transform: Any, boost: BoostedRandAugment) -> int:
+    """Insert ``boost`` before the first ``ToTensor`` of every view pipeline (once); returns how
+    many pipelines hold it.
+
+    Raises:
+        ValueError: no pipeline ends in ``ToTensor`` (the boost works on PIL images).
+    """
+    done = 0
+    for compose in _composes(transform):
+        steps = list(compose.transforms)
+        at = next((i for i, t in enumerate(steps) if isinstance(t, transforms.ToTensor)), None)
+        if at is None:
+            continue
+        if not any(t is boost for t in steps):  # idempotent
+            compose.transforms = steps[:at] + [boost] + steps[at:]
+        done += 1
+    if done == 0:
+        raise ValueError("BCL's boost goes before ToTensor in solo-learn's view pipelines, but "
+                         f"this transform has none: {transform!r}")
+    return done
+
+
+def boosted_dataset_with_index(settings: BoostSettings) -> Callable[[type], type]:
+    """A drop-in for solo-learn's ``dataset_with_index`` whose datasets carry the boost."""
+
+    def factory(dataset_class: type) -> type:
+        class BoostedDatasetWithIndex(dataset_class):  # type: ignore[misc, valid-type]
+            def __init__(self, *args: Any, **kwargs: Any) -> None:
+                super().__init__(*args, **kwargs)
+                self.bcl_boost = BoostedRandAugment(settings.rand_k, settings.rand_strength)
+                insert_boost(self.transform, self.bcl_boost)
+                setattr(self, TABLE_ATTRIBUTE, StrengthTable(len(self)))
+
+            def __getitem__(self, index: int) -> tuple[Any, ...]:
+                self.bcl_boost.set_sample(getattr(self, TABLE_ATTRIBUTE)[index])
+                return (index, *super().__getitem__(index))
+
+        BoostedDatasetWithIndex.__name__ = f"Boosted{dataset_class.__name__}WithIndex"
+        return BoostedDatasetWithIndex
+
+    return factory
+
+
+_SOLO_FACTORY: Callable[[type], type] | None = None  # solo-learn's own dataset_with_index
+
+
+def install_boosted_augment(config: DictConfig) -> BoostSettings | None:
+    """Put the boosting factory in solo-learn's data path when the method boosts, solo-learn's
+    own factory otherwise; returns the settings (``None``: not boosted).
+
+    Raises:
+        ConfigError: bad ``method_kwargs``, or ``data.format: dali``.
+    """
+    global _SOLO_FACTORY
+    import solo.data.pretrain_dataloader as solo_data
+
+    if _SOLO_FACTORY is None:
+        _SOLO_FACTORY = solo_data.dataset_with_index
+    settings = boost_settings(config)
+    if settings is None:
+        solo_data.dataset_with_index = _SOLO_FACTORY
+        return None
+    if OmegaConf.select(config, "data.format") == "dali":
+        raise ConfigError(
+            f"method '{config.method}' with BCL boosts augmentations per sample inside "
+            "solo-learn's PyTorch loader workers, which DALI (data.format: dali) bypasses: set "
+            "data.format: image_folder (or h5)")
+    solo_data.dataset_with_index = boosted_dataset_with_index(settings)
+    return settings
+
+
+def strength_table(trainer: Any, method: str) -> StrengthTable:
+    """The training set's :class:`StrengthTable` (from the trainer's loader).
+
+    Raises:
+        RuntimeError: the loader's dataset was not built by the boosting factory.
+    """
+    dataset = getattr(getattr(trainer, "train_dataloader", None), "dataset", None)
+    table = getattr(dataset, TABLE_ATTRIBUTE, None)
+    if table is None:
+        raise RuntimeError(
+            f"method '{method}' with BCL needs the plugin's boosted data path, but the training "
+            "set was not built by it: run solo-learn's main_pretrain.py with the plugin's Hydra "
+            "callback (hydra.callbacks.solo_tase._target_: solo_tase.plugin.SoloTasePlugin) "
+            "and data.format image_folder or h5")
+    return table

@@ -1,0 +1,269 @@
+"""Protocol presets: the published protocols of SDCLR, BCL and GH, each defined here and only here.
+
+A preset fixes, per benchmark, everything that makes a number comparable with that paper's table:
+the pre-training split(s) and weight decay, the probe set, the probe recipe, the few-shot files,
+the augmentation at probe time, the Many/Medium/Few rule and how results over splits are
+aggregated. ``solo-tase eval --preset`` and ``scripts/reproduce/`` read it; docs/evaluation.md
+lists the same choices with the reference file each one comes from.
+
+File names are relative to a *splits root* holding the three projects' ``split/`` folders as
+``<root>/sdclr/``, ``<root>/bcl/`` and ``<root>/gh/`` (SDCLR f1490fc, BCL a2342f8, GH 9f7057c);
+``{split}`` stands for the pre-training split number 1..5.
+"""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass, field, replace
+from pathlib import Path
+from typing import Any
+
+from solo_tase.eval.probe import ProbeOptions
+from solo_tase.eval.sgd_probe import SgdProbeOptions
+from solo_tase.settings import ConfigError
+
+RECIPES = ("adam", "sdclr-sgd")  # linear probe on cached features / SDCLR's SGD on augmented images
+AUGMENTS = ("none", "one-pass", "every-epoch")  # probe-set augmentation (crop + flip)
+SPLITS_ENV = "SOLO_TASE_SPLITS"
+
+
+@dataclass(frozen=True)
+class Setting:
+    """One evaluation of a preset: its probe images, recipe options and what it reports."""
+
+    name: str  # "full-shot", "100-shot", "50-shot", "1%"
+    probe_indices: tuple[str, ...] = ()  # .npy positions in the probe set; several: one probe each
+    probe_list: str | None = None  # the probe set is the folder built from this list
+    sgd: SgdProbeOptions | None = None  # the sdclr-sgd recipe's options for this setting
+
+
+@dataclass(frozen=True)
+class Protocol:
+    """A preset's choices on one benchmark."""
+
+    pretrain_splits: tuple[str, ...]  # long-tailed training set(s): .npy / list files; () = a draw
+    pretrain_draw: str  # "split_file" (data.long_tail source sdclr), "ldam" (draw) or "list" (built)
+    weight_decay: float  # pre-training SGD weight decay
+    probe_set: str  # in words (metrics.json / docs)
+    test_set: str
+    val: str | None  # sdclr-sgd: the held-out set its epoch is chosen on (file)
+    settings: tuple[Setting, ...]
+    group_rule: str  # "thirds" (CIFAR) or "thresholds" (> 100, 20-100, < 20 images)
+    sources: tuple[str, ...]  # the reference files the choices come from
+
+    def setting(self, name: str) -> Setting:
+        """The setting ``name``; ``ConfigError`` lists the valid ones."""
+        for s in self.settings:
+            if s.name == name:
+                return s
+        raise ConfigError(f"--setting must be one of {[s.name for s in self.settings]} "
+                          f"(got {name!r})")
+
+    @property
+    def num_splits(self) -> int:
+        """Pre-training splits whose results are aggregated (1 for a single set)."""
+        return max(1, len(self.pretrain_splits))
+
+
+@dataclass(frozen=True)
+class Preset:
+    """A published protocol: its recipe, probe augmentation, aggregation and benchmarks."""
+
+    name: str
+    paper: str
+    code: str  # repository @ commit
+    recipe: str  # one of RECIPES
+    augment: str  # one of AUGMENTS
+    aggregate: str  # how per-split / per-file results are combined, in words
+    benchmarks: dict[str, Protocol] = field(default_factory=dict)
+    probe: ProbeOptions = field(default_factory=ProbeOptions)  # the adam recipe's options
+
+    def protocol(self, benchmark: str) -> Protocol:
+        """This preset's protocol on ``benchmark``; ``ConfigError`` names the covered ones."""
+        if benchmark not in self.benchmarks:
+            raise ConfigError(f"preset '{self.name}' ({self.paper}) has no protocol for "
+                              f"{benchmark!r}: it covers {sorted(self.benchmarks)}; choose "
+                              f"another --preset (those covering it: "
+                              f"{[p.name for p in PRESETS.values() if benchmark in p.benchmarks]})")
+        return self.benchmarks[benchmark]
+
+
+def _cifar_files(dataset: str) -> tuple[str, str, str, str]:
+    """SDCLR's CIFAR files: D_i template, S_b template, train pool, held-out val."""
+    if dataset == "cifar10":
+        sub = "sdclr/cifar10_imbSub_with_subsets/split{split}"
+        return (f"{sub}_D_i.npy", f"{sub}_S_b.npy", "sdclr/cifar10/trainIdxList.npy",
+                "sdclr/cifar10/valIdxList.npy")
+    sub = "sdclr/cifar100_imbSub_with_subsets/cifar100_split{split}"
+    return (f"{sub}_D_i.npy", f"{sub}_S_b.npy", "sdclr/cifar100/cifar100_trainIdxList.npy",
+            "sdclr/cifar100/cifar100_valIdxList.npy")
+
+
+def _d_i(template: str) -> tuple[str, ...]:
+    return tuple(template.format(split=k) for k in range(1, 6))
+
+
+# SDCLR's probe: train_cifar.py --fixbn --fixto layer4 --wd 0 --lr 30 (batch 128, momentum 0.9)
+SDCLR_FULL = SgdProbeOptions(epochs=30, milestones=(10, 20), eval_every=1)
+SDCLR_FEW = SgdProbeOptions(epochs=100, milestones=(40, 60), eval_every=5)
+# train_imagenet.py: batch 512, --test_freq 2 (full) / 10 (few-shot)
+SDCLR_IN_FULL = replace(SDCLR_FULL, batch_size=512, eval_every=2)
+SDCLR_IN_FEW = replace(SDCLR_FEW, batch_size=512, eval_every=10)
+
+
+def _sdclr_cifar(dataset: str) -> Protocol:
+    d_i, s_b, pool, val = _cifar_files(dataset)
+    n = {"cifar10": "45,000", "cifar100": "40,000"}[dataset]
+    script = {"cifar10": "cifar-10-LT.sh", "cifar100": "cifar-100-LT.sh"}[dataset]
+    return Protocol(
+        pretrain_splits=_d_i(d_i), pretrain_draw="split_file", weight_decay=1e-4,
+        probe_set=f"{dataset} train, {pool} ({n} images)", test_set=f"{dataset} test (10,000)",
+        val=val,
+        settings=(Setting("full-shot", probe_indices=(pool,), sgd=SDCLR_FULL),
+                  Setting("1%", probe_indices=(s_b,), sgd=SDCLR_FEW)),
+        group_rule="thirds",
+        sources=(f"cmds/shell_scrips/{script}", "train_cifar.py", d_i, s_b, pool, val))
+
+
+SDCLR = Preset(
+    name="sdclr", paper="SDCLR (Jiang et al., ICML 2021)", code="VITA-Group/SDCLR@f1490fc",
+    recipe="sdclr-sgd", augment="every-epoch",
+    aggregate="per pre-training split: the probe epoch with the best held-out accuracy; "
+              "mean ± std over the five D_i splits",
+    benchmarks={
+        "cifar10-lt": _sdclr_cifar("cifar10"),
+        "cifar100-lt": _sdclr_cifar("cifar100"),
+        "imagenet100-lt": Protocol(
+            pretrain_splits=("sdclr/imagenet-100/imageNet_100_LT_train.txt",),
+            pretrain_draw="list",
+            weight_decay=1e-4,
+            probe_set="the whole ImageNet-100 train list (ImageNet_100_train.txt, not in the "
+                      "release: every ImageNet train image of the 100 classes)",
+            test_set="sdclr/imagenet-100/ImageNet_100_test.txt (5,000)",
+            val="sdclr/imagenet-100/ImageNet_100_val.txt",
+            settings=(Setting("full-shot", sgd=SDCLR_IN_FULL),
+                      Setting("1%", probe_list="sdclr/imagenet-100/"
+                              "imageNet_100_sub_balance_train_0.01.txt", sgd=SDCLR_IN_FEW)),
+            group_rule="thresholds",
+            sources=("cmds/shell_scrips/imagenet-100-res50-LT.sh", "train_imagenet.py",
+                     "split/imagenet-100/*.txt")),
+    })
+
+BCL = Preset(
+    name="bcl", paper="BCL (Zhou et al., ICML 2022)", code="MediaBrain-SJTU/BCL@a2342f8",
+    recipe="adam", augment="none",
+    aggregate="few-shot: mean over the five few-shot files per model; "
+              "mean ± std over the five D_i pre-training splits",
+    benchmarks={
+        "cifar100-lt": Protocol(
+            pretrain_splits=_d_i(_cifar_files("cifar100")[0]), pretrain_draw="split_file",
+            weight_decay=5e-4,
+            probe_set="cifar100 train, sdclr/cifar100/cifar100_trainIdxList.npy (40,000 images)",
+            test_set="cifar100 test (10,000)", val=None,
+            settings=(
+                Setting("full-shot", probe_indices=(_cifar_files("cifar100")[2],)),
+                Setting("100-shot", probe_indices=tuple(
+                    f"bcl/cifar100_imbSub_with_subsets/cifar100_split{k}_test_100shot.npy"
+                    for k in range(1, 6))),
+                Setting("50-shot", probe_indices=tuple(
+                    f"bcl/cifar100_imbSub_with_subsets/cifar100_split{k}_test_50shot.npy"
+                    for k in range(1, 6))),
+            ),
+            group_rule="thirds",
+            sources=("bash_scripts/cifar-LT-BCL.sh", "test.py", "eval_cifar.py",
+                     "split/cifar100_imbSub_with_subsets/*.npy")),
+    })
+
+GH = Preset(
+    name="gh", paper="GH (Zhou et al., NeurIPS 2023)",
+    code="MediaBrain-SJTU/Geometric-Harmonization@9f7057c",
+    recipe="adam", augment="one-pass",
+    aggregate="one pre-training (the LDAM draw), one probe",
+    benchmarks={
+        "cifar100-lt": Protocol(
+            pretrain_splits=(), pretrain_draw="ldam", weight_decay=5e-4,
+            probe_set="cifar100 train, all 50,000 images (ImbalanceCIFAR100 with imb_factor=1)",
+            test_set="cifar100 test (10,000)", val=None,
+            settings=(Setting("full-shot"),), group_rule="thirds",
+            sources=("datasets.py", "train_cifar.py", "test_cifar.py",
+                     "utils.py (cifar_weak_aug)")),
+        "imagenet-lt": Protocol(
+            pretrain_splits=(), pretrain_draw="list", weight_decay=1e-4,
+            probe_set="gh/ImageNet_LT/ImageNet_split1_test_100shot.txt (100 per class)",
+            test_set="ImageNet_LT_test.txt", val=None,
+            settings=(Setting("100-shot", probe_list="gh/ImageNet_LT/"
+                              "ImageNet_split1_test_100shot.txt"),),
+            group_rule="thresholds",
+            sources=("train_imagenet_places.py", "test_imagenet_places.py",
+                     "split/ImageNet_LT/*.txt")),
+        "places-lt": Protocol(
+            pretrain_splits=(), pretrain_draw="list", weight_decay=1e-4,
+            probe_set="gh/Places_LT/Places_split1_test_100shot.txt (100 per class)",
+            test_set="Places_val.txt", val=None,
+            settings=(Setting("100-shot", probe_list="gh/Places_LT/"
+                              "Places_split1_test_100shot.txt"),),
+            group_rule="thresholds",
+            sources=("train_imagenet_places.py", "test_imagenet_places.py",
+                     "split/Places_LT/*.txt")),
+    })
+
+PRESETS: dict[str, Preset] = {p.name: p for p in (SDCLR, BCL, GH)}
+# The table each benchmark's numbers are compared against (scripts/reproduce's default).
+DEFAULT_PRESET = {"cifar10-lt": "sdclr", "cifar100-lt": "bcl", "imagenet100-lt": "sdclr"}
+BENCHMARK_OF_DATASET = {"cifar10": "cifar10-lt", "cifar100": "cifar100-lt",
+                        "imagenet100": "imagenet100-lt"}
+
+
+def get_preset(name: str) -> Preset:
+    """The preset ``name``; ``ConfigError`` lists the known ones."""
+    if name not in PRESETS:
+        raise ConfigError(f"--preset must be one of {sorted(PRESETS)} (got {name!r})")
+    return PRESETS[name]
+
+
+def default_splits_root() -> Path:
+    """``$SOLO_TASE_SPLITS``, else ``./reference-splits``."""
+    return Path(os.environ.get(SPLITS_ENV) or "reference-splits")
+
+
+def split_file(root: Path, name: str, split: int | None = None) -> Path:
+    """``root / name`` with ``{split}`` filled; ``FileNotFoundError`` names the fix."""
+    if "{split}" in name:
+        if split is None:
+            raise ConfigError(f"{name} depends on the pre-training split: pass --split 1..5 "
+                              "(the D_i split the checkpoint was pre-trained on)")
+        name = name.format(split=split)
+    path = Path(root).expanduser() / name
+    if not path.is_file():
+        raise FileNotFoundError(
+            f"reference file {path} not found: --splits (or ${SPLITS_ENV}) must be the folder "
+            "holding the projects' split folders as sdclr/, bcl/ and gh/ (docs/evaluation.md)")
+    return path
+
+
+def request_options(preset_name: str, benchmark: str, setting_name: str | None,
+                    split: int | None, root: Path, val_set: str | None = None) -> dict[str, Any]:
+    """The :class:`~solo_tase.eval.pipeline.EvalRequest` fields a preset fixes for one setting
+    (``None``: the first, full-shot) of ``benchmark``; reference files are checked to exist."""
+    preset = get_preset(preset_name)
+    protocol = preset.protocol(benchmark)
+    setting = protocol.setting(setting_name or protocol.settings[0].name)
+    if split is not None and not 1 <= split <= protocol.num_splits:
+        raise ConfigError(f"--split must be in [1, {protocol.num_splits}] for preset "
+                          f"'{preset.name}' on {benchmark} (got {split})")
+    options: dict[str, Any] = {
+        "preset": preset.name, "setting": setting.name, "protocol": "linear",
+        "recipe": preset.recipe, "augment": preset.augment, "probe": preset.probe,
+        "probe_indices": tuple(split_file(root, f, split) for f in setting.probe_indices),
+    }
+    if preset.recipe == "sdclr-sgd":
+        assert setting.sgd is not None and protocol.val is not None
+        options["sgd"] = setting.sgd
+        if protocol.val.endswith(".npy"):
+            options["val_indices"] = split_file(root, protocol.val, split)
+        elif val_set is None:
+            raise ConfigError(f"preset '{preset.name}' on {benchmark} chooses the probe epoch on "
+                              f"{protocol.val}: pass --val-set <folder built from that list>")
+        else:
+            options["val_set"] = val_set
+    return options

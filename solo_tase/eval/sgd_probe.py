@@ -1,0 +1,105 @@
+"""SDCLR's linear probe: SGD on augmented images through the frozen backbone, epoch chosen on a
+held-out set.
+
+SDCLR's ``train_cifar.py --fixbn --fixto layer4`` trains only the final ``fc`` (initialised
+N(0, 0.01), bias 0) of a frozen network whose BatchNorms stay in eval mode, with SGD (momentum
+0.9, weight decay 0, lr 30, batch 128) on random-crop + flip images, for 30 epochs (few-shot: 100),
+the learning rate x0.1 at epochs 10 and 20 (few-shot: 40 and 60; its ``MultiStepLR`` is stepped
+before each 1-based epoch, so epoch 10 already runs at lr 3). Every ``eval_every`` epochs the probe
+is scored on the held-out ``valIdxList``; the best-scoring epoch's probe is the one tested.
+
+Because the images are augmented anew every epoch, the backbone runs on the probe set every epoch
+(no feature cache). Initialisation, shuffling and augmentations draw from the given seed only.
+"""
+
+from __future__ import annotations
+
+import copy
+from dataclasses import dataclass
+from typing import Any
+
+import torch
+import torch.nn as nn
+from torch.utils.data import DataLoader, Dataset
+
+from solo_tase.settings import require
+
+
+@dataclass(frozen=True)
+class SgdProbeOptions:
+    """SDCLR's probe recipe (epochs over the probe set, lr per step, batch in images)."""
+
+    epochs: int = 30
+    lr: float = 30.0
+    momentum: float = 0.9
+    weight_decay: float = 0.0
+    batch_size: int = 128
+    milestones: tuple[int, ...] = (10, 20)  # 1-based epochs from which the lr is x gamma
+    gamma: float = 0.1
+    eval_every: int = 1  # epochs between scores on the held-out set (SDCLR's --test_freq)
+
+    def validate(self) -> None:
+        """Raise ``ConfigError`` naming the option out of range."""
+        require(self.epochs >= 1, "sgd probe epochs", "an integer >= 1", self.epochs)
+        require(self.lr > 0, "sgd probe lr", "> 0", self.lr)
+        require(self.batch_size >= 1, "sgd probe batch_size", "an integer >= 1", self.batch_size)
+        require(1 <= self.eval_every <= self.epochs, "sgd probe eval_every",
+                f"in [1, {self.epochs}] (the epochs)", self.eval_every)
+        require(list(self.milestones) == sorted(self.milestones), "sgd probe milestones",
+                "increasing epochs", self.milestones)
+
+    def lr_at(self, epoch: int) -> float:
+        """The learning rate during 1-based ``epoch``."""
+        return self.lr * self.gamma ** sum(1 for m in self.milestones if m <= epoch)
+
+
+def accuracy(clf: nn.Linear, x: torch.Tensor, y: torch.Tensor) -> float:
+    """Top-1 accuracy (%) of ``clf`` on features ``x`` [N, D], labels ``y`` [N]."""
+    with torch.no_grad():
+        return 100.0 * float((clf(x).argmax(dim=1) == y).float().mean())
+
+
+def fit_sgd_probe(backbone: nn.Module, train: Dataset, val_x: torch.Tensor, val_y: torch.Tensor,
+                  num_classes: int, options: SgdProbeOptions = SgdProbeOptions(), *,
+                  seed: int = 0, device: torch.device = torch.device("cpu"),
+                  num_workers: int = 0) -> tuple[nn.Linear, dict[str, Any]]:
+    """Train ``nn.Linear(D, num_classes)`` on ``backbone``'s features of the augmented ``train``
+    images (yielding ``(image, label)``); return the probe of the epoch with the best accuracy on
+    ``val_x`` [M, D] / ``val_y`` [M] and ``{"best_epoch", "val_accuracy", "val_curve"}``."""
+    options.validate()
+    backbone = backbone.eval().to(device)  # frozen, BatchNorms in eval mode
+    for p in backbone.parameters():
+        p.requires_grad_(False)
+    val_x, val_y = val_x.to(device), val_y.to(device)
+    with torch.random.fork_rng(devices=[]):
+        torch.manual_seed(seed)
+        clf = nn.Linear(val_x.size(1), num_classes)
+        nn.init.normal_(clf.weight, mean=0.0, std=0.01)
+        nn.init.zeros_(clf.bias)
+        clf = clf.to(device)
+        optimizer = torch.optim.SGD(clf.parameters(), lr=options.lr, momentum=options.momentum,
+                                    weight_decay=options.weight_decay)
+        loader = DataLoader(train, batch_size=options.batch_size, shuffle=True,
+                            num_workers=num_workers, generator=torch.Generator().manual_seed(seed),
+                            pin_memory=device.type == "cuda")
+        loss_fn = nn.CrossEntropyLoss()
+        best: tuple[float, int, dict[str, torch.Tensor] | None] = (-1.0, 0, None)
+        curve: list[tuple[int, float]] = []
+        for epoch in range(1, options.epochs + 1):
+            for group in optimizer.param_groups:
+                group["lr"] = options.lr_at(epoch)
+            clf.train()
+            for images, labels in loader:
+                with torch.no_grad():
+                    feats = backbone(images.to(device, non_blocking=True)).float()
+                optimizer.zero_grad(set_to_none=True)
+                loss_fn(clf(feats), labels.to(device)).backward()
+                optimizer.step()
+            if epoch % options.eval_every == 0:
+                acc = accuracy(clf.eval(), val_x, val_y)
+                curve.append((epoch, acc))
+                if acc > best[0]:
+                    best = (acc, epoch, copy.deepcopy(clf.state_dict()))
+    assert best[2] is not None
+    clf.load_state_dict(best[2])
+    return clf.eval(), {"best_epoch": best[1], "val_accuracy": best[0], "val_curve": curve}

@@ -1,0 +1,57 @@
+"""BCL-I (Boosted Contrastive Learning, Zhou et al., ICML 2022) as a solo-learn method.
+
+solo-learn's SimCLR (two dense views, Linear-ReLU-Linear projector, or Linear-BN-ReLU-Linear with
+``proj_batch_norm: true``) plus BCL's memorisation boost (``solo_tase.methods.boosted``): every
+sample's per-anchor NT-Xent losses feed its momentum loss, which sets the strength of the
+RandAugment applied to its views in the next epoch. The loss is the mean per-anchor NT-Xent, i.e.
+solo-learn's ``simclr_loss_func`` at the same temperature.
+"""
+
+from __future__ import annotations
+
+from typing import Any, Sequence
+
+import omegaconf
+import torch
+
+from solo_tase.methods.boosted import BoostedMemorisation
+from solo_tase.methods.config import BclConfig, BoostSettings
+from solo_tase.methods.projected import ProjectedMethod, mlp_projector
+from solo_tase.utils.rng import capture_rng_state, restore_rng_state
+
+RNG_KEY = "solo_tase_bcl_rng"
+
+
+class BCL(ProjectedMethod):
+    """SimCLR whose late-memorised samples get stronger augmentations (BCL-I)."""
+
+    config_class = BclConfig
+
+    def __init__(self, cfg: omegaconf.DictConfig) -> None:
+        super().__init__(cfg)
+        self.bcl: BclConfig = self.method_cfg
+        self.projector = mlp_projector(self.features_dim, self.bcl.proj_hidden_dim,
+                                       self.bcl.proj_output_dim,
+                                       batch_norm=self.bcl.proj_batch_norm)
+        self.memorisation = BoostedMemorisation(BoostSettings.of(self.bcl), "bcl")
+
+    def on_train_start(self) -> None:
+        self.memorisation.start(self)
+
+    def training_step(self, batch: Sequence[Any], batch_idx: int) -> torch.Tensor:
+        out = super().training_step(batch, batch_idx)
+        nce_loss = self.memorisation.loss(torch.cat(out["z"]), self.bcl.temperature, batch[0],
+                                          self.current_epoch)
+        self.log("train_nce_loss", nce_loss, on_epoch=True, sync_dist=True)
+        return nce_loss + out["loss"]
+
+    def on_train_epoch_end(self) -> None:
+        self.memorisation.end_epoch(self)
+
+    def on_save_checkpoint(self, checkpoint: dict[str, Any]) -> None:
+        self.memorisation.save(checkpoint)
+        checkpoint[RNG_KEY] = capture_rng_state()
+
+    def on_load_checkpoint(self, checkpoint: dict[str, Any]) -> None:
+        self.memorisation.load(checkpoint)
+        restore_rng_state(checkpoint[RNG_KEY])

@@ -1,0 +1,125 @@
+"""Tail signals: which samples are rare, estimated without labels (docs/method.md).
+
+Each signal turns the memory bank (and, for ``memorisation``, the per-sample momentum losses)
+into a :class:`TailEstimate`: an estimated log relative frequency per sample, an optional
+typicality, and the clustering it came from (if any).
+
+- ``kmeans``: size of the sample's cluster among K spherical k-means clusters.
+- ``overcluster``: the same with K' = factor x K clusters; sizes of the fine clusters (``fine``),
+  or of K groups of fine clusters obtained by clustering their centroids (``merged``).
+- ``knn_density``: mean cosine similarity to the k nearest neighbours in the bank (chunked: the
+  N x N similarity matrix is never materialised), standardised.
+- ``memorisation``: minus the momentum loss (BCL's moving average of each sample's own contrastive
+  loss over epochs), standardised: samples learned late are taken for rare.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+import torch
+import torch.nn.functional as F
+
+from solo_tase.pseudo_labels.kmeans import KMeansBackend
+from solo_tase.pseudo_labels.labeler import cluster_bank
+from solo_tase.pseudo_labels.memory_bank import MemoryBank
+from solo_tase.pseudo_labels.tables import (
+    log_freq_from_scores,
+    log_freq_from_sizes,
+    sample_cluster_sizes,
+)
+
+TAIL_SIGNALS: tuple[str, ...] = ("kmeans", "overcluster", "knn_density", "memorisation")
+CLUSTERING_SIGNALS: frozenset[str] = frozenset({"kmeans", "overcluster"})
+
+
+@dataclass
+class TailEstimate:
+    """log_freq [N] fp32 (NaN = no estimate), typicality [N] fp32 or None, assignments [N] int64
+    (-1 = none), sizes [K] int64 (empty for signals without clustering), and statistics."""
+
+    log_freq: torch.Tensor
+    typicality: torch.Tensor | None
+    assignments: torch.Tensor
+    sizes: torch.Tensor
+    stats: dict[str, Any] = field(default_factory=dict)
+
+
+def num_fit_clusters(signal: str, num_clusters: int, overcluster_factor: int) -> int:
+    """Clusters of the k-means fit of ``signal`` (0 for signals without clustering)."""
+    if signal == "kmeans":
+        return num_clusters
+    if signal == "overcluster":
+        return num_clusters * overcluster_factor
+    return 0
+
+
+def from_clusters(bank: MemoryBank, k: int, backend: KMeansBackend, *, n_iter: int, seed: int,
+                  merge_to: int | None = None) -> TailEstimate:
+    """k-means cluster sizes; with ``merge_to`` the fine clusters' centroids are clustered into
+    ``merge_to`` groups and each sample takes its group's size."""
+    labels = cluster_bank(bank, k, backend, n_iter=n_iter, seed=seed)
+    sizes = labels.sizes
+    per_sample = sample_cluster_sizes(labels.assignments, sizes)
+    if merge_to is not None:
+        used = labels.assignments >= 0
+        centroids = torch.zeros(k, bank.features.size(1), device=sizes.device)
+        centroids.index_add_(0, labels.assignments[used], bank.features[used].float())
+        filled = sizes > 0
+        group = torch.full((k,), -1, dtype=torch.long, device=sizes.device)
+        fit = backend.fit(F.normalize(centroids[filled], dim=1), merge_to, n_iter=n_iter,
+                          seed=seed)
+        group[filled] = fit.assignments.to(group.device)
+        group_sizes = torch.zeros(merge_to, dtype=torch.long, device=sizes.device)
+        group_sizes.index_add_(0, group[filled], sizes[filled])
+        per_sample = sample_cluster_sizes(
+            torch.where(used, group[labels.assignments.clamp_min(0)], -1), group_sizes)
+        labels.stats["merged_imbalance"] = float(group_sizes.max() / group_sizes[
+            group_sizes > 0].min())
+        sizes_for_mean = group_sizes
+    else:
+        sizes_for_mean = sizes
+    return TailEstimate(log_freq=log_freq_from_sizes(per_sample, sizes_for_mean),
+                        typicality=labels.similarity, assignments=labels.assignments,
+                        sizes=sizes, stats=labels.stats)
+
+
+@torch.no_grad()
+def knn_density(features: torch.Tensor, k: int, chunk_mb: int = 256) -> torch.Tensor:
+    """Mean cosine similarity [N] of each unit row of ``features`` [N, D] to its ``k`` nearest
+    other rows; rows are processed in chunks whose [chunk, N] similarity block takes at most
+    ``chunk_mb`` MiB."""
+    n = features.size(0)
+    k = min(k, n - 1)
+    x = features.float()
+    chunk = max(1, (chunk_mb << 20) // (4 * n))
+    out = torch.empty(n, dtype=torch.float32, device=features.device)
+    for s in range(0, n, chunk):
+        sim = x[s:s + chunk] @ x.T
+        rows = torch.arange(sim.size(0), device=sim.device)
+        sim[rows, s + rows] = -float("inf")
+        out[s:s + chunk] = sim.topk(k, dim=1).values.mean(dim=1)
+    return out
+
+
+def from_knn_density(bank: MemoryBank, k: int, scale: float) -> TailEstimate:
+    """kNN density on the usable rows of the bank (seen, finite), standardised."""
+    usable = (bank.epoch_seen >= 0) & torch.isfinite(bank.features).all(dim=1)
+    density = torch.zeros(bank.num_samples, dtype=torch.float32, device=bank.features.device)
+    density[usable] = knn_density(bank.features[usable], k)
+    n = bank.num_samples
+    return TailEstimate(log_freq=log_freq_from_scores(density, usable, scale),
+                        typicality=None,
+                        assignments=torch.full((n,), -1, dtype=torch.long, device=density.device),
+                        sizes=torch.zeros(0, dtype=torch.long, device=density.device),
+                        stats={"clustered": int(usable.sum())})
+
+
+def from_scores(score: torch.Tensor, valid: torch.Tensor, scale: float) -> TailEstimate:
+    """A per-sample score [N] (higher = more frequent), standardised."""
+    n = score.numel()
+    return TailEstimate(log_freq=log_freq_from_scores(score, valid, scale), typicality=None,
+                        assignments=torch.full((n,), -1, dtype=torch.long, device=score.device),
+                        sizes=torch.zeros(0, dtype=torch.long, device=score.device),
+                        stats={"clustered": int(valid.sum())})

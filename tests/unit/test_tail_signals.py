@@ -1,0 +1,144 @@
+"""Tail signals and their diagnostics: every option orders a long-tailed bank correctly."""
+
+from __future__ import annotations
+
+import pytest
+import torch
+import torch.nn.functional as F
+
+from solo_tase.methods.config import TaseConfig
+from solo_tase.methods.tase_state import TaseState
+from solo_tase.pseudo_labels.diagnostics import NOT_COMPUTED, tail_diagnostics
+from solo_tase.pseudo_labels.tail_signals import knn_density
+from solo_tase.pseudo_labels.torch_kmeans import TorchKMeans
+
+SIZES = (60, 20, 6)
+
+
+def make_state(**kw) -> TaseState:
+    cfg = TaseConfig.from_kwargs({"num_clusters": 3, "warmup_epochs": 1, **kw}, max_epochs=10)
+    return TaseState(cfg, sum(SIZES), feat_dim=8)
+
+
+def long_tailed(seed: int = 0, spread: float = 0.3) -> tuple[torch.Tensor, torch.Tensor]:
+    g = torch.Generator().manual_seed(seed)
+    labels = torch.cat([torch.full((n,), i) for i, n in enumerate(SIZES)])
+    feats = torch.eye(8)[labels] * 5 + spread * torch.randn(len(labels), 8, generator=g)
+    return feats, labels
+
+
+def fill(state: TaseState, epoch: int = 0) -> torch.Tensor:
+    feats, labels = long_tailed()
+    state.observe(torch.arange(len(labels)), feats, labels, epoch)
+    return labels
+
+
+def test_knn_density_in_chunks_equals_the_dense_computation():
+    x = F.normalize(torch.randn(50, 6, generator=torch.Generator().manual_seed(1)), dim=1)
+    sim = x @ x.T
+    sim.fill_diagonal_(-float("inf"))
+    dense = sim.topk(5, dim=1).values.mean(1)
+    assert torch.allclose(knn_density(x, 5, chunk_mb=0), dense, atol=1e-6)  # 1 row per chunk
+    assert torch.allclose(knn_density(x, 5), dense, atol=1e-6)
+
+
+@pytest.mark.parametrize("kw, min_rho", [
+    ({"tail_signal": "kmeans"}, 0.99),
+    # fine clusters split the head blob: sizes flatten (k-means' uniform effect), order stays
+    ({"tail_signal": "overcluster", "overcluster_factor": 2}, 0.2),
+    ({"tail_signal": "overcluster", "overcluster_factor": 2, "overcluster_sizes": "merged"}, 0.99),
+    # same spread in every blob: only the number of close neighbours differs
+    ({"tail_signal": "knn_density", "knn_k": 5}, 0.4),
+])
+def test_every_bank_signal_sees_the_imbalance(kw, min_rho):
+    state = make_state(**kw)
+    labels = fill(state)
+    stats = state.recluster(TorchKMeans(), epoch=1, seed=0)
+    assert stats["rho"] > min_rho, stats
+    assert stats["true_imbalance"] == pytest.approx(10.0)
+    assert stats["tail_signal"] == kw["tail_signal"]
+    head, tail = labels == 0, labels == 2
+    assert state.log_freq[tail].mean() < state.log_freq[head].mean()
+    assert state.weights[tail].mean() > state.weights[head].mean()
+    assert stats["w_few"] > stats["w_many"] and stats["tau_few"] <= stats["tau_many"]
+
+
+def test_kmeans_recovers_the_true_imbalance_on_separated_clusters():
+    state = make_state()
+    fill(state)
+    stats = state.recluster(TorchKMeans(), epoch=1, seed=0)
+    assert stats["recovered_imbalance"] == pytest.approx(10.0, rel=1e-5)
+    assert stats["rho"] == pytest.approx(1.0)
+
+
+def test_memorisation_signal_takes_late_learned_samples_for_rare():
+    state = make_state(tail_signal="memorisation", memorisation_beta=0.5)
+    labels = fill(state)
+    idx = torch.arange(len(labels))
+    # the tail keeps a high loss, the head learns fast
+    for epoch, (head_loss, tail_loss) in enumerate([(4.0, 4.0), (1.0, 3.5)]):
+        losses = torch.where(labels == 0, head_loss,
+                             torch.where(labels == 1, 4.0 - 2.0 * epoch, tail_loss))
+        state.observe_losses(idx, losses)
+        state.end_epoch(epoch)
+    stats = state.recluster(TorchKMeans(), epoch=2, seed=0)
+    assert stats["rho"] > 0.8
+    assert state.momentum is not None
+    assert float(state.momentum.values[0]) == pytest.approx(0.5 * 1.0 + 0.5 * 4.0)
+    assert state.weights[labels == 2].mean() > state.weights[labels == 0].mean()
+
+
+def test_memorisation_state_resumes_exactly():
+    state = make_state(tail_signal="memorisation")
+    fill(state)
+    state.observe_losses(torch.arange(5), torch.arange(5).float())
+    saved = state.state_dict()
+    restored = make_state(tail_signal="memorisation")
+    restored.load_state_dict(saved)
+    state.end_epoch(0)
+    restored.end_epoch(0)
+    assert restored.momentum is not None and state.momentum is not None
+    assert torch.equal(restored.momentum.values, state.momentum.values)
+    with pytest.raises(ValueError, match="tail_signal='memorisation'"):
+        make_state(tail_signal="kmeans").load_state_dict(saved)
+
+
+def test_bank_feature_mean_averages_the_normalised_crops():
+    state = make_state(bank_feature="mean")
+    a, b = torch.randn(2, 8), torch.randn(2, 8)
+    state.observe(torch.tensor([0, 1]), [a, b], None, 0)
+    expected = F.normalize((F.normalize(a, dim=1) + F.normalize(b, dim=1)) / 2, dim=1)
+    assert torch.allclose(state.bank.features[:2], expected, atol=1e-6)
+    first = make_state()
+    first.observe(torch.tensor([0, 1]), [a, b], None, 0)
+    assert torch.allclose(first.bank.features[:2], F.normalize(a, dim=1), atol=1e-6)
+
+
+def test_unlabelled_data_keeps_working_and_says_diagnostics_were_not_computed():
+    state = make_state()
+    feats, _ = long_tailed()
+    state.observe(torch.arange(len(feats)), feats, None, 0)
+    stats = state.recluster(TorchKMeans(), epoch=1, seed=0)
+    assert stats["diagnostics"] == NOT_COMPUTED and "rho" not in stats
+    assert state.weights.std() > 0
+
+
+def test_diagnostics_group_means_and_a_backwards_signal():
+    targets = torch.tensor([0] * 6 + [1] * 3 + [2])
+    backwards = -torch.log(torch.tensor([6.0] * 6 + [3.0] * 3 + [1.0]))
+    d = tail_diagnostics(backwards, targets, torch.linspace(0.1, 0.5, 10), torch.ones(10))
+    assert d["rho"] == pytest.approx(-1.0)
+    assert d["recovered_imbalance"] == pytest.approx(1 / 6)
+    assert d["tau_few"] == pytest.approx(0.5)
+
+
+def test_version_1_checkpoints_still_load():
+    state = make_state()
+    fill(state)
+    state.recluster(TorchKMeans(), epoch=1, seed=0)
+    old = {k: v for k, v in state.state_dict().items() if k not in ("log_freq", "tail_signal")}
+    old["version"] = 1
+    restored = make_state()
+    restored.load_state_dict(old)
+    assert torch.allclose(restored.log_freq, state.log_freq, equal_nan=True)
+    assert restored.checksum() == state.checksum()
