@@ -46,8 +46,8 @@ from solo_tase.experiments import (  # noqa: E402
 )
 
 BENCHMARKS = ("cifar10-lt", "cifar100-lt", "imagenet100-lt")
-METHODS = ("simclr", "ts", "sdclr", "bcl", "bcl_d", "tase")  # configs: bcl = BCL-I, bcl_d = BCL-D
-SOLO_METHOD = {"bcl_d": "sdclr"}  # config -> cfg.method (the Checkpointer's folder), where they differ
+METHODS = ("simclr", "ts", "sdclr", "bcl", "bcl_d", "tase")  # bcl: BCL-I, bcl_d: BCL-D
+SOLO_METHOD = {"bcl_d": "sdclr"}  # config -> cfg.method (the Checkpointer's folder) if different
 IMAGENET100_TEST = "sdclr/imagenet-100/ImageNet_100_test.txt"
 
 
@@ -222,6 +222,9 @@ def main(argv: list[str] | None = None) -> int:
     print(f"# preset {preset.name}: {preset.paper}, {preset.code}; results: {preset.aggregate}"
           + (" (the default for this benchmark)" if args.preset == DEFAULT_PRESET[args.benchmark]
              else ""), flush=True)
+    print(f"# probe set: {protocol.probe_set}; test set: {protocol.test_set}; groups: "
+          f"{protocol.group_rule}; pre-training weight decay {protocol.weight_decay:g}; from "
+          f"{', '.join(protocol.sources)}", flush=True)
     try:
         solo_dir = find_solo_learn_dir()
     except FileNotFoundError:

@@ -22,8 +22,6 @@ from solo_tase.eval.probe import ProbeOptions
 from solo_tase.eval.sgd_probe import SgdProbeOptions
 from solo_tase.settings import ConfigError
 
-RECIPES = ("adam", "sdclr-sgd")  # linear probe on cached features / SDCLR's SGD on augmented images
-AUGMENTS = ("none", "one-pass", "every-epoch")  # probe-set augmentation (crop + flip)
 SPLITS_ENV = "SOLO_TASE_SPLITS"
 
 
@@ -72,8 +70,8 @@ class Preset:
     name: str
     paper: str
     code: str  # repository @ commit
-    recipe: str  # one of RECIPES
-    augment: str  # one of AUGMENTS
+    recipe: str  # pipeline.RECIPES: "adam" (cached features) or "sdclr-sgd" (augmented images)
+    augment: str  # pipeline.AUGMENTS: crop + flip at probe time "none", "one-pass", "every-epoch"
     aggregate: str  # how per-split / per-file results are combined, in words
     benchmarks: dict[str, Protocol] = field(default_factory=dict)
     probe: ProbeOptions = field(default_factory=ProbeOptions)  # the adam recipe's options

@@ -76,8 +76,11 @@ def plot_per_class(document: Mapping[str, Any], path: Path) -> None:
 
 
 def protocol_label(document: Mapping[str, Any]) -> str:
-    """``linear``, ``linear 100-shot``, ``linear 1%``, ``knn k=20``, ``knn k=20 5-shot``."""
+    """``linear``, ``linear 100-shot``, ``linear 1%``, ``knn k=20``, ``knn k=20 5-shot``, or a
+    preset's ``bcl 100-shot``, ``sdclr 1%``."""
     p = document["protocol"]
+    if p.get("preset"):
+        return f"{p['preset']} {p['setting']}"
     label = p["name"] + (f" k={p['k']}" if p["name"] == "knn" else "")
     if p.get("shots"):
         label += f" {p['shots']}-shot"

@@ -8,8 +8,8 @@ sample and the negatives gathered from every rank (as solo-learn's SimCLR does):
 
 The sums run over all anchors of all ranks: each rank divides its local weighted sum by the
 global weight sum / world size, so DDP's gradient averaging yields exactly the global ``L``.
-With all ``tau_a`` equal and all ``w_a = 1`` this equals solo-learn's ``simclr_loss_func``.
-Logits are computed in fp32 with log-sum-exp, so ``tau = 0.05`` is safe under fp16/bf16 autocast.
+With all ``tau_a`` equal and all ``w_a = 1`` this is solo-learn's ``simclr_loss_func``, bit for
+bit. Logits are computed in fp32 (also under fp16/bf16 autocast).
 """
 
 from __future__ import annotations
@@ -23,29 +23,38 @@ from solo_tase.utils.distributed import all_reduce_sum, gather_with_grad, rank, 
 def nt_xent_per_anchor(z: torch.Tensor, tau: torch.Tensor | float) -> torch.Tensor:
     """NT-Xent loss of every local anchor row, negatives gathered from every rank.
 
+    Computed in fp32 in the order of solo-learn's ``simclr_loss_func`` (exponentiated similarities,
+    positive and negative row sums), so that one temperature and unit weights reproduce solo-learn's
+    SimCLR bit for bit, not merely to rounding: training amplifies last-bit differences within a
+    few steps. fp32 ``exp`` of ``1 / tau`` is safe for ``tau >= 0.02``.
+
     Args:
         z: [2B, D] projector outputs of the two views, stacked view-major (row ``i`` and row
             ``B + i`` are the two views of sample ``i``). Normalised here (L2, in fp32).
         tau: temperature per anchor row, [2B] (> 0), or one float for all rows.
 
     Returns:
-        [2B] fp32 losses ``l_a = logsumexp_{b != a}(z_a.z_b / tau_a) - z_a.z_p / tau_a``, with
-        gradients through this rank's rows and (under DDP) the other ranks' rows.
+        [2B] fp32 losses ``l_a = -log(exp(z_a.z_p / tau_a) / sum_{b != a} exp(z_a.z_b / tau_a))``,
+        with gradients through this rank's rows and (under DDP) the other ranks' rows.
     """
     if z.dim() != 2 or z.size(0) % 2 != 0:
         raise ValueError(f"z must be [2B, D] (two views stacked), got {tuple(z.shape)}")
     n_local = z.size(0)
     batch = n_local // 2
-    tau_t = _per_row(tau, n_local, z.device, "tau")
-    offset = rank() * n_local
+    tau_t = _per_row(tau, n_local, z.device, "tau")  # validates the shape
+    divisor: torch.Tensor | float = float(tau) if isinstance(tau, (int, float)) else tau_t[:, None]
     rows = torch.arange(n_local, device=z.device)
     with torch.autocast(device_type=z.device.type, enabled=False):  # logits stay fp32
         z = F.normalize(z.float(), dim=-1)
         all_z = gather_with_grad(z)  # [world*2B, D]
-        logits = (z @ all_z.T) / tau_t.unsqueeze(1)  # [2B, world*2B]
-        pos_logit = logits[rows, offset + (rows + batch) % n_local]
-        no_self = logits.index_put((rows, offset + rows), torch.tensor(float("-inf"), device=z.device))
-        return torch.logsumexp(no_self, dim=1) - pos_logit
+        sim = torch.exp(torch.einsum("if, jf -> ij", z, all_z) / divisor)  # [2B, world*2B]
+        cols = torch.arange(all_z.size(0), device=z.device)[None, :]
+        own = rank() * n_local + rows[:, None]
+        pos_mask = cols == rank() * n_local + ((rows + batch) % n_local)[:, None]
+        neg_mask = (cols != own) & ~pos_mask
+        pos = torch.sum(sim * pos_mask, 1)
+        neg = torch.sum(sim * neg_mask, 1)
+        return -torch.log(pos / (pos + neg))
 
 
 def tase_loss_func(

@@ -9,7 +9,8 @@ solo-learn's ``simclr_loss_func`` at the same temperature.
 
 from __future__ import annotations
 
-from typing import Any, Sequence
+from collections.abc import Sequence
+from typing import Any
 
 import omegaconf
 import torch

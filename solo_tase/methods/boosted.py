@@ -3,9 +3,9 @@
 The method calls it from its hooks: :meth:`BoostedMemorisation.start` in ``on_train_start``,
 :meth:`loss` in ``training_step`` (the NT-Xent, whose per-anchor values it records),
 :meth:`end_epoch` in ``on_train_epoch_end``, :meth:`save` / :meth:`load` in its checkpoint hooks
-(``checkpoint["solo_tase_bcl"]``). At
-each epoch end the momentum losses (``solo_tase.pseudo_labels.memorisation``) are normalised
-into the training set's shared :class:`StrengthTable`, which the loader workers read.
+(``checkpoint["solo_tase_bcl"]``). At each epoch end the momentum losses
+(``solo_tase.pseudo_labels.memorisation``) are normalised into the training set's shared
+:class:`StrengthTable`, which the loader workers read.
 
 solo-learn's Checkpointer saves in ``on_train_epoch_end`` *before* the method's hook runs, so an
 epoch-end checkpoint holds the epoch's losses still pending; :meth:`start` applies them when the

@@ -7,17 +7,15 @@ nearest-centroid search; ``auto`` picks faiss when it is importable, else torch.
 from __future__ import annotations
 
 import importlib.util
-from typing import Literal, Protocol
+from typing import Protocol
 
 import torch
 
 from solo_tase.pseudo_labels.lloyd import KMeansResult
 from solo_tase.pseudo_labels.torch_kmeans import TorchKMeans
 
-__all__ = ["BACKENDS", "BackendName", "KMeansBackend", "KMeansResult", "faiss_available",
-           "make_backend"]
+__all__ = ["BACKENDS", "KMeansBackend", "KMeansResult", "faiss_available", "make_backend"]
 
-BackendName = Literal["auto", "torch", "faiss"]
 BACKENDS: tuple[str, ...] = ("auto", "torch", "faiss")
 
 

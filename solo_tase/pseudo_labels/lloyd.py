@@ -8,6 +8,7 @@ from their centroids (as scikit-learn does). docs/method.md explains the choices
 from __future__ import annotations
 
 import math
+from abc import ABC, abstractmethod
 from dataclasses import dataclass
 
 import torch
@@ -40,19 +41,19 @@ class KMeansResult:
         return int((self.sizes == 0).sum())
 
 
-class SphericalKMeans:
-    """The Lloyd loop; subclasses implement :meth:`assign` and set ``name``."""
+class SphericalKMeans(ABC):
+    """The Lloyd loop; a backend implements :meth:`assign` and sets ``name``."""
 
     name = "base"
 
     def __init__(self, init_samples: int | None = None) -> None:
         self.init_samples = init_samples  # k-means++ pool size (default max(32 K, 16384))
 
+    @abstractmethod
     def assign(self, xn: torch.Tensor, centroids: torch.Tensor
                ) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
         """Nearest centroid of every unit row of ``xn`` [N, D] among ``centroids`` [K, D] fp32:
         (assignments [N] int64, similarity [N] fp32, fp32 sums of the rows per cluster [K, D])."""
-        raise NotImplementedError
 
     def fit(self, x: torch.Tensor, k: int, *, n_iter: int = 20, seed: int = 0) -> KMeansResult:
         """Cluster ``x`` [N, D] (finite; any float dtype, kept for storage) into ``k`` clusters."""

@@ -130,7 +130,7 @@ class MomentumLoss:
         self._loss_sum = state["loss_sum"].to(device, torch.float32).clone()
         self._count = state["count"].to(device, torch.int64).clone()
 
-    def to(self, device: torch.device | str) -> "MomentumLoss":
+    def to(self, device: torch.device | str) -> MomentumLoss:
         """Move every tensor to ``device`` (in place); returns ``self``."""
         for name in ("values", "seen", "_loss_sum", "_count"):
             setattr(self, name, getattr(self, name).to(device))

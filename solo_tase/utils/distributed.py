@@ -45,9 +45,12 @@ class _GatherWithGrad(torch.autograd.Function):
 
 
 def gather_with_grad(x: torch.Tensor) -> torch.Tensor:
-    """Concatenate ``x`` [B, ...] from every rank along dim 0 -> [world*B, ...], keeping grads."""
+    """Concatenate ``x`` [B, ...] from every rank along dim 0 -> [world*B, ...], keeping grads.
+
+    On one process the result is a copy (``torch.cat([x])``), as solo-learn's ``gather`` makes, so
+    that autograd sums the gradients of ``x`` in the same order as solo-learn's SimCLR does."""
     if not is_distributed():
-        return x
+        return torch.cat([x])
     return _GatherWithGrad.apply(x)
 
 

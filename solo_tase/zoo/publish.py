@@ -35,7 +35,7 @@ from solo_tase.zoo.run_folder import (DatasetId, SoloRun, check_name, checkpoint
                                       identify_dataset, read_run)
 from solo_tase.zoo.store import DEFAULT_ZOO, iter_entries
 
-Metrics = tuple[Path, dict[str, Any], Evaluation]  # file, document, card row
+MetricsRead = tuple[Path, dict[str, Any], Evaluation]  # file, document, card row
 
 
 @dataclass(frozen=True)
@@ -47,7 +47,7 @@ class Published:
     notes: list[str]
 
 
-def read_metrics(path: str | Path, run: SoloRun) -> Metrics:
+def read_metrics(path: str | Path, run: SoloRun) -> MetricsRead:
     """A ``solo-tase eval`` result (file or folder) of ``run``, checked, and its card row."""
     path = Path(path)
     data = load_metrics(path)
@@ -65,7 +65,7 @@ def read_metrics(path: str | Path, run: SoloRun) -> Metrics:
     return file, data, dataclasses.replace(row, file="metrics-" + "-".join(label.split()) + ".json")
 
 
-def check_inputs(metrics: Sequence[Metrics], args_sha: str, checkpoint_shas: set[str]) -> None:
+def check_inputs(metrics: Sequence[MetricsRead], args_sha: str, checkpoint_shas: set[str]) -> None:
     """Metrics that name the sha256 of what they evaluated must have evaluated this run."""
     for path, data, _ in metrics:
         inputs = data.get("inputs", {})

@@ -11,6 +11,7 @@ from pathlib import Path
 import pytest
 import torch
 
+from tests.integration.test_baselines_solo import batch, build  # noqa: F401 (fixture)
 from tests.integration.conftest import (
     PRETRAIN_CONFIGS,
     TINY,
@@ -68,6 +69,22 @@ def test_solo_learns_own_dataset_path_gets_the_boost(digits_root: Path):
     table.update(torch.ones(len(data)))
     index, views, target = data[5]
     assert index == 5 and len(views) == 2 and data.bcl_boost.prob == 1.0
+
+
+def test_bcl_step_equals_solo_simclr_and_records_every_sample(build):  # noqa: F811
+    """Same weights, same batch: BCL-I's loss is solo-learn's SimCLR loss; the step's samples
+    get their losses recorded."""
+    from solo_tase.pseudo_labels.memorisation import MomentumLoss
+
+    bcl = build("bcl.yaml").train()
+    simclr = build("simclr.yaml").train()
+    simclr.load_state_dict(bcl.state_dict())  # strict: the same architecture and projector
+    bcl.memorisation.momentum = MomentumLoss(8, beta=0.97)
+    with torch.no_grad():
+        got = float(bcl.training_step(batch(8), 0))
+        assert abs(got - float(simclr.training_step(batch(8), 0))) < 1e-5
+    bcl.memorisation.momentum.end_epoch(0)
+    assert bool(bcl.memorisation.momentum.seen.all())
 
 
 @pytest.fixture(scope="module")
@@ -134,7 +151,34 @@ def test_bcl_runs_under_two_process_ddp(run_solo, tmp_path: Path):
     # the epoch-1 checkpoint precedes epoch 1's update: epoch 0's samples, epoch 1's pending
     assert int(saved["seen"].sum()) == stats[0]["bcl_seen"]
     union = saved["seen"] | (saved["count"] > 0)
-    assert int((saved["count"] > 0).sum()) == 2 * 3 * 16 and int(union.sum()) == stats[1]["bcl_seen"]
+    assert int((saved["count"] > 0).sum()) == 2 * 3 * 16
+    assert int(union.sum()) == stats[1]["bcl_seen"]
+
+
+def test_bcl_d_is_sdclr_with_the_boost_and_resumes_exactly(run_solo, tmp_path: Path):
+    """``sdclr`` with ``bcl: true``: SDCLR's masks every epoch, BCL's momentum losses and boost
+    (two ops per view), both states in the checkpoint, and an exact resume."""
+    run = BCL_RUN[:-1] + ["data.num_workers=0"]
+    first = tmp_path / "first"
+    run_solo("main_pretrain.py", DIGITS, "bcl_d.yaml", run, first)
+    folder = run_folder(first, "sdclr")
+    kwargs = json.loads((folder / "args.json").read_text())["method_kwargs"]
+    assert kwargs["bcl"] is True and kwargs["rand_k"] == 2 and kwargs["prune_ratio"] == 0.9
+    stats = read_stats(folder)
+    assert [s["epoch"] for s in stats if "masks_checksum" in s] == [0, 1, 2]
+    boosted = [s for s in stats if "bcl_seen" in s]
+    assert [s["epoch"] for s in boosted] == [0, 1, 2] and boosted[0]["bcl_seen"] == SEEN_PER_EPOCH
+    assert all(0 < s["bcl_weight_mean"] < s["bcl_weight_max"] <= 1 for s in boosted)
+    ckpt = torch.load(checkpoints(folder)[0], map_location="cpu", weights_only=True)
+    assert "solo_tase_sdclr" in ckpt and ckpt["solo_tase_bcl"]["pending_epoch"] == 0
+
+    resumed = tmp_path / "resumed"
+    run_solo("main_pretrain.py", DIGITS, "bcl_d.yaml",
+             run + [f"resume_from_checkpoint='{checkpoints(folder)[0]}'"], resumed)
+    uninterrupted, after = step_losses(first), step_losses(resumed)
+    assert sorted(after) == [3, 4, 5, 6, 7, 8]
+    for step in after:
+        assert abs(after[step] - uninterrupted[step]) < 1e-5, (step, after, uninterrupted)
 
 
 @pytest.mark.parametrize("override, message", [

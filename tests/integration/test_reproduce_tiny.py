@@ -27,16 +27,16 @@ _cifar.check_integrity = lambda fpath, md5=None: os.path.isfile(fpath)
 
 def synthetic_splits(root: Path, labels: np.ndarray) -> Path:
     """SDCLR-style files for the fake CIFAR-10, at the sdclr preset's paths: a long-tailed D_i
-    (20, 14, ..., 2 per class), a 20-per-class probe pool, a 10-per-class held-out set and a
-    5-per-class few-shot S_b inside the pool."""
+    (20, 18, ..., 2 per class), a 10-per-class probe pool, a 5-per-class held-out set and a
+    3-per-class few-shot S_b inside the pool."""
     per_class = [np.flatnonzero(labels == c) for c in range(10)]
     files = {
         "sdclr/cifar10_imbSub_with_subsets/split1_D_i.npy":
             np.concatenate([m[:max(2, 20 - 2 * c)] for c, m in enumerate(per_class)]),
-        "sdclr/cifar10/trainIdxList.npy": np.concatenate([m[:20] for m in per_class]),
-        "sdclr/cifar10/valIdxList.npy": np.concatenate([m[20:30] for m in per_class]),
+        "sdclr/cifar10/trainIdxList.npy": np.concatenate([m[:10] for m in per_class]),
+        "sdclr/cifar10/valIdxList.npy": np.concatenate([m[10:15] for m in per_class]),
         "sdclr/cifar10_imbSub_with_subsets/split1_S_b.npy":
-            np.concatenate([m[:5] for m in per_class]),
+            np.concatenate([m[:3] for m in per_class]),
     }
     for name, idx in files.items():
         (root / name).parent.mkdir(parents=True, exist_ok=True)
@@ -72,7 +72,7 @@ def test_cifar10_lt_recipe_runs_end_to_end(solo_learn_dir: Path, tmp_path: Path)
         assert args["data"]["long_tail"]["num_samples"] == sum(max(2, 20 - 2 * c)
                                                                for c in range(10))
         assert args["optimizer"]["weight_decay"] == 1e-4
-        for setting, images in (("full-shot", 200), ("1pct", 50)):
+        for setting, images in (("full-shot", 100), ("1pct", 30)):
             metrics = json.loads((out / "eval" / setting / method / "split1" / "metrics.json")
                                  .read_text())
             assert metrics["method"] == method and metrics["protocol"]["preset"] == "sdclr"

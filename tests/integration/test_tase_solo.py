@@ -55,11 +55,16 @@ def test_loss_equals_solo_simclr_loss_func():
 
     g = torch.Generator().manual_seed(0)
     for temperature in (0.05, 0.2, 0.5):
-        z = torch.randn(64, 32, generator=g)
+        z = torch.randn(64, 32, generator=g, requires_grad=True)
         indexes = torch.arange(32).repeat(2)
         want = simclr_loss_func(z, indexes=indexes, temperature=temperature)
-        got = tase_loss_func(z, temperature, torch.ones(64))
-        assert abs(float(got) - float(want)) < 1e-5
+        (want_grad,) = torch.autograd.grad(want, z)
+        # bit for bit, values and gradients: training amplifies last-bit differences
+        for tau, weights in ((temperature, None),
+                             (torch.full((64,), temperature), torch.ones(64))):
+            got = tase_loss_func(z, tau, weights)
+            (got_grad,) = torch.autograd.grad(got, z)
+            assert torch.equal(got, want) and torch.equal(got_grad, want_grad)
 
 
 @pytest.fixture(scope="module")

@@ -36,7 +36,7 @@ def test_every_op_keeps_an_rgb_image_of_the_same_size_and_changes_it():
         out = op(img, low + 0.7 * (high - low))
         assert out.size == img.size and out.mode == "RGB"
     unchanged = []
-    for i, (op, low, high) in enumerate(OPS):
+    for i, (op, _, high) in enumerate(OPS):
         random.seed(0)
         if np.array_equal(np.asarray(op(img, high)), np.asarray(img)):
             unchanged.append(i)

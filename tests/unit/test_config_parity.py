@@ -1,7 +1,8 @@
 """Every dataset folder of scripts/pretrain ships tase, simclr, sdclr, ts, bcl (BCL-I) and bcl_d
-(BCL-D: sdclr with ``bcl: true``) configs that differ only in the method block (``name``, ``method``, ``method_kwargs``), so a comparison between the
-methods is one command per method with everything else (data, backbone, augmentations,
-optimiser, schedule, epochs, devices) held equal."""
+(BCL-D: sdclr with ``bcl: true``) configs that differ only in the method block (``name``,
+``method``, ``method_kwargs``), so a comparison between the methods is one command per method
+with everything else (data, backbone, augmentations, optimiser, schedule, epochs, devices) held
+equal."""
 
 from __future__ import annotations
 
@@ -82,8 +83,10 @@ def test_method_kwargs_are_valid(folder: str):
 def test_bcl_configs_are_their_base_method_plus_the_boost(folder: str):
     """BCL-I is SimCLR's method_kwargs plus the boost; BCL-D is SDCLR's plus ``bcl: true`` and
     the boost, so each pair differs only by BCL."""
-    for bcl, base, extra in (("bcl", "simclr", BOOST_KEYS), ("bcl_d", "sdclr", BOOST_KEYS | {"bcl"})):
-        kwargs, base_kwargs = load(folder, bcl)["method_kwargs"], load(folder, base)["method_kwargs"]
+    pairs = (("bcl", "simclr", BOOST_KEYS), ("bcl_d", "sdclr", BOOST_KEYS | {"bcl"}))
+    for bcl, base, extra in pairs:
+        kwargs = load(folder, bcl)["method_kwargs"]
+        base_kwargs = load(folder, base)["method_kwargs"]
         assert set(kwargs) - set(base_kwargs) == extra, f"{folder}/{bcl}.yaml"
         assert {k: kwargs[k] for k in base_kwargs} == base_kwargs, f"{folder}/{bcl}.yaml"
 

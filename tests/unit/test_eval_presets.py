@@ -22,6 +22,7 @@ from solo_tase.eval.presets import (
     split_file,
 )
 from solo_tase.eval.probe import ProbeOptions
+from solo_tase.eval.report import protocol_label
 from solo_tase.settings import ConfigError
 from tests.unit.test_eval_checkpoint import make_run
 from tests.unit.test_eval_cli import manifest
@@ -159,6 +160,7 @@ def test_bcl_few_shot_evaluates_the_five_files_and_reports_their_mean(fake):
     assert main(cmd) == 0
     doc = json.loads((fake["tmp"] / "bcl" / "metrics.json").read_text())
     assert (doc["protocol"]["preset"], doc["protocol"]["setting"]) == ("bcl", "100-shot")
+    assert protocol_label(doc) == "bcl 100-shot"
     assert doc["protocol"]["recipe"] == "adam" and doc["protocol"]["epochs"] == 20
     assert len(doc["protocol"]["probe_indices_sha256"]) == 5
     assert [Path(r["probe_indices"]).name for r in doc["runs"]] == [

@@ -10,6 +10,7 @@ Randomness comes from Python's ``random`` module, which PyTorch seeds in every l
 
 from __future__ import annotations
 
+import math
 import random
 from collections.abc import Callable
 
@@ -49,7 +50,7 @@ def rotate(img: Image.Image, v: float) -> Image.Image:  # v: degrees
 
 
 def solarize(img: Image.Image, v: float) -> Image.Image:  # v: threshold in [0, 256]
-    return ImageOps.solarize(img, v)
+    return ImageOps.solarize(img, math.ceil(v))  # pixels < v invert, as with the float threshold
 
 
 def posterize(img: Image.Image, v: float) -> Image.Image:  # v: bits kept

@@ -109,19 +109,22 @@ def install_boosted_augment(config: DictConfig) -> BoostSettings | None:
         ConfigError: bad ``method_kwargs``, or ``data.format: dali``.
     """
     global _SOLO_FACTORY
-    import solo.data.pretrain_dataloader as solo_data
-
-    if _SOLO_FACTORY is None:
-        _SOLO_FACTORY = solo_data.dataset_with_index
     settings = boost_settings(config)
     if settings is None:
-        solo_data.dataset_with_index = _SOLO_FACTORY
+        if _SOLO_FACTORY is not None:  # an earlier boosted run of this process replaced it
+            import solo.data.pretrain_dataloader as solo_data
+
+            solo_data.dataset_with_index = _SOLO_FACTORY
         return None
     if OmegaConf.select(config, "data.format") == "dali":
         raise ConfigError(
             f"method '{config.method}' with BCL boosts augmentations per sample inside "
             "solo-learn's PyTorch loader workers, which DALI (data.format: dali) bypasses: set "
             "data.format: image_folder (or h5)")
+    import solo.data.pretrain_dataloader as solo_data
+
+    if _SOLO_FACTORY is None:
+        _SOLO_FACTORY = solo_data.dataset_with_index
     solo_data.dataset_with_index = boosted_dataset_with_index(settings)
     return settings
 

@@ -2,9 +2,9 @@
 
 One fp32 tensor [N] in shared memory (``Tensor.share_memory_``), created with the dataset before
 any worker starts: forked workers (persistent or not) map the same pages (a pickled copy, as
-with the ``spawn`` start method, would receive a handle to them too), so a write in the training
-process is seen by every worker of that process at its next ``__getitem__``. Under DDP every rank owns its
-dataset, its table and its workers; the ranks write identical values.
+with the ``spawn`` start method, would receive a handle to them too), so a write in the
+training process is seen by every worker of that process at its next ``__getitem__``. Under
+DDP every rank owns its dataset, its table and its workers; the ranks write identical values.
 """
 
 from __future__ import annotations
