@@ -61,6 +61,8 @@ CORE: dict[str, tuple[str, list[str]]] = {  # variant -> (config, extra override
     "tase": ("tase", []),
     "tase (temperature only)": ("tase", ["method_kwargs.weighting=none"]),
     "tase (weights only)": ("tase", ["method_kwargs.adaptive_temperature=false"]),
+    **{f"tase ({signal})": ("tase", [f"method_kwargs.tail_signal={signal}"])
+       for signal in ("kmeans", "overcluster", "knn_density", "memorisation")},
 }
 BENCHMARKS: dict[str, Benchmark] = {
     "digits-lt": Benchmark(
@@ -251,6 +253,9 @@ def main() -> None:
     rows: dict[str, list[dict]] = {}
     for seed in args.seeds:  # seeds outermost: a partial run already covers every variant
         data = build_data(bench, args.dataset, seed, out)
+        if not (data / args.split).is_dir():
+            p.error(f"--split {args.split}: {data} has no {args.split}/ folder (Digits-LT has no "
+                    "validation split; use --split test or --dataset fashion-mnist-lt)")
         for variant in variants:
             if variant == "random init" and seed != args.seeds[0]:
                 continue

@@ -38,6 +38,9 @@ SIGNALS: dict[str, dict] = {
     "knn_density k=5": {"tail_signal": "knn_density", "knn_k": 5},
     "knn_density k=20": {"tail_signal": "knn_density", "knn_k": 20},
     "knn_density k=50": {"tail_signal": "knn_density", "knn_k": 50},
+    "knn_density k=100": {"tail_signal": "knn_density", "knn_k": 100},
+    "knn_density k=200": {"tail_signal": "knn_density", "knn_k": 200},
+    "knn_density k=400": {"tail_signal": "knn_density", "knn_k": 400},
 }
 
 

@@ -36,7 +36,7 @@ class BCL(ProjectedMethod):
                                        batch_norm=self.bcl.proj_batch_norm)
         self.memorisation = BoostedMemorisation(BoostSettings.of(self.bcl), "bcl")
 
-    def on_train_start(self) -> None:
+    def on_fit_start(self) -> None:
         self.memorisation.start(self)
 
     def training_step(self, batch: Sequence[Any], batch_idx: int) -> torch.Tensor:
@@ -50,7 +50,7 @@ class BCL(ProjectedMethod):
         self.memorisation.end_epoch(self)
 
     def on_save_checkpoint(self, checkpoint: dict[str, Any]) -> None:
-        self.memorisation.save(checkpoint)
+        self.memorisation.save(checkpoint, self)
         checkpoint[RNG_KEY] = capture_rng_state()
 
     def on_load_checkpoint(self, checkpoint: dict[str, Any]) -> None:

@@ -1,6 +1,6 @@
 """BCL's memorisation boost as a component of a solo-learn method (BCL-I, SDCLR's ``bcl`` option).
 
-The method calls it from its hooks: :meth:`BoostedMemorisation.start` in ``on_train_start``,
+The method calls it from its hooks: :meth:`BoostedMemorisation.start` in ``on_fit_start``,
 :meth:`loss` in ``training_step`` (the NT-Xent, whose per-anchor values it records),
 :meth:`end_epoch` in ``on_train_epoch_end``, :meth:`save` / :meth:`load` in its checkpoint hooks
 (``checkpoint["solo_tase_bcl"]``). At each epoch end the momentum losses
@@ -8,9 +8,11 @@ The method calls it from its hooks: :meth:`BoostedMemorisation.start` in ``on_tr
 :class:`StrengthTable`, which the loader workers read.
 
 solo-learn's Checkpointer saves in ``on_train_epoch_end`` *before* the method's hook runs, so an
-epoch-end checkpoint holds the epoch's losses still pending; :meth:`start` applies them when the
-run resumes at the next epoch, so the momentum losses and boost weights equal the uninterrupted
-run's.
+epoch-end checkpoint holds the epoch's losses still pending, marked complete (all the epoch's
+steps were taken); :meth:`start` applies them when the run resumes. It runs in ``on_fit_start``,
+before Lightning creates the loader's iterator (whose workers start preparing batches at once),
+so the resumed run's first batches already get the restored boost weights and the momentum
+losses, weights and views equal the uninterrupted run's.
 """
 
 from __future__ import annotations
@@ -19,10 +21,10 @@ from typing import Any
 
 import torch
 
-from solo_tase.data.boosted.solo_data import strength_table
+from solo_tase.data.boosted.solo_data import TABLE_ATTRIBUTE, boosted_training_set
 from solo_tase.data.boosted.strength import StrengthTable
 from solo_tase.losses.tase import nt_xent_per_anchor
-from solo_tase.methods.common import STATS_FILE, append_stats, batch_indexes, resolve_num_samples
+from solo_tase.methods.common import STATS_FILE, append_stats, batch_indexes
 from solo_tase.methods.config import BoostSettings
 from solo_tase.pseudo_labels.memorisation import MomentumLoss
 
@@ -38,22 +40,29 @@ class BoostedMemorisation:
         self.momentum: MomentumLoss | None = None
         self.table: StrengthTable | None = None
         self.pending_epoch = -1  # epoch of the losses observed since the last end_epoch
+        self.steps_in_epoch = 0  # steps of ``pending_epoch`` taken by this rank
         self._restored: dict[str, Any] | None = None
 
     def start(self, module: Any) -> None:
         """Build (or restore) the momentum losses of ``module``'s training set and write the boost
         weights to its table."""
-        trainer, device = module.trainer, module.device
-        self.table = strength_table(trainer, self.method)
-        n = resolve_num_samples(trainer, None)
-        self.momentum = MomentumLoss(n, self.settings.momentum_loss_beta, device=device)
+        dataset = boosted_training_set(module.trainer, self.method)
+        self.table = getattr(dataset, TABLE_ATTRIBUTE)
+        self.momentum = MomentumLoss(len(dataset), self.settings.momentum_loss_beta,
+                                     device=module.device)
         if self._restored is not None:
-            self.momentum.load_state_dict(self._restored["momentum"])
-            self.pending_epoch = int(self._restored["pending_epoch"])
-            self._restored = None
-            if self.momentum.pending and self.pending_epoch < int(trainer.current_epoch):
-                self.momentum.end_epoch(self.pending_epoch)
+            self._restore(self._restored)
         self.table.update(self.momentum.normalised())
+
+    def _restore(self, saved: dict[str, Any]) -> None:
+        """Load a :meth:`save`d state; apply its epoch if all the epoch's steps were taken."""
+        assert self.momentum is not None
+        self.momentum.load_state_dict(saved["momentum"])
+        self.pending_epoch = int(saved["pending_epoch"])
+        self.steps_in_epoch = int(saved["steps_in_epoch"])
+        self._restored = None
+        if self.momentum.pending and saved["epoch_complete"]:
+            self.momentum.end_epoch(self.pending_epoch)
 
     def loss(self, z: torch.Tensor, tau: float, indexes: torch.Tensor, epoch: int) -> torch.Tensor:
         """The NT-Xent of a step (mean over anchors), recording each sample's loss: the mean of
@@ -70,7 +79,9 @@ class BoostedMemorisation:
         indexes = batch_indexes(indexes)
         b = indexes.numel()
         self.momentum.observe(indexes, (per_anchor[:b] + per_anchor[b:]).detach() / 2)
-        self.pending_epoch = int(epoch)
+        if epoch != self.pending_epoch:
+            self.pending_epoch, self.steps_in_epoch = int(epoch), 0
+        self.steps_in_epoch += 1
         return per_anchor.mean()
 
     def end_epoch(self, module: Any) -> dict[str, float]:
@@ -93,15 +104,19 @@ class BoostedMemorisation:
         append_stats(module.trainer, STATS_FILE, {"epoch": epoch, **stats})
         return stats
 
-    def save(self, checkpoint: dict[str, Any]) -> None:
+    def save(self, checkpoint: dict[str, Any], module: Any) -> None:
         """Store the momentum losses (tensors and plain values: Lightning loads checkpoints with
-        weights_only=True) and the pending epoch in ``checkpoint``."""
+        weights_only=True), the pending epoch and whether all its steps were taken."""
         if self.momentum is not None:
+            complete = self.steps_in_epoch >= module.trainer.num_training_batches
             checkpoint[CHECKPOINT_KEY] = {"momentum": self.momentum.state_dict(),
-                                          "pending_epoch": self.pending_epoch}
+                                          "pending_epoch": self.pending_epoch,
+                                          "steps_in_epoch": self.steps_in_epoch,
+                                          "epoch_complete": bool(complete)}
 
     def load(self, checkpoint: dict[str, Any]) -> None:
-        """Keep the saved state for :meth:`start` (the loader's size is known only then).
+        """Keep the saved state for :meth:`start` (the training-set size is known only then), or
+        apply it at once when the run has started (strategies that restore after setup).
 
         Raises:
             ValueError: the checkpoint has no BCL state.
@@ -113,3 +128,6 @@ class BoostedMemorisation:
                 f"was not written by '{self.method}' with BCL; to start from its weights use "
                 "pretrained weights, not resume_from_checkpoint")
         self._restored = saved
+        if self.momentum is not None and self.table is not None:
+            self._restore(saved)
+            self.table.update(self.momentum.normalised())

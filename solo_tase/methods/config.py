@@ -39,7 +39,7 @@ class TaseConfig:
     num_clusters: int | None = None  # K; None = data.num_classes (100 if unknown)
     overcluster_factor: int = 3  # overcluster: K' = factor x K clusters
     overcluster_sizes: str = "fine"  # overcluster: sizes of the "fine" or "merged" clusters
-    knn_k: int = 20  # knn_density: neighbours per sample
+    knn_k: int | None = None  # knn_density: neighbours; None = 3 N / num_clusters
     memorisation_beta: float = 0.97  # memorisation: momentum of the per-sample loss average
     score_scale: float = 1.0  # knn_density / memorisation: log-frequency per standard deviation
     bank_feature: str = "crop1"  # bank feature: "crop1" (first crop) or "mean" (of both crops)
@@ -91,7 +91,8 @@ class TaseConfig:
                 self.overcluster_factor)
         require(self.overcluster_sizes in ("fine", "merged"), p + "overcluster_sizes",
                 "one of 'fine', 'merged'", self.overcluster_sizes)
-        require(self.knn_k >= 1, p + "knn_k", "an integer >= 1", self.knn_k)
+        require(self.knn_k is None or self.knn_k >= 1, p + "knn_k",
+                "an integer >= 1 (or null for 3 x N / num_clusters)", self.knn_k)
         require(0.0 <= self.memorisation_beta < 1.0, p + "memorisation_beta", "in [0, 1)",
                 self.memorisation_beta)
         require(self.score_scale >= 0, p + "score_scale", ">= 0", self.score_scale)

@@ -111,7 +111,9 @@ class TaseState:
             return from_clusters(self.bank, cfg.fit_clusters, backend, n_iter=cfg.kmeans_iters,
                                  seed=seed, merge_to=merge)
         if cfg.tail_signal == "knn_density":
-            return from_knn_density(self.bank, cfg.knn_k, cfg.score_scale)
+            assert cfg.num_clusters is not None
+            k = cfg.knn_k or max(1, round(3 * self.num_samples / cfg.num_clusters))
+            return from_knn_density(self.bank, k, cfg.score_scale)
         assert self.momentum is not None
         return from_scores(-self.momentum.values, self.momentum.seen, cfg.score_scale)
 

@@ -114,6 +114,7 @@ def test_bcl_pretrain_tracks_momentum_losses_and_checkpoints_them(bcl_run: Path)
     saved = torch.load(ckpts[0], map_location="cpu", weights_only=True)["solo_tase_bcl"]
     # saved in on_train_epoch_end before the method's update: epoch 0's losses are pending
     assert saved["pending_epoch"] == 0 and saved["momentum"]["last_epoch"] == -1
+    assert saved["epoch_complete"] is True and saved["steps_in_epoch"] == 3
     assert int((saved["momentum"]["count"] > 0).sum()) == SEEN_PER_EPOCH
     losses = step_losses(bcl_run)
     assert sorted(losses) == list(range(9)) and all(math.isfinite(v) for v in losses.values())

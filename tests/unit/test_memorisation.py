@@ -177,7 +177,7 @@ class _Module:
 
         loader = SimpleNamespace(dataset=_Sized(n))
         self.trainer = SimpleNamespace(train_dataloader=loader, callbacks=[], current_epoch=0,
-                                       is_global_zero=True)
+                                       is_global_zero=True, num_training_batches=1)
         self.device = torch.device("cpu")
         self.current_epoch = 0
         self.logged: list[dict] = []
@@ -224,14 +224,15 @@ def test_boost_loss_is_the_mean_nt_xent_and_the_table_follows_the_momentum_losse
 
 def test_resume_from_an_epoch_end_checkpoint_applies_the_pending_epoch():
     """solo-learn saves before the method's epoch-end hook: the checkpoint holds epoch 1's losses
-    unapplied; the resumed run (starting at epoch 2) must end with the same table."""
+    unapplied but complete; the resumed run starts with the table of the end of epoch 1 and ends
+    epoch 2 with the same table as the uninterrupted run."""
     module, boost = _Module(6), _boosted()
     boost.start(module)
     _epoch(boost, module, 0, 0)
     boost.end_epoch(module)
     _epoch(boost, module, 1, 1)
     checkpoint: dict = {}
-    boost.save(checkpoint)  # Checkpointer, before end_epoch
+    boost.save(checkpoint, module)  # Checkpointer, before end_epoch
     boost.end_epoch(module)
     after_epoch_1 = module.table.values.clone()
     _epoch(boost, module, 2, 2)
@@ -247,3 +248,25 @@ def test_resume_from_an_epoch_end_checkpoint_applies_the_pending_epoch():
     assert torch.allclose(resumed_module.table.values, module.table.values)
     with pytest.raises(ValueError, match="no BCL momentum losses"):
         _boosted().load({})
+
+
+def test_resume_from_a_mid_epoch_checkpoint_keeps_accumulating_the_epoch():
+    module, boost = _Module(6), _boosted()
+    module.trainer.num_training_batches = 2
+    boost.start(module)
+    _epoch(boost, module, 0, 0)
+    checkpoint: dict = {}
+    boost.save(checkpoint, module)  # after 1 of 2 steps
+    assert checkpoint["solo_tase_bcl"]["epoch_complete"] is False
+    _epoch(boost, module, 0, 1)
+    boost.end_epoch(module)
+
+    resumed_module, resumed = _Module(6), _boosted()
+    resumed_module.trainer.num_training_batches = 2
+    resumed.load(checkpoint)
+    resumed.start(resumed_module)
+    assert torch.equal(resumed_module.table.values, torch.zeros(6))  # epoch 0 not over
+    _epoch(resumed, resumed_module, 0, 1)
+    resumed.end_epoch(resumed_module)
+    assert torch.allclose(resumed.momentum.values, boost.momentum.values)
+    assert torch.allclose(resumed_module.table.values, module.table.values)

@@ -87,6 +87,7 @@ def boosted_dataset_with_index(settings: BoostSettings) -> Callable[[type], type
                 self.bcl_boost = BoostedRandAugment(settings.rand_k, settings.rand_strength)
                 insert_boost(self.transform, self.bcl_boost)
                 setattr(self, TABLE_ATTRIBUTE, StrengthTable(len(self)))
+                _BUILT[0] = self
 
             def __getitem__(self, index: int) -> tuple[Any, ...]:
                 self.bcl_boost.set_sample(getattr(self, TABLE_ATTRIBUTE)[index])
@@ -99,6 +100,7 @@ def boosted_dataset_with_index(settings: BoostSettings) -> Callable[[type], type
 
 
 _SOLO_FACTORY: Callable[[type], type] | None = None  # solo-learn's own dataset_with_index
+_BUILT: list[Any] = [None]  # the last boosted training set built in this process
 
 
 def install_boosted_augment(config: DictConfig) -> BoostSettings | None:
@@ -129,18 +131,20 @@ def install_boosted_augment(config: DictConfig) -> BoostSettings | None:
     return settings
 
 
-def strength_table(trainer: Any, method: str) -> StrengthTable:
-    """The training set's :class:`StrengthTable` (from the trainer's loader).
+def boosted_training_set(trainer: Any, method: str) -> Any:
+    """The training set carrying the :class:`StrengthTable` (attribute ``bcl_strength``): the
+    trainer's loader's, or before the loader is set up (``on_fit_start``) the last one built in
+    this process (main_pretrain builds one, before training).
 
     Raises:
-        RuntimeError: the loader's dataset was not built by the boosting factory.
+        RuntimeError: the training set was not built by the boosting factory.
     """
-    dataset = getattr(getattr(trainer, "train_dataloader", None), "dataset", None)
-    table = getattr(dataset, TABLE_ATTRIBUTE, None)
-    if table is None:
+    loader = getattr(trainer, "train_dataloader", None)
+    dataset = getattr(loader, "dataset", None) if loader is not None else _BUILT[0]
+    if getattr(dataset, TABLE_ATTRIBUTE, None) is None:
         raise RuntimeError(
             f"method '{method}' with BCL needs the plugin's boosted data path, but the training "
             "set was not built by it: run solo-learn's main_pretrain.py with the plugin's Hydra "
             "callback (hydra.callbacks.solo_tase._target_: solo_tase.plugin.SoloTasePlugin) "
             "and data.format image_folder or h5")
-    return table
+    return dataset

@@ -1,0 +1,72 @@
+"""The tail signals beyond k-means inside solo-learn: diagnostics in the run's log, exact resume,
+and identical tables on every DDP rank."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+import torch
+
+from tests.integration.conftest import (
+    PRETRAIN_CONFIGS,
+    TINY,
+    checkpoints,
+    read_stats,
+    run_folder,
+    step_losses,
+)
+
+pytestmark = pytest.mark.integration
+
+DIGITS = PRETRAIN_CONFIGS / "digits-lt"
+SIGNALS = ("knn_density", "memorisation")
+RUN = TINY + ["max_epochs=3", "method_kwargs.warmup_epochs=1", "method_kwargs.recluster_every=1",
+              "checkpoint.keep_prev=True", "method_kwargs.bank_feature=mean"]
+
+
+@pytest.mark.parametrize("signal", SIGNALS)
+def test_signal_resumes_exactly_and_logs_its_diagnostics(signal: str, run_solo, tmp_path: Path):
+    full = tmp_path / "full"
+    run_solo("main_pretrain.py", DIGITS, "tase.yaml",
+             RUN + [f"method_kwargs.tail_signal={signal}"], full)
+    folder = run_folder(full, "tase")
+    reclusters = [s for s in read_stats(folder) if s["reclustered"]]
+    assert [s["epoch"] for s in reclusters] == [1, 2]
+    for s in reclusters:
+        assert s["tail_signal"] == signal and -1.0 <= s["rho"] <= 1.0
+        assert s["true_imbalance"] > 1  # among the samples seen so far (3 batches an epoch)
+        assert {"tau_many", "tau_few", "w_many", "w_few", "recovered_imbalance"} <= set(s)
+    assert reclusters[0]["clustered"] == 96  # 3 steps x 32 samples seen in epoch 0
+
+    resumed = tmp_path / "resumed"
+    ckpt = checkpoints(folder)[1]
+    run_solo("main_pretrain.py", DIGITS, "tase.yaml",
+             RUN + [f"method_kwargs.tail_signal={signal}",
+                    f"resume_from_checkpoint='{ckpt}'"], resumed)
+    a = torch.load(checkpoints(folder)[2], map_location="cpu", weights_only=True)
+    b = torch.load(checkpoints(run_folder(resumed, "tase"))[2], map_location="cpu",
+                   weights_only=True)
+    sa, sb = a["solo_tase"]["state"], b["solo_tase"]["state"]
+    for key in ("tau", "weights", "log_freq"):
+        assert torch.equal(sa[key].nan_to_num(-9.0), sb[key].nan_to_num(-9.0)), key
+    if signal == "memorisation":
+        for key in ("values", "seen", "loss_sum", "count"):
+            assert torch.equal(sa["momentum"][key], sb["momentum"][key]), key
+    full_losses, resumed_losses = step_losses(full), step_losses(resumed)
+    assert sorted(resumed_losses) == [6, 7, 8]
+    for step, loss in resumed_losses.items():
+        assert abs(loss - full_losses[step]) < 1e-5, (step, loss, full_losses[step])
+
+
+@pytest.mark.parametrize("signal", SIGNALS)
+def test_signal_under_ddp_gives_identical_tables_on_both_ranks(signal: str, run_solo,
+                                                               tmp_path: Path):
+    run_solo("main_pretrain.py", DIGITS, "tase.yaml",
+             TINY + ["max_epochs=2", "method_kwargs.warmup_epochs=1",
+                     f"method_kwargs.tail_signal={signal}", "strategy=ddp", "devices='2'"],
+             tmp_path)
+    (record,) = [s for s in read_stats(run_folder(tmp_path, "tase")) if s["reclustered"]]
+    assert len(record["tables_checksum_by_rank"]) == 2
+    assert len(set(record["tables_checksum_by_rank"])) == 1
+    assert record["clustered"] == 192  # both ranks' shards of epoch 0 are in the estimate
