@@ -63,6 +63,8 @@ CORE: dict[str, tuple[str, list[str]]] = {  # variant -> (config, extra override
     "tase (weights only)": ("tase", ["method_kwargs.adaptive_temperature=false"]),
     **{f"tase ({signal})": ("tase", [f"method_kwargs.tail_signal={signal}"])
        for signal in ("kmeans", "overcluster", "knn_density", "memorisation")},
+    "tase (knn_density, score_scale 2)": ("tase", ["method_kwargs.tail_signal=knn_density",
+                                                   "method_kwargs.score_scale=2.0"]),
 }
 BENCHMARKS: dict[str, Benchmark] = {
     "digits-lt": Benchmark(

@@ -3,10 +3,15 @@
 from __future__ import annotations
 
 import argparse
+import sys
 from pathlib import Path
 
 from rich.console import Console
 from rich.table import Table
+
+
+HEADERS = {"tail_signal": "signal", "recovered_imbalance": "imbalance found",
+           "true_imbalance": "true", "nmi": "NMI"}
 
 
 def register(sub: argparse._SubParsersAction) -> None:
@@ -29,10 +34,10 @@ def _diagnostics(args: argparse.Namespace) -> int:
         return 0
     table = Table(title=f"tail signal of {args.run}")
     for col in COLUMNS:
-        table.add_column(col.replace("_", " "))
+        table.add_column(HEADERS.get(col, col.replace("_", " ")), no_wrap=True)
     for r in records:
-        table.add_row(*(_cell(r.get(c)) for c in COLUMNS))
-    Console().print(table)
+        table.add_row(*(_cell(c, r.get(c)) for c in COLUMNS))
+    Console(width=None if sys.stdout.isatty() else 140).print(table)
     if not any("rho" in r for r in records):
         print(records[-1].get("diagnostics", "diagnostics not computed"))
     elif not args.no_plot:
@@ -43,7 +48,7 @@ def _diagnostics(args: argparse.Namespace) -> int:
     return 0
 
 
-def _cell(value: object) -> str:
+def _cell(column: str, value: object) -> str:
     if isinstance(value, float):
-        return f"{value:+.2f}" if abs(value) < 10 else f"{value:.1f}"
+        return f"{value:+.2f}" if column == "rho" else f"{value:.3g}"
     return "" if value is None else str(value)

@@ -175,10 +175,15 @@ class SdclrConfig(_BaselineConfig):
     temperature: float = 0.2  # NT-Xent temperature (one for all samples)
     prune_ratio: float = 0.9  # fraction of the backbone's conv weights REMOVED in the pruned branch
     head: str = "two_layer"  # "two_layer": Linear-BN-ReLU-Linear; "official": 3 Linear, BN after each
+    bcl: bool = False  # True: BCL-D, SDCLR with BCL's memorisation boost (BoostSettings below)
+    momentum_loss_beta: float = 0.97
+    rand_k: int = 2  # the paper's BCL-D value
+    rand_strength: float = 30.0
 
     def validate(self) -> None:
         """Raise ``ConfigError`` for the first value out of range."""
         super().validate()
+        BoostSettings.of(self)
         require(self.temperature > 0, _PREFIX + "temperature", "> 0", self.temperature)
         require(self.head in SDCLR_HEADS, _PREFIX + "head", f"one of {SDCLR_HEADS}", self.head)
         require(0.0 <= self.prune_ratio < 1.0, _PREFIX + "prune_ratio",

@@ -23,8 +23,9 @@ import omegaconf
 import torch
 
 from solo_tase.losses.tase import tase_loss_func
+from solo_tase.methods.boosted import BoostedMemorisation
 from solo_tase.methods.common import STATS_FILE, append_stats
-from solo_tase.methods.config import ConfigError, SdclrConfig
+from solo_tase.methods.config import BoostSettings, ConfigError, SdclrConfig
 from solo_tase.methods.projected import ProjectedMethod, mlp_projector
 from solo_tase.methods.pruning import (
     BranchNorms,
@@ -59,6 +60,9 @@ class SDCLR(ProjectedMethod):
     def __init__(self, cfg: omegaconf.DictConfig) -> None:
         super().__init__(cfg)
         self.sdclr: SdclrConfig = self.method_cfg
+        # BCL-D (``bcl: true``): BCL's memorisation boost on top (solo_tase.methods.boosted)
+        self.memorisation = (BoostedMemorisation(BoostSettings.of(self.sdclr), "sdclr")
+                             if self.sdclr.bcl else None)
         hidden, out_dim = self.sdclr.proj_hidden_dim, self.sdclr.proj_output_dim
         self.projector = (official_projector(self.features_dim, hidden, out_dim)
                           if self.sdclr.head == "official"
@@ -133,12 +137,26 @@ class SDCLR(ProjectedMethod):
         self.log_dict({"train_class_loss": dense["loss"], "train_acc1": dense["acc1"],
                        "train_acc5": dense["acc5"]}, on_epoch=True, sync_dist=True)
         z = torch.cat([dense["z"], self.pruned_forward(view2)])
-        nce_loss = tase_loss_func(z, self.sdclr.temperature)
+        if self.memorisation is None:
+            nce_loss = tase_loss_func(z, self.sdclr.temperature)
+        else:
+            nce_loss = self.memorisation.loss(z, self.sdclr.temperature, batch[0],
+                                              self.current_epoch)
         self.log("train_nce_loss", nce_loss, on_epoch=True, sync_dist=True)
         return nce_loss + dense["loss"]
 
+    def on_fit_start(self) -> None:
+        if self.memorisation is not None:
+            self.memorisation.start(self)
+
+    def on_train_epoch_end(self) -> None:
+        if self.memorisation is not None:
+            self.memorisation.end_epoch(self)
+
     # ----------------------------------------------------------------- checkpoints
     def on_save_checkpoint(self, checkpoint: dict[str, Any]) -> None:
+        if self.memorisation is not None:
+            self.memorisation.save(checkpoint, self)
         checkpoint[CHECKPOINT_KEY] = {"masks": {n: m.cpu() for n, m in self.masks.items()},
                                       "mask_epoch": self.mask_epoch, "rng": capture_rng_state()}
 
@@ -156,3 +174,5 @@ class SDCLR(ProjectedMethod):
         self.masks = dict(saved["masks"])
         self.mask_epoch = int(saved["mask_epoch"])
         restore_rng_state(saved["rng"])
+        if self.memorisation is not None:
+            self.memorisation.load(checkpoint)

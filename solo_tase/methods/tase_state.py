@@ -8,6 +8,7 @@ goes into the checkpoint (``checkpoint["solo_tase"]``) and is restored on resume
 
 from __future__ import annotations
 
+import time
 from typing import Any
 
 import torch
@@ -127,6 +128,7 @@ class TaseState:
         payload: list[Any] = [None]
         if rank() == 0:
             try:
+                start = time.perf_counter()
                 est = self.estimate(backend, seed)
                 self.assignments = est.assignments
                 self.similarity = (est.typicality if est.typicality is not None
@@ -135,6 +137,7 @@ class TaseState:
                 self._rebuild_tables(est.typicality)
                 stats = dict(est.stats)
                 stats["tail_signal"] = self.cfg.tail_signal
+                stats["estimate_seconds"] = time.perf_counter() - start
                 if self.sizes.numel():
                     nonempty = self.sizes[self.sizes > 0]
                     stats["imbalance"] = float(nonempty.max() / nonempty.min())
