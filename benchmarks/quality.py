@@ -61,23 +61,41 @@ CORE: dict[str, tuple[str, list[str]]] = {  # variant -> (config, extra override
     "tase": ("tase", []),
     "tase (temperature only)": ("tase", ["method_kwargs.weighting=none"]),
     "tase (weights only)": ("tase", ["method_kwargs.adaptive_temperature=false"]),
-    **{f"tase ({signal})": ("tase", [f"method_kwargs.tail_signal={signal}"])
-       for signal in ("kmeans", "overcluster", "knn_density", "memorisation")},
-    "tase (knn_density, score_scale 2)": ("tase", ["method_kwargs.tail_signal=knn_density",
-                                                   "method_kwargs.score_scale=2.0"]),
+    **{
+        f"tase ({signal})": ("tase", [f"method_kwargs.tail_signal={signal}"])
+        for signal in ("kmeans", "overcluster", "knn_density", "memorisation")
+    },
+    "tase (knn_density, score_scale 2)": (
+        "tase",
+        ["method_kwargs.tail_signal=knn_density", "method_kwargs.score_scale=2.0"],
+    ),
 }
 BENCHMARKS: dict[str, Benchmark] = {
     "digits-lt": Benchmark(
-        epochs=80, build=["digits-lt"], per_seed_data=False,
+        epochs=80,
+        build=["digits-lt"],
+        per_seed_data=False,
         summary="Digits-LT ratio 10 (503 train / 1,240 probe / 500 test images)",
-        variants={**CORE, "random init": ("simclr", ["+limit_train_batches=1"])}),
+        variants={**CORE, "random init": ("simclr", ["+limit_train_batches=1"])},
+    ),
     "fashion-mnist-lt": Benchmark(
-        epochs=20, per_seed_data=True,
-        build=["fashion-mnist-lt", "--n-max", "1000", "--probe-per-class", "1000",
-               "--class-order", "random:{seed}", "--seed", "{seed}"],
+        epochs=20,
+        per_seed_data=True,
+        build=[
+            "fashion-mnist-lt",
+            "--n-max",
+            "1000",
+            "--probe-per-class",
+            "1000",
+            "--class-order",
+            "random:{seed}",
+            "--seed",
+            "{seed}",
+        ],
         summary="Fashion-MNIST-LT ratio 100, CPU preset (2,478 train / 10,000 probe / 1,000 val "
-                "/ 10,000 test images; class order and draw follow the pre-training seed)",
-        variants=dict(CORE)),
+        "/ 10,000 test images; class order and draw follow the pre-training seed)",
+        variants=dict(CORE),
+    ),
 }
 PROTOCOLS: dict[str, list[str]] = {
     "linear": [],
@@ -101,8 +119,17 @@ def build_data(bench: Benchmark, dataset: str, seed: int, out: Path) -> Path:
     return folder
 
 
-def pretrain(name: str, config_dir: Path, config: str, overrides: list[str], seed: int,
-             epochs: int, out: Path, solo_dir: Path, data: Path) -> tuple[Path, float]:
+def pretrain(
+    name: str,
+    config_dir: Path,
+    config: str,
+    overrides: list[str],
+    seed: int,
+    epochs: int,
+    out: Path,
+    solo_dir: Path,
+    data: Path,
+) -> tuple[Path, float]:
     """Pre-train one run; returns (checkpoint, seconds). Skips a finished run."""
     run_out = out / "pretrain" / f"{slug(name)}-s{seed}"
     done = run_out / "done.json"
@@ -110,12 +137,24 @@ def pretrain(name: str, config_dir: Path, config: str, overrides: list[str], see
         record = json.loads(done.read_text())
         return Path(record["checkpoint"]), record["seconds"]
     n_epochs = 1 if "+limit_train_batches=1" in overrides else epochs
-    cmd = pretrain_command(solo_dir, config_dir, config, run_out,
-                           [f"max_epochs={n_epochs}", f"seed={seed}",
-                            f"checkpoint.frequency={max(1, n_epochs - 1)}",
-                            f"data.train_path={data / 'train'}", *overrides])
-    print(f"[quality] pre-training {name} seed {seed} ({n_epochs} epochs; log "
-          f"{run_out / 'pretrain.log'})", flush=True)
+    cmd = pretrain_command(
+        solo_dir,
+        config_dir,
+        config,
+        run_out,
+        [
+            f"max_epochs={n_epochs}",
+            f"seed={seed}",
+            f"checkpoint.frequency={max(1, n_epochs - 1)}",
+            f"data.train_path={data / 'train'}",
+            *overrides,
+        ],
+    )
+    print(
+        f"[quality] pre-training {name} seed {seed} ({n_epochs} epochs; log "
+        f"{run_out / 'pretrain.log'})",
+        flush=True,
+    )
     seconds = run(cmd, cwd=solo_dir, log=run_out / "pretrain.log")
     ckpt = last_checkpoint(run_folder(run_out, config))
     done.write_text(json.dumps({"checkpoint": str(ckpt), "seconds": seconds}))
@@ -126,10 +165,24 @@ def evaluate(ckpt: Path, protocol: str, data: Path, split: str) -> dict:
     """``solo-tase eval`` of ``ckpt`` on ``data/<split>`` (cached in the run's eval folder)."""
     result = ckpt.parent / ("eval" if split == "test" else f"eval-{split}") / slug(protocol)
     if not (result / "metrics.json").is_file():
-        code = cli(["eval", str(ckpt), "--probe-set", str(data / "probe"), "--test-set",
-                    str(data / split), "--manifest", str(data / "manifest.json"),
-                    "--num-workers", "0", "--out", str(result), "--replace",
-                    *PROTOCOLS[protocol]])
+        code = cli(
+            [
+                "eval",
+                str(ckpt),
+                "--probe-set",
+                str(data / "probe"),
+                "--test-set",
+                str(data / split),
+                "--manifest",
+                str(data / "manifest.json"),
+                "--num-workers",
+                "0",
+                "--out",
+                str(result),
+                "--replace",
+                *PROTOCOLS[protocol],
+            ]
+        )
         if code != 0:
             raise RuntimeError(f"solo-tase eval failed for {ckpt} ({protocol})")
     return json.loads((result / "metrics.json").read_text())["metrics"]
@@ -144,11 +197,22 @@ def tase_diagnostics(ckpt: Path) -> dict | None:
     reclustered = [x for x in records if x.get("reclustered")]
     if not reclustered:
         return None
-    keys = ("nmi", "rho", "recovered_imbalance", "true_imbalance", "tau_mean", "w_max",
-            "tau_few", "tau_many", "w_few", "w_many")
+    keys = (
+        "nmi",
+        "rho",
+        "recovered_imbalance",
+        "true_imbalance",
+        "tau_mean",
+        "w_max",
+        "tau_few",
+        "tau_many",
+        "w_few",
+        "w_many",
+    )
     last = reclustered[-1]
-    return {k: last.get(k) for k in keys} | {"rho_min": min(
-        (x["rho"] for x in reclustered if x.get("rho") is not None), default=None)}
+    return {k: last.get(k) for k in keys} | {
+        "rho_min": min((x["rho"] for x in reclustered if x.get("rho") is not None), default=None)
+    }
 
 
 def mean_std(values: list[float]) -> str:
@@ -159,60 +223,89 @@ def mean_std(values: list[float]) -> str:
 
 def table(rows: dict, protocol: str) -> list[str]:
     """Markdown: mean +- std per variant, then the paired difference against SimCLR."""
-    lines = [f"**{protocol}** (mean ± std over pre-training seeds; accuracy in %, Std = population "
-             "std of the three group accuracies, lower is better)", "",
-             "| method | Many | Medium | Few | Std | All | pre-training (min) |",
-             "| --- | ---: | ---: | ---: | ---: | ---: | ---: |"]
+    lines = [
+        f"**{protocol}** (mean ± std over pre-training seeds; accuracy in %, Std = population "
+        "std of the three group accuracies, lower is better)",
+        "",
+        "| method | Many | Medium | Few | Std | All | pre-training (min) |",
+        "| --- | ---: | ---: | ---: | ---: | ---: | ---: |",
+    ]
     for variant, runs in rows.items():
         cells = [mean_std([r["metrics"][protocol][k] for r in runs]) for k in KEYS]
         minutes = statistics.mean(r["seconds"] for r in runs) / 60
         lines.append(f"| {variant} | " + " | ".join(cells) + f" | {minutes:.1f} |")
     base = {r["seed"]: r for r in rows.get("simclr", [])}
-    paired = [(v, runs) for v, runs in rows.items() if v != "simclr"
-              and any(r["seed"] in base for r in runs)]
+    paired = [
+        (v, runs)
+        for v, runs in rows.items()
+        if v != "simclr" and any(r["seed"] in base for r in runs)
+    ]
     if base and paired:
-        lines += ["", "Paired difference against SimCLR (same seed and data; mean ± std over "
-                  "seeds, points of %):", "", "| method | Many | Medium | Few | Std | All |",
-                  "| --- | ---: | ---: | ---: | ---: | ---: |"]
+        lines += [
+            "",
+            "Paired difference against SimCLR (same seed and data; mean ± std over "
+            "seeds, points of %):",
+            "",
+            "| method | Many | Medium | Few | Std | All |",
+            "| --- | ---: | ---: | ---: | ---: | ---: |",
+        ]
         for variant, runs in paired:
             same = [r for r in runs if r["seed"] in base]
-            cells = [mean_std([r["metrics"][protocol][k] - base[r["seed"]]["metrics"][protocol][k]
-                               for r in same]) for k in KEYS]
+            cells = [
+                mean_std(
+                    [
+                        r["metrics"][protocol][k] - base[r["seed"]]["metrics"][protocol][k]
+                        for r in same
+                    ]
+                )
+                for k in KEYS
+            ]
             lines.append(f"| {variant} | " + " | ".join(cells) + " |")
     return lines + [""]
 
 
 def diagnostics_table(rows: dict) -> list[str]:
-    diag = [(v, [r["diagnostics"] for r in runs if r.get("diagnostics")]) for v, runs in rows.items()]
+    diag = [
+        (v, [r["diagnostics"] for r in runs if r.get("diagnostics")]) for v, runs in rows.items()
+    ]
     diag = [(v, d) for v, d in diag if d]
     if not diag:
         return []
-    lines = ["TASE's tail signal at the last re-clustering (mean over seeds; rho = Spearman "
-             "correlation of each sample's estimated frequency with its true class count, rho min "
-             "= lowest over the run's re-clusterings; imbalance recovered / true):", "",
-             "| variant | NMI | rho (last / min) | imbalance | tau Many / Few | w Many / Few |",
-             "| --- | ---: | ---: | ---: | ---: | ---: |"]
+    lines = [
+        "TASE's tail signal at the last re-clustering (mean over seeds; rho = Spearman "
+        "correlation of each sample's estimated frequency with its true class count, rho min "
+        "= lowest over the run's re-clusterings; imbalance recovered / true):",
+        "",
+        "| variant | NMI | rho (last / min) | imbalance | tau Many / Few | w Many / Few |",
+        "| --- | ---: | ---: | ---: | ---: | ---: |",
+    ]
 
     def avg(d: list[dict], k: str) -> float:
         vals = [x[k] for x in d if x.get(k) is not None]
         return statistics.mean(vals) if vals else float("nan")
 
     for v, d in diag:
-        lines.append(f"| {v} | {avg(d, 'nmi'):.3f} | {avg(d, 'rho'):+.2f} / {avg(d, 'rho_min'):+.2f}"
-                     f" | {avg(d, 'recovered_imbalance'):.1f} / {avg(d, 'true_imbalance'):.0f} | "
-                     f"{avg(d, 'tau_many'):.3f} / {avg(d, 'tau_few'):.3f} | "
-                     f"{avg(d, 'w_many'):.2f} / {avg(d, 'w_few'):.2f} |")
+        lines.append(
+            f"| {v} | {avg(d, 'nmi'):.3f} | {avg(d, 'rho'):+.2f} / {avg(d, 'rho_min'):+.2f}"
+            f" | {avg(d, 'recovered_imbalance'):.1f} / {avg(d, 'true_imbalance'):.0f} | "
+            f"{avg(d, 'tau_many'):.3f} / {avg(d, 'tau_few'):.3f} | "
+            f"{avg(d, 'w_many'):.2f} / {avg(d, 'w_few'):.2f} |"
+        )
     return lines + [""]
 
 
-def write_markdown(rows: dict, args: argparse.Namespace, bench: Benchmark,
-                   elapsed_min: float) -> str:
+def write_markdown(
+    rows: dict, args: argparse.Namespace, bench: Benchmark, elapsed_min: float
+) -> str:
     cpu = platform.processor() or platform.machine()
-    lines = [f"Measured on {datetime.date.today().isoformat()} ({cpu}, {torch.get_num_threads()} "
-             f"threads, torch {torch.__version__}); {args.epochs or bench.epochs} pre-training "
-             f"epochs, seeds {args.seeds}, {bench.summary}; evaluated on the {args.split} split; "
-             f"this invocation {elapsed_min:.0f} min. Command: `python benchmarks/quality.py "
-             f"--dataset {args.dataset}`.", ""]
+    lines = [
+        f"Measured on {datetime.date.today().isoformat()} ({cpu}, {torch.get_num_threads()} "
+        f"threads, torch {torch.__version__}); {args.epochs or bench.epochs} pre-training "
+        f"epochs, seeds {args.seeds}, {bench.summary}; evaluated on the {args.split} split; "
+        f"this invocation {elapsed_min:.0f} min. Command: `python benchmarks/quality.py "
+        f"--dataset {args.dataset}`.",
+        "",
+    ]
     for protocol in args.protocols:
         lines += table(rows, protocol)
     return "\n".join(lines + diagnostics_table(rows))
@@ -233,8 +326,9 @@ def update_results_md(dataset: str, split: str, section: str) -> None:
 
 
 def main() -> None:
-    p = argparse.ArgumentParser(description=__doc__,
-                                formatter_class=argparse.RawDescriptionHelpFormatter)
+    p = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
     p.add_argument("--dataset", choices=list(BENCHMARKS), default="fashion-mnist-lt")
     p.add_argument("--epochs", type=int, default=None, help="default: the dataset's preset")
     p.add_argument("--seeds", type=int, nargs="+", default=[0, 1, 2])
@@ -256,21 +350,40 @@ def main() -> None:
     for seed in args.seeds:  # seeds outermost: a partial run already covers every variant
         data = build_data(bench, args.dataset, seed, out)
         if not (data / args.split).is_dir():
-            p.error(f"--split {args.split}: {data} has no {args.split}/ folder (Digits-LT has no "
-                    "validation split; use --split test or --dataset fashion-mnist-lt)")
+            p.error(
+                f"--split {args.split}: {data} has no {args.split}/ folder (Digits-LT has no "
+                "validation split; use --split test or --dataset fashion-mnist-lt)"
+            )
         for variant in variants:
             if variant == "random init" and seed != args.seeds[0]:
                 continue
             config, extra = bench.variants[variant]
-            ckpt, seconds = pretrain(variant, PRETRAIN_CONFIGS / args.dataset, config, extra,
-                                     seed, args.epochs or bench.epochs, out, solo_dir, data)
+            ckpt, seconds = pretrain(
+                variant,
+                PRETRAIN_CONFIGS / args.dataset,
+                config,
+                extra,
+                seed,
+                args.epochs or bench.epochs,
+                out,
+                solo_dir,
+                data,
+            )
             metrics = {proto: evaluate(ckpt, proto, data, args.split) for proto in args.protocols}
-            rows.setdefault(variant, []).append({"seed": seed, "seconds": seconds,
-                                                 "metrics": metrics,
-                                                 "diagnostics": tase_diagnostics(ckpt)})
+            rows.setdefault(variant, []).append(
+                {
+                    "seed": seed,
+                    "seconds": seconds,
+                    "metrics": metrics,
+                    "diagnostics": tase_diagnostics(ckpt),
+                }
+            )
             lin = metrics.get("linear") or next(iter(metrics.values()))
-            print(f"[quality] {variant} seed {seed}: All {lin['all']:.2f} Few {lin['few']:.2f} "
-                  f"({seconds / 60:.1f} min pre-training)", flush=True)
+            print(
+                f"[quality] {variant} seed {seed}: All {lin['all']:.2f} Few {lin['few']:.2f} "
+                f"({seconds / 60:.1f} min pre-training)",
+                flush=True,
+            )
     section = write_markdown(rows, args, bench, (time.perf_counter() - start) / 60)
     print(section)
     results = REPO / "benchmarks" / "results"

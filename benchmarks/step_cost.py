@@ -16,6 +16,9 @@ Peak memory: CUDA's max_memory_allocated per method; on CPU the peak resident-se
         --batch-size 32 --steps 20 --methods simclr bcl sdclr bcl_d
     python benchmarks/step_cost.py --config-dir scripts/pretrain/cifar100-lt --device cuda \
         --batch-size 256 --seconds 60 --methods simclr tase
+    python benchmarks/step_cost.py --config-dir scripts/pretrain/fashion-mnist-lt --device cpu \
+        --batch-size 64 --num-samples 2478 --methods simclr tase:kmeans tase:overcluster \
+        tase:knn_density tase:memorisation   # a tail signal per TASE entry
 """
 
 from __future__ import annotations
@@ -112,7 +115,7 @@ class PeakRSS:
             self.peak = max(self.peak, self._rss())
             time.sleep(0.005)
 
-    def __enter__(self) -> "PeakRSS":
+    def __enter__(self) -> PeakRSS:
         self._thread.start()
         return self
 
@@ -126,7 +129,9 @@ class PeakRSS:
 
 
 def main() -> None:
-    p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    p = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
     p.add_argument("--config-dir", type=Path, default=Path("scripts/pretrain/cifar100-lt"))
     p.add_argument("--methods", nargs="+", default=["simclr", "tase", "sdclr", "ts"])
     p.add_argument("--device", default="cpu", choices=["cpu", "cuda"])
@@ -134,8 +139,12 @@ def main() -> None:
     p.add_argument("--crop-size", type=int, default=32)
     p.add_argument("--num-samples", type=int, default=10847, help="dataset size N (bank size)")
     p.add_argument("--steps", type=int, default=20, help="measured steps per method per round")
-    p.add_argument("--seconds", type=float, default=None,
-                   help="instead of --steps: about this many seconds per method (split in rounds)")
+    p.add_argument(
+        "--seconds",
+        type=float,
+        default=None,
+        help="instead of --steps: about this many seconds per method (split in rounds)",
+    )
     p.add_argument("--warmup", type=int, default=3, help="unmeasured steps per round")
     p.add_argument("--rounds", type=int, default=3)
     p.add_argument("--precision", default=None, help="Lightning precision (default: config's)")
@@ -148,42 +157,59 @@ def main() -> None:
     cuda = args.device == "cuda"
     precision = args.precision or ("bf16-mixed" if cuda else "32")
     data = SyntheticCrops(args.num_samples, args.crop_size, 100)
-    models = {name: build_method(args.config_dir, name, method_overrides(args, name, precision))[0]
-              for name in args.methods}
+    models = {
+        name: build_method(
+            args.config_dir, name.partition(":")[0], method_overrides(args, name, precision)
+        )[0]
+        for name in args.methods
+    }
     if args.seconds:  # calibrate the steps per round on the first method
         first = next(iter(models))
         times, _, _ = fit_and_time(models[first], first, data, args, precision, args.warmup + 5, 0)
-        step = statistics.median(times[args.warmup:])
+        step = statistics.median(times[args.warmup :])
         args.steps = max(5, int(args.seconds / args.rounds / step))
         print(f"calibration: {step * 1000:.1f} ms per {first} step -> {args.steps} steps per round")
     results = {name: {"times": [], "peak_mib": 0.0, "recluster_seconds": []} for name in models}
     for rnd in range(args.rounds):
         for name, model in models.items():
-            times, peak, stats = fit_and_time(model, name, data, args, precision,
-                                              args.warmup + args.steps, rnd + 1)
-            measured = times[-args.steps:]  # TASE: its second epoch, after the re-clustering
+            times, peak, stats = fit_and_time(
+                model, name, data, args, precision, args.warmup + args.steps, rnd + 1
+            )
+            measured = times[-args.steps :]  # TASE: its second epoch, after the re-clustering
             results[name]["times"] += measured
             results[name]["peak_mib"] = max(results[name]["peak_mib"], peak)
-            if "kmeans_seconds" in stats:
-                results[name]["recluster_seconds"].append(stats["kmeans_seconds"])
-            print(f"round {rnd + 1}/{args.rounds} {name:<7} median step "
-                  f"{statistics.median(measured) * 1000:8.1f} ms", flush=True)
+            if "estimate_seconds" in stats:
+                results[name]["recluster_seconds"].append(stats["estimate_seconds"])
+            print(
+                f"round {rnd + 1}/{args.rounds} {name:<7} median step "
+                f"{statistics.median(measured) * 1000:8.1f} ms",
+                flush=True,
+            )
     report(results, args, precision)
 
 
 def method_overrides(args: argparse.Namespace, name: str, precision: str) -> list[str]:
-    """Hydra overrides: batch size, precision, no workers; TASE re-clusters after 1 epoch."""
-    out = [f"optimizer.batch_size={args.batch_size}", "data.num_workers=0", "max_epochs=1000",
-           f"precision={precision}"]
+    """Hydra overrides: batch size, precision, no workers; TASE re-estimates after 1 epoch.
+    ``tase:<signal>`` is TASE with ``method_kwargs.tail_signal=<signal>``."""
+    name, _, signal = name.partition(":")
+    out = [
+        f"optimizer.batch_size={args.batch_size}",
+        "data.num_workers=0",
+        "max_epochs=1000",
+        f"precision={precision}",
+    ]
     if "long_tail:" in (args.config_dir / f"{name}.yaml").read_text():
         out.append("~data.long_tail")  # synthetic data: no dataset to restrict
     if name == "tase":
         out += ["method_kwargs.warmup_epochs=1", "method_kwargs.recluster_every=1"]
+    if signal:
+        out.append(f"method_kwargs.tail_signal={signal}")
     return out
 
 
-def fit_and_time(model, name: str, data: Dataset, args: argparse.Namespace, precision: str,
-                 steps: int, seed: int) -> tuple[list[float], float, dict]:
+def fit_and_time(
+    model, name: str, data: Dataset, args: argparse.Namespace, precision: str, steps: int, seed: int
+) -> tuple[list[float], float, dict]:
     """One Lightning fit of ``steps`` steps (TASE: a warm-up epoch, then a re-clustered epoch).
     Returns the step times of the last epoch, the peak memory (MiB) and TASE's last stats."""
     import lightning.pytorch as pl
@@ -191,15 +217,28 @@ def fit_and_time(model, name: str, data: Dataset, args: argparse.Namespace, prec
     cuda = args.device == "cuda"
     timer = StepTimer(cuda)
     trainer = pl.Trainer(
-        accelerator="gpu" if cuda else "cpu", devices=1, precision=precision,
-        max_epochs=2 if name == "tase" else 1, limit_train_batches=steps, logger=False,
-        enable_checkpointing=False, enable_progress_bar=False, enable_model_summary=False,
-        callbacks=[timer.callback], num_sanity_val_steps=0)
+        accelerator="gpu" if cuda else "cpu",
+        devices=1,
+        precision=precision,
+        max_epochs=2 if name.startswith("tase") else 1,
+        limit_train_batches=steps,
+        logger=False,
+        enable_checkpointing=False,
+        enable_progress_bar=False,
+        enable_model_summary=False,
+        callbacks=[timer.callback],
+        num_sanity_val_steps=0,
+    )
     # sample with replacement so that an epoch has exactly ``steps`` batches whatever N is
-    sampler = RandomSampler(data, replacement=True, num_samples=steps * args.batch_size,
-                            generator=torch.Generator().manual_seed(seed))
-    loader = DataLoader(data, batch_size=args.batch_size, sampler=sampler, drop_last=True,
-                        num_workers=0)
+    sampler = RandomSampler(
+        data,
+        replacement=True,
+        num_samples=steps * args.batch_size,
+        generator=torch.Generator().manual_seed(seed),
+    )
+    loader = DataLoader(
+        data, batch_size=args.batch_size, sampler=sampler, drop_last=True, num_workers=0
+    )
     if cuda:
         torch.cuda.reset_peak_memory_stats()
     with PeakRSS() as rss:
@@ -211,25 +250,46 @@ def fit_and_time(model, name: str, data: Dataset, args: argparse.Namespace, prec
 def report(results: dict[str, dict], args: argparse.Namespace, precision: str) -> None:
     device = torch.cuda.get_device_name() if args.device == "cuda" else "CPU"
     base = statistics.median(results["simclr"]["times"]) if "simclr" in results else None
-    print(f"\n# step cost on {device} ({torch.get_num_threads()} threads), batch {args.batch_size} x 2 "
-          f"crops of {args.crop_size} px, {precision}, config {args.config_dir}")
-    print("| method | median step (ms) | images/s | step / SimCLR | peak memory (MiB) | "
-          "re-clustering (s/call) |")
+    print(
+        f"\n# step cost on {device} ({torch.get_num_threads()} threads), batch {args.batch_size} x 2 "
+        f"crops of {args.crop_size} px, {precision}, config {args.config_dir}"
+    )
+    print(
+        "| method | median step (ms) | images/s | step / SimCLR | peak memory (MiB) | "
+        "re-clustering (s/call) |"
+    )
     print("| --- | --- | --- | --- | --- | --- |")
     for name, r in results.items():
         med = statistics.median(r["times"])
         r["median_step_s"] = med
         r["images_per_s"] = args.batch_size / med
         r["ratio_vs_simclr"] = med / base if base else None
-        rc = (f"{statistics.median(r['recluster_seconds']):.3f}" if r["recluster_seconds"] else "-")
+        rc = f"{statistics.median(r['recluster_seconds']):.3f}" if r["recluster_seconds"] else "-"
+        if r["recluster_seconds"] and base:  # one re-estimation against one SimCLR epoch of N
+            r["reestimate_vs_simclr_epoch"] = statistics.median(r["recluster_seconds"]) / (
+                base * args.num_samples / args.batch_size
+            )
+            rc += f" ({100 * r['reestimate_vs_simclr_epoch']:.1f}% of a SimCLR epoch)"
         ratio = f"{r['ratio_vs_simclr']:.3f}" if base else "-"
-        print(f"| {name} | {med * 1000:.1f} | {r['images_per_s']:.0f} | {ratio} | "
-              f"{r['peak_mib']:.0f} | {rc} |")
+        print(
+            f"| {name} | {med * 1000:.1f} | {r['images_per_s']:.0f} | {ratio} | "
+            f"{r['peak_mib']:.0f} | {rc} |"
+        )
     if args.json:
-        Path(args.json).write_text(json.dumps(
-            {"device": device, "batch_size": args.batch_size, "precision": precision,
-             "results": {k: {kk: vv for kk, vv in v.items() if kk != "times"}
-                         for k, v in results.items()}}, indent=2))
+        Path(args.json).write_text(
+            json.dumps(
+                {
+                    "device": device,
+                    "batch_size": args.batch_size,
+                    "precision": precision,
+                    "results": {
+                        k: {kk: vv for kk, vv in v.items() if kk != "times"}
+                        for k, v in results.items()
+                    },
+                },
+                indent=2,
+            )
+        )
 
 
 if __name__ == "__main__":

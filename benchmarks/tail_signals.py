@@ -33,8 +33,11 @@ SIGNALS: dict[str, dict] = {
     "kmeans K=C": {"tail_signal": "kmeans"},
     "overcluster 3C, fine": {"tail_signal": "overcluster", "overcluster_factor": 3},
     "overcluster 5C, fine": {"tail_signal": "overcluster", "overcluster_factor": 5},
-    "overcluster 3C, merged": {"tail_signal": "overcluster", "overcluster_factor": 3,
-                               "overcluster_sizes": "merged"},
+    "overcluster 3C, merged": {
+        "tail_signal": "overcluster",
+        "overcluster_factor": 3,
+        "overcluster_sizes": "merged",
+    },
     "knn_density k=5": {"tail_signal": "knn_density", "knn_k": 5},
     "knn_density k=20": {"tail_signal": "knn_density", "knn_k": 20},
     "knn_density k=50": {"tail_signal": "knn_density", "knn_k": 50},
@@ -49,10 +52,13 @@ def clean_bank(run: Path, data: Path) -> tuple[torch.Tensor, torch.Tensor, str]:
     ckpt = last_checkpoint(run)
     backbone = load_backbone(ckpt)
     transform = eval_transform(backbone.args)
-    train = open_set(str(data / "train"), role="probe", data_root=None,
-                     transform=transform.build())
-    feats = extract_features(backbone.module, train.dataset, device=resolve_device("auto"),
-                             description=f"{run.name} train features")
+    train = open_set(str(data / "train"), role="probe", data_root=None, transform=transform.build())
+    feats = extract_features(
+        backbone.module,
+        train.dataset,
+        device=resolve_device("auto"),
+        description=f"{run.name} train features",
+    )
     return feats.x, feats.y, str(backbone.args.get("method"))
 
 
@@ -60,23 +66,40 @@ def measure(x: torch.Tensor, y: torch.Tensor, num_classes: int) -> dict[str, dic
     """Diagnostics of every signal in SIGNALS on the bank ``x`` [N, D] with labels ``y`` [N]."""
     out = {}
     for label, kwargs in SIGNALS.items():
-        cfg = TaseConfig.from_kwargs({**kwargs, "num_clusters": num_classes, "warmup_epochs": 1},
-                                     max_epochs=1)
+        cfg = TaseConfig.from_kwargs(
+            {**kwargs, "num_clusters": num_classes, "warmup_epochs": 1}, max_epochs=1
+        )
         state = TaseState(cfg, x.size(0), x.size(1))
         state.observe(torch.arange(x.size(0)), x, y, epoch=0)
         stats = state.recluster(make_backend("torch"), epoch=1, seed=0)
-        out[label] = {k: stats.get(k) for k in ("rho", "recovered_imbalance", "true_imbalance",
-                                                "w_many", "w_few", "tau_many", "tau_few")}
+        out[label] = {
+            k: stats.get(k)
+            for k in (
+                "rho",
+                "recovered_imbalance",
+                "true_imbalance",
+                "w_many",
+                "w_few",
+                "tau_many",
+                "tau_few",
+            )
+        }
     return out
 
 
 def main() -> None:
-    p = argparse.ArgumentParser(description=__doc__,
-                                formatter_class=argparse.RawDescriptionHelpFormatter)
-    p.add_argument("runs", nargs="+", help="RUN_DIR:DATA_DIR pairs (run folder with args.json "
-                                          "and checkpoints; dataset folder with train/)")
-    p.add_argument("--out", type=Path, default=REPO / "benchmarks" / "results" /
-                   "tail_signals.json")
+    p = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
+    p.add_argument(
+        "runs",
+        nargs="+",
+        help="RUN_DIR:DATA_DIR pairs (run folder with args.json "
+        "and checkpoints; dataset folder with train/)",
+    )
+    p.add_argument(
+        "--out", type=Path, default=REPO / "benchmarks" / "results" / "tail_signals.json"
+    )
     args = p.parse_args()
     results: dict[str, dict] = {}
     for pair in args.runs:
@@ -85,17 +108,24 @@ def main() -> None:
             p.error(f"{pair!r}: expected RUN_DIR:DATA_DIR")
         x, y, method = clean_bank(Path(run), Path(data))
         results[run] = {"method": method, "signals": measure(x, y, int(y.max()) + 1)}
-        print(f"[tail-signals] {run} ({method}): " + ", ".join(
-            f"{k} rho {v['rho']:+.2f}" for k, v in results[run]["signals"].items()), flush=True)
-    lines = ["| signal | rho (mean ± std over runs) | recovered / true imbalance |",
-             "| --- | ---: | ---: |"]
+        print(
+            f"[tail-signals] {run} ({method}): "
+            + ", ".join(f"{k} rho {v['rho']:+.2f}" for k, v in results[run]["signals"].items()),
+            flush=True,
+        )
+    lines = [
+        "| signal | rho (mean ± std over runs) | recovered / true imbalance |",
+        "| --- | ---: | ---: |",
+    ]
     for label in SIGNALS:
         rows = [r["signals"][label] for r in results.values()]
         rho = [r["rho"] for r in rows]
         spread = f" ± {statistics.stdev(rho):.2f}" if len(rho) > 1 else ""
-        lines.append(f"| {label} | {statistics.mean(rho):+.2f}{spread} | "
-                     f"{statistics.mean(r['recovered_imbalance'] for r in rows):.1f} / "
-                     f"{statistics.mean(r['true_imbalance'] for r in rows):.0f} |")
+        lines.append(
+            f"| {label} | {statistics.mean(rho):+.2f}{spread} | "
+            f"{statistics.mean(r['recovered_imbalance'] for r in rows):.1f} / "
+            f"{statistics.mean(r['true_imbalance'] for r in rows):.0f} |"
+        )
     print("\n".join(lines))
     args.out.parent.mkdir(parents=True, exist_ok=True)
     args.out.write_text(json.dumps(results, indent=2))

@@ -35,8 +35,11 @@ METHODS = ("tase", "simclr")
 
 
 def main(argv: list[str] | None = None) -> int:
-    p = argparse.ArgumentParser(prog="python -m solo_tase.demo", description=__doc__,
-                                formatter_class=argparse.RawDescriptionHelpFormatter)
+    p = argparse.ArgumentParser(
+        prog="python -m solo_tase.demo",
+        description=__doc__,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
     p.add_argument("--out", type=Path, default=Path("runs/demo"), help="output folder")
     p.add_argument("--epochs", type=int, default=80, help="pre-training epochs per method")
     p.add_argument("--probe-epochs", type=int, default=500, help="linear-probe epochs")
@@ -60,13 +63,19 @@ def main(argv: list[str] | None = None) -> int:
         return 1
     runs = {}
     for i, method in enumerate(METHODS, start=2):
-        console.rule(f"[bold]{i}/4 pre-training {method} through solo-learn's main_pretrain.py "
-                     f"({args.epochs} epochs)")
+        console.rule(
+            f"[bold]{i}/4 pre-training {method} through solo-learn's main_pretrain.py "
+            f"({args.epochs} epochs)"
+        )
         pretrain_dir = out / "pretrain" / method
-        overrides = [f"max_epochs={args.epochs}", f"checkpoint.frequency={args.epochs - 1}",
-                     f"data.train_path={data / 'digits-lt' / 'train'}"]
-        cmd = pretrain_command(solo_dir, PRETRAIN_CONFIGS / "digits-lt", method, pretrain_dir,
-                               overrides)
+        overrides = [
+            f"max_epochs={args.epochs}",
+            f"checkpoint.frequency={args.epochs - 1}",
+            f"data.train_path={data / 'digits-lt' / 'train'}",
+        ]
+        cmd = pretrain_command(
+            solo_dir, PRETRAIN_CONFIGS / "digits-lt", method, pretrain_dir, overrides
+        )
         console.print("$ " + " ".join(cmd[1:]), style="dim")
         seconds = run(cmd, cwd=solo_dir)
         runs[method] = last_checkpoint(run_folder(pretrain_dir, method))
@@ -75,18 +84,34 @@ def main(argv: list[str] | None = None) -> int:
     results = []
     for method, ckpt in runs.items():
         result = out / "eval" / method
-        code = cli(["eval", str(ckpt), "--probe-set", str(data / "digits-lt" / "probe"),
-                    "--test-set", str(data / "digits-lt" / "test"),
-                    "--manifest", str(data / "digits-lt" / "manifest.json"),
-                    "--epochs", str(args.probe_epochs), "--num-workers", "0", "--out", str(result),
-                    "--replace"])
+        code = cli(
+            [
+                "eval",
+                str(ckpt),
+                "--probe-set",
+                str(data / "digits-lt" / "probe"),
+                "--test-set",
+                str(data / "digits-lt" / "test"),
+                "--manifest",
+                str(data / "digits-lt" / "manifest.json"),
+                "--epochs",
+                str(args.probe_epochs),
+                "--num-workers",
+                "0",
+                "--out",
+                str(result),
+                "--replace",
+            ]
+        )
         if code != 0:
             return code
         results.append(str(result))
     console.rule("[bold]Digits-LT: linear probe, accuracy in %")
     cli(["compare", *results])
-    console.print(f"\nplots: {out / 'eval'}/<method>/per_class.png; "
-                  f"checkpoints: {out / 'pretrain'}; total {(time.perf_counter() - start) / 60:.1f} min")
+    console.print(
+        f"\nplots: {out / 'eval'}/<method>/per_class.png; "
+        f"checkpoints: {out / 'pretrain'}; total {(time.perf_counter() - start) / 60:.1f} min"
+    )
     return 0
 
 

@@ -37,21 +37,32 @@ def find_solo_learn_dir() -> Path:
         if (c / "main_pretrain.py").is_file():
             return c.resolve()
     looked = ", ".join(str(c) for c in candidates)
-    raise FileNotFoundError(f"no solo-learn checkout with main_pretrain.py was found (looked in "
-                            f"{looked}; set {SOLO_LEARN_ENV} to use another place).\n"
-                            + INSTALL_HINT)
+    raise FileNotFoundError(
+        f"no solo-learn checkout with main_pretrain.py was found (looked in "
+        f"{looked}; set {SOLO_LEARN_ENV} to use another place).\n" + INSTALL_HINT
+    )
 
 
-def pretrain_command(solo_dir: Path, config_dir: Path, method: str, out_dir: Path,
-                     overrides: Sequence[str] = ()) -> list[str]:
+def pretrain_command(
+    solo_dir: Path, config_dir: Path, method: str, out_dir: Path, overrides: Sequence[str] = ()
+) -> list[str]:
     """The ``main_pretrain.py`` command line for ``<config_dir>/<method>.yaml``."""
-    return [sys.executable, str(solo_dir / "main_pretrain.py"), "--config-path",
-            str(config_dir), "--config-name", f"{method}.yaml", f"checkpoint.dir={out_dir}",
-            f"default_root_dir={out_dir}", *overrides]
+    return [
+        sys.executable,
+        str(solo_dir / "main_pretrain.py"),
+        "--config-path",
+        str(config_dir),
+        "--config-name",
+        f"{method}.yaml",
+        f"checkpoint.dir={out_dir}",
+        f"default_root_dir={out_dir}",
+        *overrides,
+    ]
 
 
-def run(cmd: Sequence[str], *, cwd: Path, env: dict[str, str] | None = None,
-        log: Path | None = None) -> float:
+def run(
+    cmd: Sequence[str], *, cwd: Path, env: dict[str, str] | None = None, log: Path | None = None
+) -> float:
     """Run ``cmd`` (output to the console, or to ``log``); raise on failure; return seconds."""
     env = {**os.environ, "PYTHONWARNINGS": "ignore", **(env or {})}
     start = time.perf_counter()
@@ -63,15 +74,18 @@ def run(cmd: Sequence[str], *, cwd: Path, env: dict[str, str] | None = None,
             proc = subprocess.run(list(cmd), cwd=cwd, env=env, stdout=f, stderr=subprocess.STDOUT)
     if proc.returncode != 0:
         where = f" (log: {log})" if log else ""
-        raise RuntimeError(f"command failed with exit code {proc.returncode}{where}:\n"
-                           + shlex.join(cmd))
+        raise RuntimeError(
+            f"command failed with exit code {proc.returncode}{where}:\n" + shlex.join(cmd)
+        )
     return time.perf_counter() - start
 
 
 def run_folder(out_dir: Path, method: str) -> Path:
     """The newest solo-learn Checkpointer folder ``<out>/<method>/<version>``."""
-    folders = sorted((p for p in (out_dir / method).glob("*") if (p / "args.json").is_file()),
-                     key=lambda p: (p / "args.json").stat().st_mtime)
+    folders = sorted(
+        (p for p in (out_dir / method).glob("*") if (p / "args.json").is_file()),
+        key=lambda p: (p / "args.json").stat().st_mtime,
+    )
     if not folders:
         raise FileNotFoundError(f"no run folder with args.json under {out_dir / method}")
     return folders[-1]

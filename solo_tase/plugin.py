@@ -51,5 +51,6 @@ class SoloTasePlugin(Callback):
             prepare_config(config)
             early_checks(config, PLUGIN_METHODS, INDEXED_METHODS)
         except Exception as err:
-            raise SystemExit(f"solo-tase: the run stops before training: "
-                             f"{type(err).__name__}: {err}") from err
+            raise SystemExit(
+                f"solo-tase: the run stops before training: {type(err).__name__}: {err}"
+            ) from err

@@ -36,21 +36,26 @@ def require(ok: bool, key: str, allowed: str, got: Any) -> None:
 
 def rule(allowed: str) -> WrapValidator:
     """Annotation: any failure of the value itself reads ``<key> must be <allowed>``."""
+
     def check(value: Any, handler: Callable[[Any], Any]) -> Any:
         try:
             return handler(value)
         except ValidationError:
-            raise PydanticCustomError("setting", "must be {allowed}",
-                                      {"allowed": allowed}) from None
+            raise PydanticCustomError(
+                "setting", "must be {allowed}", {"allowed": allowed}
+            ) from None
+
     return WrapValidator(check)
 
 
 def check(ok: Callable[[Any], bool], problem: str) -> AfterValidator:
     """Annotation: a valid value for which ``ok`` is false reads ``<key> <problem>``."""
+
     def run(value: Any) -> Any:
         if not ok(value):
             raise PydanticCustomError("setting", problem)
         return value
+
     return AfterValidator(run)
 
 
@@ -76,8 +81,10 @@ def _message(cls: type, errors: list[Any], where: str) -> str:
         same = [e for e in errors if e["type"] in _KEY_ERRORS and tuple(e["loc"][:-1]) == loc]
         missing = sorted(str(e["loc"][-1]) for e in same if e["type"] == "missing")
         unknown = sorted(str(e["loc"][-1]) for e in same if e["type"] != "missing")
-        return (f"{_where(where, loc)}: missing keys {missing}, unknown keys {unknown}; "
-                f"expected {sorted(_fields_at(cls, loc))}")
+        return (
+            f"{_where(where, loc)}: missing keys {missing}, unknown keys {unknown}; "
+            f"expected {sorted(_fields_at(cls, loc))}"
+        )
     head = _where(where, loc)
     if kind == "setting":
         return f"{head} {first['msg']} (got {got!r})"
@@ -111,8 +118,9 @@ def coerce(cls: type, kwargs: Mapping[str, Any], prefix: str) -> dict[str, Any]:
     hints = {f.name: get_type_hints(cls)[f.name] for f in dataclasses.fields(cls)}
     unknown = sorted(set(kwargs) - set(hints))
     if unknown:
-        raise ConfigError(f"unknown keys {[prefix + k for k in unknown]}; known keys: "
-                          f"{sorted(hints)}")
+        raise ConfigError(
+            f"unknown keys {[prefix + k for k in unknown]}; known keys: {sorted(hints)}"
+        )
     out: dict[str, Any] = {}
     for key, value in kwargs.items():
         if value is None:
@@ -128,7 +136,8 @@ def coerce(cls: type, kwargs: Mapping[str, Any], prefix: str) -> dict[str, Any]:
                     raise ValueError
                 value = kind(value)
             except (TypeError, ValueError):
-                raise ConfigError(f"{prefix}{key} must be of type {kind.__name__} "
-                                  f"(got {value!r})") from None
+                raise ConfigError(
+                    f"{prefix}{key} must be of type {kind.__name__} (got {value!r})"
+                ) from None
         out[key] = value
     return out

@@ -46,8 +46,12 @@ def checkout_commit(path: Path) -> str | None:
     if not (Path(path) / ".git").exists():
         return None
     try:
-        proc = subprocess.run(["git", "-c", f"safe.directory={path}", "-C", str(path), "rev-parse",
-                               "HEAD"], capture_output=True, text=True, timeout=30)
+        proc = subprocess.run(
+            ["git", "-c", f"safe.directory={path}", "-C", str(path), "rev-parse", "HEAD"],
+            capture_output=True,
+            text=True,
+            timeout=30,
+        )
     except (OSError, subprocess.TimeoutExpired):
         return None
     return proc.stdout.strip() if proc.returncode == 0 else None
@@ -68,8 +72,11 @@ if __name__ == "__main__":
     # `python solo_tase/solo_compat.py places|commit|url`, for scripts/install_solo_learn.sh;
     # places: the search order, one absolute path a line.
     project = Path(__file__).resolve().parents[1]
-    answers = {"places": "\n".join(str(p) for p in solo_learn_candidates(project)),
-               "commit": SOLO_LEARN_COMMIT, "url": SOLO_LEARN_URL}
+    answers = {
+        "places": "\n".join(str(p) for p in solo_learn_candidates(project)),
+        "commit": SOLO_LEARN_COMMIT,
+        "url": SOLO_LEARN_URL,
+    }
     if len(sys.argv) != 2 or sys.argv[1] not in answers:
         sys.exit(f"usage: python solo_tase/solo_compat.py {{{'|'.join(answers)}}}")
     print(answers[sys.argv[1]])

@@ -13,9 +13,11 @@ import pytest
 
 from solo_tase.solo_compat import solo_available
 
-SOLO_MISSING = ("solo-learn is not importable: install it from "
-                "https://github.com/vturrisi/solo-learn (commit 9187ea3) with "
-                "`make solo-learn SOLO_LEARN_DIR=/path/to/checkout`")
+SOLO_MISSING = (
+    "solo-learn is not importable: install it from "
+    "https://github.com/vturrisi/solo-learn (commit 9187ea3) with "
+    "`make solo-learn SOLO_LEARN_DIR=/path/to/checkout`"
+)
 
 _integration = {"passed": 0, "failed": 0, "skipped": 0, "reasons": set()}
 
@@ -55,8 +57,10 @@ def solo_learn_dir() -> Path:
     try:
         return find_solo_learn_dir()
     except FileNotFoundError as err:
-        pytest.fail(f"solo-learn is importable but its checkout (main_pretrain.py) was not "
-                    f"found: set SOLO_LEARN_DIR or install it with `make solo-learn`.\n{err}")
+        pytest.fail(
+            f"solo-learn is importable but its checkout (main_pretrain.py) was not "
+            f"found: set SOLO_LEARN_DIR or install it with `make solo-learn`.\n{err}"
+        )
 
 
 @pytest.fixture(scope="session")

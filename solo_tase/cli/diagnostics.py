@@ -10,16 +10,22 @@ from rich.console import Console
 from rich.table import Table
 
 
-HEADERS = {"tail_signal": "signal", "recovered_imbalance": "imbalance found",
-           "true_imbalance": "true", "nmi": "NMI"}
+HEADERS = {
+    "tail_signal": "signal",
+    "recovered_imbalance": "imbalance found",
+    "true_imbalance": "true",
+    "nmi": "NMI",
+}
 
 
 def register(sub: argparse._SubParsersAction) -> None:
-    p = sub.add_parser("diagnostics", help="a TASE run's tail-signal diagnostics over epochs "
-                                           "(table and plot)")
+    p = sub.add_parser(
+        "diagnostics", help="a TASE run's tail-signal diagnostics over epochs (table and plot)"
+    )
     p.add_argument("run", type=Path, help="run folder holding solo_tase_stats.jsonl")
-    p.add_argument("--plot", type=Path, default=None,
-                   help="PNG path (default: <run>/tail_diagnostics.png)")
+    p.add_argument(
+        "--plot", type=Path, default=None, help="PNG path (default: <run>/tail_diagnostics.png)"
+    )
     p.add_argument("--no-plot", action="store_true", help="print the table only")
     p.add_argument("--replace", action="store_true", help="overwrite an existing plot")
     p.set_defaults(func=_diagnostics)
@@ -42,8 +48,9 @@ def _diagnostics(args: argparse.Namespace) -> int:
         print(records[-1].get("diagnostics", "diagnostics not computed"))
     elif not args.no_plot:
         run_dir = args.run if args.run.is_dir() else args.run.parent
-        path = plot_estimates(records, args.plot or run_dir / "tail_diagnostics.png",
-                              replace=args.replace)
+        path = plot_estimates(
+            records, args.plot or run_dir / "tail_diagnostics.png", replace=args.replace
+        )
         print(f"plot: {path}")
     return 0
 

@@ -36,7 +36,8 @@ SOLO_FIX = (
     "make solo-learn   (uses the checkout at $SOLO_LEARN_DIR, else ./solo-learn, ../solo-learn or "
     "/opt/solo-learn; clones one when there is none), or by hand:\n"
     f"git clone {SOLO_LEARN_URL} solo-learn && git -C solo-learn checkout {SOLO_LEARN_COMMIT}\n"
-    "pip install 'setuptools<81' && pip install --no-deps --no-build-isolation -e ./solo-learn")
+    "pip install 'setuptools<81' && pip install --no-deps --no-build-isolation -e ./solo-learn"
+)
 
 
 @dataclass(frozen=True)
@@ -73,8 +74,10 @@ def nms_probe() -> None:
 
 
 def check_torch() -> Finding:
-    fix = (f"install matching releases, e.g. pip install torch=={TESTED['torch']} "
-           f"torchvision=={TESTED['torchvision']} (the tested pair)")
+    fix = (
+        f"install matching releases, e.g. pip install torch=={TESTED['torch']} "
+        f"torchvision=={TESTED['torchvision']} (the tested pair)"
+    )
     try:
         import torch
         import torchvision
@@ -84,16 +87,20 @@ def check_torch() -> Finding:
     try:
         nms_probe()
     except Exception as err:  # noqa: BLE001
-        return Finding(FAIL, f"{versions}: torchvision ops fail together with this torch: "
-                             f"{_one_line(err)}", fix)
+        return Finding(
+            FAIL,
+            f"{versions}: torchvision ops fail together with this torch: {_one_line(err)}",
+            fix,
+        )
     return Finding(OK, f"{versions}; torchvision ops work (nms)")
 
 
 def check_cuda() -> Finding:
     import torch
 
-    built = (f"torch built with CUDA {torch.version.cuda}" if torch.version.cuda
-             else "CPU-only torch")
+    built = (
+        f"torch built with CUDA {torch.version.cuda}" if torch.version.cuda else "CPU-only torch"
+    )
     n = torch.cuda.device_count() if torch.cuda.is_available() else 0
     if n == 0:
         return Finding(WARN, f"no CUDA device ({built}): training and k-means run on the CPU")
@@ -103,8 +110,9 @@ def check_cuda() -> Finding:
 
 def check_solo_import() -> Finding:
     if not solo_available():
-        return Finding(FAIL, "`import solo` fails: solo-learn is not installed (it is not on PyPI)",
-                       SOLO_FIX)
+        return Finding(
+            FAIL, "`import solo` fails: solo-learn is not installed (it is not on PyPI)", SOLO_FIX
+        )
     spec = importlib.util.find_spec("solo")
     where = Path(spec.origin).resolve().parents[1] if spec and spec.origin else "?"
     return Finding(OK, f"importable, installed from {where}")
@@ -116,17 +124,26 @@ def check_solo_checkout() -> Finding:
     try:
         path = find_solo_learn_dir()
     except FileNotFoundError as err:
-        return Finding(FAIL, str(err).splitlines()[0],
-                       f"make solo-learn (it clones one), or place a checkout at commit "
-                       f"{SOLO_LEARN_COMMIT} there, or set SOLO_LEARN_DIR=/path/to/solo-learn")
+        return Finding(
+            FAIL,
+            str(err).splitlines()[0],
+            f"make solo-learn (it clones one), or place a checkout at commit "
+            f"{SOLO_LEARN_COMMIT} there, or set SOLO_LEARN_DIR=/path/to/solo-learn",
+        )
     commit = checkout_commit(path)
     if commit is None:
-        return Finding(WARN, f"{path}, main_pretrain.py found; not a git checkout: commit unknown "
-                             f"(tested with {SOLO_LEARN_COMMIT})")
+        return Finding(
+            WARN,
+            f"{path}, main_pretrain.py found; not a git checkout: commit unknown "
+            f"(tested with {SOLO_LEARN_COMMIT})",
+        )
     if not commit.startswith(SOLO_LEARN_COMMIT):
-        return Finding(WARN, f"{path} is at commit {commit[:7]}, main_pretrain.py found; solo-tase "
-                             f"is tested with {SOLO_LEARN_COMMIT}",
-                       f"git -C {path} checkout {SOLO_LEARN_COMMIT}")
+        return Finding(
+            WARN,
+            f"{path} is at commit {commit[:7]}, main_pretrain.py found; solo-tase "
+            f"is tested with {SOLO_LEARN_COMMIT}",
+            f"git -C {path} checkout {SOLO_LEARN_COMMIT}",
+        )
     return Finding(OK, f"{path}, commit {commit[:7]}, main_pretrain.py found")
 
 
@@ -138,8 +155,9 @@ def check_solo_stack() -> Finding:
         except importlib.metadata.PackageNotFoundError:
             missing.append(dist)
     if missing:
-        return Finding(FAIL, f"missing: {', '.join(missing)}",
-                       "pip install -e '.[solo]'   # in solo-tase")
+        return Finding(
+            FAIL, f"missing: {', '.join(missing)}", "pip install -e '.[solo]'   # in solo-tase"
+        )
     return Finding(OK, ", ".join(versions))
 
 
@@ -147,8 +165,11 @@ def check_faiss() -> Finding:
     try:
         import faiss
     except ImportError:
-        return Finding(WARN, "not installed: k-means runs in torch",
-                       "pip install faiss-cpu   (GPU: faiss-gpu-cu12)")
+        return Finding(
+            WARN,
+            "not installed: k-means runs in torch",
+            "pip install faiss-cpu   (GPU: faiss-gpu-cu12)",
+        )
     gpus = faiss.get_num_gpus() if hasattr(faiss, "get_num_gpus") else 0
     kind = f"gpu, {gpus} GPU(s)" if gpus else "cpu"
     return Finding(OK, f"faiss {getattr(faiss, '__version__', '?')} ({kind})")
@@ -180,14 +201,17 @@ def check_registration() -> Finding:
     except Exception as err:  # noqa: BLE001 - any failure of the callback is the finding
         while err.__cause__ is not None:  # Hydra wraps the real error
             err = err.__cause__
-        return Finding(FAIL, f"the Hydra callback solo_tase.plugin.SoloTasePlugin fails: "
-                             f"{_one_line(err)}", fix)
+        return Finding(
+            FAIL, f"the Hydra callback solo_tase.plugin.SoloTasePlugin fails: {_one_line(err)}", fix
+        )
     missing = [n for n, ok in found.items() if not ok]
     if missing:
-        return Finding(FAIL, f"not in solo.methods.METHODS after the callback: "
-                             f"{', '.join(missing)}", fix)
-    return Finding(OK, f"{', '.join(found)} registered in solo.methods.METHODS by the Hydra "
-                       f"callback")
+        return Finding(
+            FAIL, f"not in solo.methods.METHODS after the callback: {', '.join(missing)}", fix
+        )
+    return Finding(
+        OK, f"{', '.join(found)} registered in solo.methods.METHODS by the Hydra callback"
+    )
 
 
 def data_root() -> Path:
@@ -199,11 +223,17 @@ def data_root() -> Path:
 
 def check_data_root() -> Finding:
     root = data_root()
-    source = ("from $SOLO_TASE_DATA" if os.environ.get("SOLO_TASE_DATA")
-              else "default; set SOLO_TASE_DATA to move it")
+    source = (
+        "from $SOLO_TASE_DATA"
+        if os.environ.get("SOLO_TASE_DATA")
+        else "default; set SOLO_TASE_DATA to move it"
+    )
     if root.exists() and not root.is_dir():
-        return Finding(WARN, f"{root} ({source}) is not a folder",
-                       "remove it or set SOLO_TASE_DATA=/path/to/datasets")
+        return Finding(
+            WARN,
+            f"{root} ({source}) is not a folder",
+            "remove it or set SOLO_TASE_DATA=/path/to/datasets",
+        )
     state = "exists" if root.is_dir() else "created on first build"
     return Finding(OK, f"{root} ({source}; {state})")
 
@@ -212,13 +242,19 @@ def check_digits() -> Finding:
     from solo_tase.data.manifest import MANIFEST_NAME
 
     if importlib.util.find_spec("sklearn") is None:
-        return Finding(FAIL, "scikit-learn (which embeds the digits) is not installed",
-                       "pip install -e .   # in solo-tase")
+        return Finding(
+            FAIL,
+            "scikit-learn (which embeds the digits) is not installed",
+            "pip install -e .   # in solo-tase",
+        )
     manifest = data_root() / "digits-lt" / MANIFEST_NAME
     if manifest.is_file():
         return Finding(OK, f"built ({manifest})")
-    return Finding(OK, f"not built yet in {manifest.parent} (scikit-learn embeds it): "
-                       f"solo-tase data build digits-lt")
+    return Finding(
+        OK,
+        f"not built yet in {manifest.parent} (scikit-learn embeds it): "
+        f"solo-tase data build digits-lt",
+    )
 
 
 def check_fashion_mnist() -> Finding:
@@ -262,8 +298,9 @@ def diagnose(checks: Sequence[Check] | None = None) -> list[tuple[str, Finding]]
         try:
             finding = check.run()
         except Exception as err:  # noqa: BLE001 - the doctor reports, it does not crash
-            finding = Finding(FAIL if check.blocking else WARN,
-                              f"the check itself failed: {_one_line(err)}")
+            finding = Finding(
+                FAIL if check.blocking else WARN, f"the check itself failed: {_one_line(err)}"
+            )
         out.append((check.name, finding))
     return out
 
@@ -272,22 +309,33 @@ def report(findings: Sequence[tuple[str, Finding]], console: Console) -> bool:
     """Print one line per finding (✓/!/✗ on a terminal, OK/WARN/FAIL otherwise) with its fix
     indented below; return whether the main job can run (no FAIL)."""
     fancy = console.is_terminal
-    marks = ({OK: ("✓", "green"), WARN: ("!", "yellow"), FAIL: ("✗", "red")} if fancy else
-             {OK: ("OK  ", ""), WARN: ("WARN", ""), FAIL: ("FAIL", "")})
+    marks = (
+        {OK: ("✓", "green"), WARN: ("!", "yellow"), FAIL: ("✗", "red")}
+        if fancy
+        else {OK: ("OK  ", ""), WARN: ("WARN", ""), FAIL: ("FAIL", "")}
+    )
     width = max(len(name) for name, _ in findings)
     for name, finding in findings:
         mark, style = marks[finding.status]
-        line = Text.assemble((mark, style), " ", (name.ljust(width), "bold" if fancy else ""),
-                             "  ", finding.detail)
+        line = Text.assemble(
+            (mark, style), " ", (name.ljust(width), "bold" if fancy else ""), "  ", finding.detail
+        )
         console.print(line, highlight=False, soft_wrap=True)
         for i, line in enumerate(finding.fix.splitlines()):
-            console.print(Text(" " * (width + 7) + ("fix: " if i == 0 else "     ") + line),
-                          highlight=False, soft_wrap=True)
+            console.print(
+                Text(" " * (width + 7) + ("fix: " if i == 0 else "     ") + line),
+                highlight=False,
+                soft_wrap=True,
+            )
     can_run = all(f.status != FAIL for _, f in findings)
     bad = "✗" if fancy else "FAIL"
-    console.print("doctor: the main job (make demo) can run here" if can_run else
-                  f"doctor: the main job (make demo) cannot run here: fix the {bad} lines above",
-                  highlight=False, soft_wrap=True)
+    console.print(
+        "doctor: the main job (make demo) can run here"
+        if can_run
+        else f"doctor: the main job (make demo) cannot run here: fix the {bad} lines above",
+        highlight=False,
+        soft_wrap=True,
+    )
     return can_run
 
 
@@ -297,6 +345,9 @@ def run_doctor(console: Console | None = None) -> bool:
 
 
 def register(sub: argparse._SubParsersAction) -> None:
-    doctor = sub.add_parser("doctor", help="check that the main job (make demo) can run here: "
-                                           "torch, solo-learn, the methods' registration, data")
+    doctor = sub.add_parser(
+        "doctor",
+        help="check that the main job (make demo) can run here: "
+        "torch, solo-learn, the methods' registration, data",
+    )
     doctor.set_defaults(func=lambda args: 0 if run_doctor() else 1)

@@ -13,8 +13,14 @@ import solo_tase
 from solo_tase.settings import ConfigError
 
 # Errors that are the user's input, reported as one line without a traceback.
-USER_ERRORS = (ConfigError, ValueError, FileNotFoundError, FileExistsError, ImportError,
-               PermissionError)
+USER_ERRORS = (
+    ConfigError,
+    ValueError,
+    FileNotFoundError,
+    FileExistsError,
+    ImportError,
+    PermissionError,
+)
 
 
 def build_parser() -> argparse.ArgumentParser:

@@ -56,8 +56,9 @@ class CifarArrays:
     classes: list[str]
 
 
-def load_cifar(dataset: str, root: str | Path, *, train: bool = True,
-               download: bool = False) -> CifarArrays:
+def load_cifar(
+    dataset: str, root: str | Path, *, train: bool = True, download: bool = False
+) -> CifarArrays:
     """Read a CIFAR split with torchvision (which verifies the files' MD5 sums).
 
     Raises:
@@ -66,17 +67,23 @@ def load_cifar(dataset: str, root: str | Path, *, train: bool = True,
     cls = CIFAR_SETS[dataset]
     root = Path(root).expanduser()
     folder = root / cls.base_folder
-    hint = (f"allow the download (`--download`, or `data.long_tail.download: true`) to fetch it "
-            f"from {cls.url}, or point the root at the folder that holds {cls.base_folder}/")
+    hint = (
+        f"allow the download (`--download`, or `data.long_tail.download: true`) to fetch it "
+        f"from {cls.url}, or point the root at the folder that holds {cls.base_folder}/"
+    )
     if not download and not folder.is_dir():
         raise FileNotFoundError(f"{dataset} not found: {folder} does not exist; {hint}")
     try:
         ds = cls(str(root), train=train, download=download)
     except RuntimeError as err:  # torchvision: "Dataset not found or corrupted"
-        raise FileNotFoundError(f"{dataset} at {folder} is incomplete or corrupt ({err}); "
-                                f"{hint}") from None
-    return CifarArrays(images=np.asarray(ds.data), labels=np.asarray(ds.targets, dtype=np.int64),
-                       classes=list(ds.classes))
+        raise FileNotFoundError(
+            f"{dataset} at {folder} is incomplete or corrupt ({err}); {hint}"
+        ) from None
+    return CifarArrays(
+        images=np.asarray(ds.data),
+        labels=np.asarray(ds.targets, dtype=np.int64),
+        classes=list(ds.classes),
+    )
 
 
 def _key(prefix: str, name: str) -> str:
@@ -100,31 +107,58 @@ class CifarLTSpec:
 
     def validate(self, prefix: str = "") -> None:
         """Raise ``ConfigError`` naming ``prefix + key`` for the first bad value."""
-        require(self.dataset in CIFAR_SETS, _key(prefix, "dataset"), "one of 'cifar10', 'cifar100'",
-                self.dataset)
-        require(self.source in SOURCES, _key(prefix, "source"), "one of 'profile', 'sdclr'",
-                self.source)
+        require(
+            self.dataset in CIFAR_SETS,
+            _key(prefix, "dataset"),
+            "one of 'cifar10', 'cifar100'",
+            self.dataset,
+        )
+        require(
+            self.source in SOURCES, _key(prefix, "source"), "one of 'profile', 'sdclr'", self.source
+        )
         profile = self.source == "profile"
-        stray = [_key(prefix, k) for k in (_SPLIT_KEYS if profile else _PROFILE_KEYS)
-                 if getattr(self, k) is not None]
+        stray = [
+            _key(prefix, k)
+            for k in (_SPLIT_KEYS if profile else _PROFILE_KEYS)
+            if getattr(self, k) is not None
+        ]
         if stray:
-            raise ConfigError(f"{stray} only apply to source {'sdclr' if profile else 'profile'!r}"
-                              f" (this spec's source is {self.source!r}): remove them")
+            raise ConfigError(
+                f"{stray} only apply to source {'sdclr' if profile else 'profile'!r}"
+                f" (this spec's source is {self.source!r}): remove them"
+            )
         if profile:
-            require(self.ratio is not None and self.ratio >= 1, _key(prefix, "ratio"),
-                    "set to the imbalance ratio n_max / n_min (a number >= 1, e.g. 100)",
-                    self.ratio)
-            require(self.n_max is None or self.n_max >= 1, _key(prefix, "n_max"),
-                    "an integer >= 1 (or unset for the class size)", self.n_max)
-            require(self.draw is None or self.draw in DRAWS, _key(prefix, "draw"),
-                    f"one of {DRAWS}", self.draw)
+            require(
+                self.ratio is not None and self.ratio >= 1,
+                _key(prefix, "ratio"),
+                "set to the imbalance ratio n_max / n_min (a number >= 1, e.g. 100)",
+                self.ratio,
+            )
+            require(
+                self.n_max is None or self.n_max >= 1,
+                _key(prefix, "n_max"),
+                "an integer >= 1 (or unset for the class size)",
+                self.n_max,
+            )
+            require(
+                self.draw is None or self.draw in DRAWS,
+                _key(prefix, "draw"),
+                f"one of {DRAWS}",
+                self.draw,
+            )
             if self.draw == "ldam" and (self.n_max is not None or self.exclude_file is not None):
-                raise ConfigError(f"{_key(prefix, 'draw')} 'ldam' draws from the full train set "
-                                  f"with n_max = its class size: remove {_key(prefix, 'n_max')} "
-                                  f"and {_key(prefix, 'exclude_file')}")
+                raise ConfigError(
+                    f"{_key(prefix, 'draw')} 'ldam' draws from the full train set "
+                    f"with n_max = its class size: remove {_key(prefix, 'n_max')} "
+                    f"and {_key(prefix, 'exclude_file')}"
+                )
         else:
-            require(self.split_file is not None, _key(prefix, "split_file"),
-                    "the .npy split file for source 'sdclr'", self.split_file)
+            require(
+                self.split_file is not None,
+                _key(prefix, "split_file"),
+                "the .npy split file for source 'sdclr'",
+                self.split_file,
+            )
         for key in ("exclude_file", "split_file", "pool_file"):
             value = getattr(self, key)
             if value is not None and not Path(value).is_file():
@@ -155,35 +189,57 @@ class CifarLTSpec:
         assert self.ratio is not None
         if self.draw == "ldam":
             return ldam_selection(labels, num_classes, ratio=self.ratio, seed=self.seed or 0)
-        exclude = (load_index_file(self.exclude_file, labels.size)
-                   if self.exclude_file else None)
-        return profile_selection(labels, num_classes, ratio=self.ratio, seed=self.seed or 0,
-                                 n_max=self.n_max, exclude=exclude)
+        exclude = load_index_file(self.exclude_file, labels.size) if self.exclude_file else None
+        return profile_selection(
+            labels,
+            num_classes,
+            ratio=self.ratio,
+            seed=self.seed or 0,
+            n_max=self.n_max,
+            exclude=exclude,
+        )
 
-    def manifest_for(self, selection: LongTailSelection, classes: list[str],
-                     extra: dict[str, Any] | None = None) -> Manifest:
+    def manifest_for(
+        self, selection: LongTailSelection, classes: list[str], extra: dict[str, Any] | None = None
+    ) -> Manifest:
         """The manifest of ``selection`` (its checksum covers the ordered train indexes)."""
         if self.source == "sdclr":
-            profile: dict[str, Any] = {"type": "split_file",
-                                       "split_file": Path(self.split_file or "").name,
-                                       "pool_file": Path(self.pool_file).name if self.pool_file
-                                       else None}
+            profile: dict[str, Any] = {
+                "type": "split_file",
+                "split_file": Path(self.split_file or "").name,
+                "pool_file": Path(self.pool_file).name if self.pool_file else None,
+            }
         else:
-            profile = {"type": "exponential", "ratio": self.ratio, "n_max": selection.counts[0],
-                       **({"draw": "ldam"} if self.draw == "ldam" else {}),
-                       "exclude_file": Path(self.exclude_file).name if self.exclude_file else None,
-                       "class_order": "torchvision label order: class 0 (head) .. C-1 (tail)"}
+            profile = {
+                "type": "exponential",
+                "ratio": self.ratio,
+                "n_max": selection.counts[0],
+                **({"draw": "ldam"} if self.draw == "ldam" else {}),
+                "exclude_file": Path(self.exclude_file).name if self.exclude_file else None,
+                "class_order": "torchvision label order: class 0 (head) .. C-1 (tail)",
+            }
         return Manifest.build(
-            name=self.name, source=f"torchvision.datasets.{CIFAR_SETS[self.dataset].__name__} "
-                                   "train set (indexes 0..49999)",
-            class_names=classes, counts=selection.counts, items=selection.positions.tolist(),
-            group_rule="thirds", profile=profile,
+            name=self.name,
+            source=f"torchvision.datasets.{CIFAR_SETS[self.dataset].__name__} "
+            "train set (indexes 0..49999)",
+            class_names=classes,
+            counts=selection.counts,
+            items=selection.positions.tolist(),
+            group_rule="thirds",
+            profile=profile,
             seed=(self.seed or 0) if self.source == "profile" else None,
-            extra={"dataset": self.dataset, **(extra or {})})
+            extra={"dataset": self.dataset, **(extra or {})},
+        )
 
 
-def build_cifar_lt(out: str | Path, spec: CifarLTSpec, root: str | Path, *,
-                   download: bool = False, replace: bool = False) -> Manifest:
+def build_cifar_lt(
+    out: str | Path,
+    spec: CifarLTSpec,
+    root: str | Path,
+    *,
+    download: bool = False,
+    replace: bool = False,
+) -> Manifest:
     """Write ``out/train`` (the LT set) and ``out/test`` (the balanced test set) as PNG folders.
 
     Files are ``<class dir>/<CIFAR index, 6 digits>.png``; ``out/manifest.json`` describes the
@@ -194,13 +250,23 @@ def build_cifar_lt(out: str | Path, spec: CifarLTSpec, root: str | Path, *,
     test = load_cifar(spec.dataset, root, train=False, download=download)
     selection = spec.select(train.labels)
     test_ids = np.arange(test.labels.size)
-    manifest = spec.manifest_for(selection, train.classes, extra={
-        "test_checksum": checksum_items(test_ids.tolist()),
-        "splits": {"train": "train", "test": "test"}})
+    manifest = spec.manifest_for(
+        selection,
+        train.classes,
+        extra={
+            "test_checksum": checksum_items(test_ids.tolist()),
+            "splits": {"train": "train", "test": "test"},
+        },
+    )
 
     def fill(tmp: Path) -> None:
-        write_png_split(tmp / "train", train.images[selection.positions], selection.labels,
-                        selection.positions, train.classes)
+        write_png_split(
+            tmp / "train",
+            train.images[selection.positions],
+            selection.labels,
+            selection.positions,
+            train.classes,
+        )
         write_png_split(tmp / "test", test.images, test.labels, test_ids, test.classes)
 
     materialize(Path(out), manifest, fill, replace=replace)

@@ -55,8 +55,10 @@ def split_digits(targets: np.ndarray, spec: DigitsLTSpec) -> DigitsLTSplit:
     per_class = [rng.permutation(np.flatnonzero(targets == c)) for c in classes]
     smallest = min(len(p) for p in per_class)
     if spec.test_per_class < 1 or spec.test_per_class >= smallest:
-        raise ValueError(f"test_per_class must be in [1, {smallest - 1}], got {spec.test_per_class}")
-    pools = [p[spec.test_per_class:] for p in per_class]
+        raise ValueError(
+            f"test_per_class must be in [1, {smallest - 1}], got {spec.test_per_class}"
+        )
+    pools = [p[spec.test_per_class :] for p in per_class]
     smallest_pool = min(len(p) for p in pools)
     n_max = spec.n_max or smallest_pool
     counts = exponential_profile(n_max, len(classes), spec.ratio)
@@ -64,7 +66,7 @@ def split_digits(targets: np.ndarray, spec: DigitsLTSpec) -> DigitsLTSplit:
     if short:
         raise ValueError(f"n_max={n_max} exceeds the pool of digits {short}; lower n_max")
     train = np.concatenate([np.sort(p[:n]) for p, n in zip(pools, counts)])
-    probe = np.concatenate([np.sort(p[:max(smallest_pool, n)]) for p, n in zip(pools, counts)])
+    probe = np.concatenate([np.sort(p[: max(smallest_pool, n)]) for p, n in zip(pools, counts)])
     test = np.concatenate([np.sort(p[: spec.test_per_class]) for p in per_class])
     return DigitsLTSplit(train=train, probe=probe, test=test, counts=counts)
 
@@ -78,8 +80,9 @@ def _to_rgb(images: np.ndarray, size: int) -> np.ndarray:
     return out
 
 
-def build_digits_lt(out: str | Path, spec: DigitsLTSpec = DigitsLTSpec(), *,
-                    replace: bool = False) -> Manifest:
+def build_digits_lt(
+    out: str | Path, spec: DigitsLTSpec = DigitsLTSpec(), *, replace: bool = False
+) -> Manifest:
     """Build Digits-LT under ``out`` (atomically; reused if already built identically)."""
     from sklearn.datasets import load_digits
 
@@ -93,19 +96,27 @@ def build_digits_lt(out: str | Path, spec: DigitsLTSpec = DigitsLTSpec(), *,
         counts=split.counts,
         items=split.train.tolist(),
         group_rule="thirds",
-        profile={"type": "exponential", "ratio": spec.ratio, "n_max": split.counts[0],
-                 "class_order": "digit 0 (head) .. digit 9 (tail)"},
+        profile={
+            "type": "exponential",
+            "ratio": spec.ratio,
+            "n_max": split.counts[0],
+            "class_order": "digit 0 (head) .. digit 9 (tail)",
+        },
         seed=spec.seed,
-        extra={"image_size": spec.size, "test_per_class": spec.test_per_class,
-               "probe_checksum": checksum_items(split.probe.tolist()),
-               "test_checksum": checksum_items(split.test.tolist()),
-               "splits": {"train": "train", "probe": "probe", "test": "test"}},
+        extra={
+            "image_size": spec.size,
+            "test_per_class": spec.test_per_class,
+            "probe_checksum": checksum_items(split.probe.tolist()),
+            "test_checksum": checksum_items(split.test.tolist()),
+            "splits": {"train": "train", "probe": "probe", "test": "test"},
+        },
     )
 
     def fill(tmp: Path) -> None:
         for part, idx in (("train", split.train), ("probe", split.probe), ("test", split.test)):
-            write_png_split(tmp / part, _to_rgb(digits.images[idx], spec.size),
-                            digits.target[idx], idx, names)
+            write_png_split(
+                tmp / part, _to_rgb(digits.images[idx], spec.size), digits.target[idx], idx, names
+            )
 
     materialize(Path(out), manifest, fill, replace=replace)
     return manifest

@@ -22,11 +22,25 @@ from solo_tase.data.manifest import Manifest, checksum_items
 from solo_tase.data.profiles import exponential_profile
 from solo_tase.data.writer import materialize, write_png_split
 
-CLASS_NAMES = ("t-shirt", "trouser", "pullover", "dress", "coat", "sandal", "shirt", "sneaker",
-               "bag", "ankle-boot")
+CLASS_NAMES = (
+    "t-shirt",
+    "trouser",
+    "pullover",
+    "dress",
+    "coat",
+    "sandal",
+    "shirt",
+    "sneaker",
+    "bag",
+    "ankle-boot",
+)
 DEFAULT_ROOT = Path("/usr/share/datasets/fashion-mnist")
-FILES = {"train_images": "train-images-idx3-ubyte", "train_labels": "train-labels-idx1-ubyte",
-         "test_images": "t10k-images-idx3-ubyte", "test_labels": "t10k-labels-idx1-ubyte"}
+FILES = {
+    "train_images": "train-images-idx3-ubyte",
+    "train_labels": "train-labels-idx1-ubyte",
+    "test_images": "t10k-images-idx3-ubyte",
+    "test_labels": "t10k-labels-idx1-ubyte",
+}
 GET_IT = (
     "Get Fashion-MNIST in one of three ways:\n"
     "  1. apt-get install dataset-fashion-mnist   (Debian/Ubuntu: files in "
@@ -52,8 +66,9 @@ def find_raw_files(root: str | Path | None = None) -> dict[str, Path]:
         else:
             return found
     wanted = ", ".join(f"{s}[.gz]" for s in FILES.values())
-    raise FileNotFoundError(f"Fashion-MNIST not found: looked for {wanted} in "
-                            f"{', '.join(map(str, folders))}.\n{GET_IT}")
+    raise FileNotFoundError(
+        f"Fashion-MNIST not found: looked for {wanted} in {', '.join(map(str, folders))}.\n{GET_IT}"
+    )
 
 
 def read_idx(path: Path) -> np.ndarray:
@@ -67,12 +82,14 @@ def read_idx(path: Path) -> np.ndarray:
         with opener(path, "rb") as f:
             data = f.read()
         magic, ndim = int.from_bytes(data[:2], "big"), data[3]
-        shape = tuple(int.from_bytes(data[4 + 4 * i: 8 + 4 * i], "big") for i in range(ndim))
+        shape = tuple(int.from_bytes(data[4 + 4 * i : 8 + 4 * i], "big") for i in range(ndim))
         if magic != 0 or data[2] != 0x08 or len(data) != 4 + 4 * ndim + int(np.prod(shape)):
             raise ValueError("bad header or length")
     except (OSError, EOFError, ValueError, IndexError) as err:
-        raise ValueError(f"{path} is not a valid uint8 idx file ({err}): the download is "
-                         f"corrupt or truncated; fetch it again.\n{GET_IT}") from None
+        raise ValueError(
+            f"{path} is not a valid uint8 idx file ({err}): the download is "
+            f"corrupt or truncated; fetch it again.\n{GET_IT}"
+        ) from None
     return np.frombuffer(data, dtype=np.uint8, offset=4 + 4 * ndim).reshape(shape)
 
 
@@ -93,16 +110,20 @@ def parse_class_order(value: str, num_classes: int = 10) -> list[int]:
         try:
             seed = int(value.split(":", 1)[1])
         except ValueError:
-            raise ValueError(f"--class-order {value!r}: the seed after 'random:' must be an "
-                             "integer, e.g. random:1") from None
+            raise ValueError(
+                f"--class-order {value!r}: the seed after 'random:' must be an "
+                "integer, e.g. random:1"
+            ) from None
         return [int(c) for c in np.random.default_rng(seed).permutation(num_classes)]
     try:
         order = [int(x) for x in value.split(",")]
     except ValueError:
         order = []
     if sorted(order) != list(range(num_classes)):
-        raise ValueError(f"--class-order {value!r} must be 'label', 'random:<seed>' or a "
-                         f"comma-separated permutation of 0..{num_classes - 1}")
+        raise ValueError(
+            f"--class-order {value!r} must be 'label', 'random:<seed>' or a "
+            f"comma-separated permutation of 0..{num_classes - 1}"
+        )
     return order
 
 
@@ -119,8 +140,11 @@ class FashionLTSpec:
 
     @property
     def name(self) -> str:
-        order = "" if self.class_order == "label" else "-o" + self.class_order.replace(
-            "random:", "r").replace(",", "")
+        order = (
+            ""
+            if self.class_order == "label"
+            else "-o" + self.class_order.replace("random:", "r").replace(",", "")
+        )
         n_max = f"-n{self.n_max}" if self.n_max else ""
         return f"fashion-mnist-lt-r{self.ratio:g}{n_max}{order}-s{self.seed}"
 
@@ -144,14 +168,17 @@ def split_fashion(targets: np.ndarray, spec: FashionLTSpec) -> FashionLTSplit:
     per_class = [rng.permutation(np.flatnonzero(targets == c)) for c in classes]
     smallest = min(len(p) for p in per_class)
     if not 0 <= spec.val_per_class < smallest:
-        raise ValueError(f"--val-per-class must be in [0, {smallest - 1}], got "
-                         f"{spec.val_per_class}")
-    pools = [p[spec.val_per_class:] for p in per_class]
+        raise ValueError(
+            f"--val-per-class must be in [0, {smallest - 1}], got {spec.val_per_class}"
+        )
+    pools = [p[spec.val_per_class :] for p in per_class]
     pool_size = min(len(p) for p in pools)
     n_max = spec.n_max or pool_size
     if n_max > pool_size:
-        raise ValueError(f"--n-max {n_max} exceeds the {pool_size} images per class left after "
-                         f"--val-per-class {spec.val_per_class}; lower one of them")
+        raise ValueError(
+            f"--n-max {n_max} exceeds the {pool_size} images per class left after "
+            f"--val-per-class {spec.val_per_class}; lower one of them"
+        )
     order = parse_class_order(spec.class_order)
     profile = exponential_profile(n_max, 10, spec.ratio)
     counts = [0] * 10
@@ -159,13 +186,17 @@ def split_fashion(targets: np.ndarray, spec: FashionLTSpec) -> FashionLTSplit:
         counts[c] = profile[rank]
     probe_n = spec.probe_per_class or pool_size
     if not n_max <= probe_n <= pool_size:
-        raise ValueError(f"--probe-per-class must be in [{n_max}, {pool_size}] (the probe set "
-                         f"holds every train image), got {probe_n}")
+        raise ValueError(
+            f"--probe-per-class must be in [{n_max}, {pool_size}] (the probe set "
+            f"holds every train image), got {probe_n}"
+        )
     return FashionLTSplit(
         train=np.concatenate([np.sort(p[:n]) for p, n in zip(pools, counts)]),
         probe=np.concatenate([np.sort(p[:probe_n]) for p in pools]),
-        val=np.concatenate([np.sort(p[:spec.val_per_class]) for p in per_class]),
-        counts=counts, order=order)
+        val=np.concatenate([np.sort(p[: spec.val_per_class]) for p in per_class]),
+        counts=counts,
+        order=order,
+    )
 
 
 def _rgb(images: np.ndarray) -> np.ndarray:
@@ -173,9 +204,14 @@ def _rgb(images: np.ndarray) -> np.ndarray:
     return np.repeat(images[..., None], 3, axis=3)
 
 
-def build_fashion_lt(out: str | Path, spec: FashionLTSpec = FashionLTSpec(), *,
-                     root: str | Path | None = None, download_ok: bool = False,
-                     replace: bool = False) -> Manifest:
+def build_fashion_lt(
+    out: str | Path,
+    spec: FashionLTSpec = FashionLTSpec(),
+    *,
+    root: str | Path | None = None,
+    download_ok: bool = False,
+    replace: bool = False,
+) -> Manifest:
     """Build Fashion-MNIST-LT under ``out`` (atomically; reused if already built identically)."""
     try:
         files = find_raw_files(root)
@@ -186,22 +222,36 @@ def build_fashion_lt(out: str | Path, spec: FashionLTSpec = FashionLTSpec(), *,
     train_x, train_y = read_idx(files["train_images"]), read_idx(files["train_labels"])
     test_x, test_y = read_idx(files["test_images"]), read_idx(files["test_labels"])
     if train_x.shape != (60000, 28, 28) or test_x.shape != (10000, 28, 28):
-        raise ValueError(f"unexpected Fashion-MNIST shapes {train_x.shape} / {test_x.shape} in "
-                         f"{files['train_images'].parent}: expected 60000 and 10000 28x28 images")
+        raise ValueError(
+            f"unexpected Fashion-MNIST shapes {train_x.shape} / {test_x.shape} in "
+            f"{files['train_images'].parent}: expected 60000 and 10000 28x28 images"
+        )
     split = split_fashion(train_y, spec)
     names = list(CLASS_NAMES)
     manifest = Manifest.build(
-        name=spec.name, source=f"Fashion-MNIST idx files in {files['train_images'].parent}",
-        class_names=names, counts=split.counts, items=split.train.tolist(), group_rule="thirds",
-        profile={"type": "exponential", "ratio": spec.ratio, "n_max": max(split.counts),
-                 "class_order": split.order, "class_order_spec": spec.class_order},
+        name=spec.name,
+        source=f"Fashion-MNIST idx files in {files['train_images'].parent}",
+        class_names=names,
+        counts=split.counts,
+        items=split.train.tolist(),
+        group_rule="thirds",
+        profile={
+            "type": "exponential",
+            "ratio": spec.ratio,
+            "n_max": max(split.counts),
+            "class_order": split.order,
+            "class_order_spec": spec.class_order,
+        },
         seed=spec.seed,
-        extra={"image_size": 28, "val_per_class": spec.val_per_class,
-               "probe_per_class": len(split.probe) // 10,
-               "probe_checksum": checksum_items(split.probe.tolist()),
-               "val_checksum": checksum_items(split.val.tolist()),
-               "test_checksum": checksum_items(range(len(test_y))),
-               "splits": {"train": "train", "probe": "probe", "val": "val", "test": "test"}},
+        extra={
+            "image_size": 28,
+            "val_per_class": spec.val_per_class,
+            "probe_per_class": len(split.probe) // 10,
+            "probe_checksum": checksum_items(split.probe.tolist()),
+            "val_checksum": checksum_items(split.val.tolist()),
+            "test_checksum": checksum_items(range(len(test_y))),
+            "splits": {"train": "train", "probe": "probe", "val": "val", "test": "test"},
+        },
     )
 
     def fill(tmp: Path) -> None:

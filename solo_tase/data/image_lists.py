@@ -53,8 +53,10 @@ def parse_image_list(list_file: Path) -> tuple[list[str], list[int]]:
         if label < 0:
             raise ValueError(f"{list_file}:{number}: labels must be >= 0, got {label}")
         if PurePosixPath(path).is_absolute() or ".." in PurePosixPath(path).parts:
-            raise ValueError(f"{list_file}:{number}: paths must be relative to the image root "
-                             f"and stay inside it, got {path!r}")
+            raise ValueError(
+                f"{list_file}:{number}: paths must be relative to the image root "
+                f"and stay inside it, got {path!r}"
+            )
         paths.append(path)
         labels.append(label)
     if not paths:
@@ -65,18 +67,23 @@ def parse_image_list(list_file: Path) -> tuple[list[str], list[int]]:
 def _check_paths(list_file: Path, root: Path, paths: list[str]) -> None:
     repeated = [p for p, n in Counter(paths).items() if n > 1]
     if repeated:
-        raise ValueError(f"{list_file} lists {len(repeated)} path(s) more than once "
-                         f"(first: {_first(repeated)}): a split lists every image once")
+        raise ValueError(
+            f"{list_file} lists {len(repeated)} path(s) more than once "
+            f"(first: {_first(repeated)}): a split lists every image once"
+        )
     odd = [p for p in paths if not has_file_allowed_extension(p, IMG_EXTENSIONS)]
     if odd:
-        raise ValueError(f"{list_file}: {len(odd)} listed file(s) are not images that "
-                         f"torchvision's ImageFolder reads {IMG_EXTENSIONS} (first: {_first(odd)})")
+        raise ValueError(
+            f"{list_file}: {len(odd)} listed file(s) are not images that "
+            f"torchvision's ImageFolder reads {IMG_EXTENSIONS} (first: {_first(odd)})"
+        )
     missing = [p for p in paths if not (root / p).is_file()]
     if missing:
         raise FileNotFoundError(
             f"{len(missing)} of the {len(paths)} files listed in {list_file} do not exist under "
             f"{root} (first: {_first(missing)}): pass the image root the list's paths are "
-            "relative to (e.g. the folder holding train/ and val/)")
+            "relative to (e.g. the folder holding train/ and val/)"
+        )
 
 
 def _class_names(paths: list[str], labels: np.ndarray, num_classes: int) -> list[str]:
@@ -90,8 +97,9 @@ def _class_names(paths: list[str], labels: np.ndarray, num_classes: int) -> list
     return [str(c) for c in range(num_classes)]
 
 
-def read_image_list(list_file: str | Path, root: str | Path,
-                    class_names: Sequence[str] | None = None) -> ImageList:
+def read_image_list(
+    list_file: str | Path, root: str | Path, class_names: Sequence[str] | None = None
+) -> ImageList:
     """Read and check a ``relative/path label`` list against the image ``root``.
 
     Labels must be ``0..C-1`` with every class present; ``C`` is ``len(class_names)`` when given
@@ -107,22 +115,29 @@ def read_image_list(list_file: str | Path, root: str | Path,
     if not list_file.is_file():
         raise FileNotFoundError(f"image list {list_file} does not exist")
     if not root.is_dir():
-        raise FileNotFoundError(f"image root {root} is not a folder: pass the folder the paths "
-                                f"in {list_file.name} are relative to")
+        raise FileNotFoundError(
+            f"image root {root} is not a folder: pass the folder the paths "
+            f"in {list_file.name} are relative to"
+        )
     paths, raw = parse_image_list(list_file)
     labels = np.asarray(raw, dtype=np.int64)
     num_classes = len(class_names) if class_names is not None else int(labels.max()) + 1
     if labels.max() >= num_classes:
-        raise ValueError(f"{list_file} has labels up to {labels.max()} but there are only "
-                         f"{num_classes} classes (those of the train list)")
+        raise ValueError(
+            f"{list_file} has labels up to {labels.max()} but there are only "
+            f"{num_classes} classes (those of the train list)"
+        )
     counts = np.bincount(labels, minlength=num_classes)
     empty = np.flatnonzero(counts == 0).tolist()
     if empty:
-        raise ValueError(f"{list_file} has no images of label(s) {_first(empty, 10)} "
-                         f"({len(empty)} of {num_classes} classes): every class needs images")
+        raise ValueError(
+            f"{list_file} has no images of label(s) {_first(empty, 10)} "
+            f"({len(empty)} of {num_classes} classes): every class needs images"
+        )
     _check_paths(list_file, root, paths)
-    names = list(class_names) if class_names is not None else _class_names(paths, labels,
-                                                                            num_classes)
+    names = (
+        list(class_names) if class_names is not None else _class_names(paths, labels, num_classes)
+    )
     return ImageList(root=root, paths=paths, labels=labels, class_names=names)
 
 
@@ -133,6 +148,9 @@ def scan_image_folder(root: str | Path) -> ImageList:
         raise FileNotFoundError(f"image folder {root} does not exist")
     classes, class_to_idx = find_classes(str(root))
     samples = make_dataset(str(root), class_to_idx, extensions=IMG_EXTENSIONS)
-    return ImageList(root=root, paths=[str(Path(p).relative_to(root)) for p, _ in samples],
-                     labels=np.asarray([c for _, c in samples], dtype=np.int64),
-                     class_names=list(classes))
+    return ImageList(
+        root=root,
+        paths=[str(Path(p).relative_to(root)) for p, _ in samples],
+        labels=np.asarray([c for _, c in samples], dtype=np.int64),
+        class_names=list(classes),
+    )

@@ -44,21 +44,28 @@ def read_block(config: DictConfig) -> LongTailBlock:
     raw: dict[str, Any] = OmegaConf.to_container(node, resolve=True)  # type: ignore[assignment]
     unknown = sorted(set(raw) - set(known) - set(RECORDED))
     if unknown:
-        raise ConfigError(f"unknown keys {[PREFIX + k for k in unknown]}; known keys: {known} "
-                          "(the dataset itself is data.dataset)")
+        raise ConfigError(
+            f"unknown keys {[PREFIX + k for k in unknown]}; known keys: {known} "
+            "(the dataset itself is data.dataset)"
+        )
     dataset = OmegaConf.select(config, "data.dataset")
     if dataset not in CIFAR_SETS:
         raise ConfigError(
             f"data.long_tail applies in place only to data.dataset cifar10 or cifar100 (got "
             f"{dataset!r}); for image lists or ImageFolders build the set with `solo-tase data "
-            "build ...` and point data.train_path at its train/ folder, without data.long_tail")
+            "build ...` and point data.train_path at its train/ folder, without data.long_tail"
+        )
     if OmegaConf.select(config, "data.format") == "dali":
-        raise ConfigError("data.long_tail cannot restrict DALI loaders (data.format: dali): use "
-                          "data.format: image_folder, or a set built with `solo-tase data build`")
+        raise ConfigError(
+            "data.long_tail cannot restrict DALI loaders (data.format: dali): use "
+            "data.format: image_folder, or a set built with `solo-tase data build`"
+        )
     fraction = OmegaConf.select(config, "data.fraction", default=-1.0)
     if fraction is not None and float(fraction) > 0:
-        raise ConfigError(f"data.fraction={fraction} cannot be combined with data.long_tail "
-                          "(the long-tailed profile already chooses the images): remove it")
+        raise ConfigError(
+            f"data.fraction={fraction} cannot be combined with data.long_tail "
+            "(the long-tailed profile already chooses the images): remove it"
+        )
     kwargs = coerce(LongTailBlock, {k: v for k, v in raw.items() if k not in RECORDED}, PREFIX)
     block = LongTailBlock(dataset=dataset, **kwargs)
     block.validate(PREFIX)
@@ -77,13 +84,15 @@ def restrict(dataset: Any, selection: LongTailSelection) -> None:
         ValueError: the set is not the one the selection was drawn from (size or labels differ).
     """
     labels = np.asarray(dataset.targets, dtype=np.int64)
-    same = (labels.size == selection.source_size
-            and np.array_equal(labels[selection.positions], selection.labels))
+    same = labels.size == selection.source_size and np.array_equal(
+        labels[selection.positions], selection.labels
+    )
     if not same:
         raise ValueError(
             f"the CIFAR train set at {dataset.root} ({labels.size} images) is not the one "
             f"data.long_tail was drawn from (data.train_path, {selection.source_size} images): "
-            "read every CIFAR train set of the run from data.train_path")
+            "read every CIFAR train set of the run from data.train_path"
+        )
     dataset.data = dataset.data[selection.positions]
     dataset.targets = selection.labels.tolist()
 
@@ -93,10 +102,21 @@ class _LongTail:
 
     selection: ClassVar[LongTailSelection | None] = None
 
-    def __init__(self, root: str | Path, train: bool = True, transform: Any = None,
-                 target_transform: Any = None, download: bool = False) -> None:
-        super().__init__(root, train=train, transform=transform,  # type: ignore[call-arg]
-                         target_transform=target_transform, download=download)
+    def __init__(
+        self,
+        root: str | Path,
+        train: bool = True,
+        transform: Any = None,
+        target_transform: Any = None,
+        download: bool = False,
+    ) -> None:
+        super().__init__(
+            root,
+            train=train,
+            transform=transform,  # type: ignore[call-arg]
+            target_transform=target_transform,
+            download=download,
+        )
         if train and self.selection is not None:
             restrict(self, self.selection)
 
@@ -109,8 +129,10 @@ class LongTailCIFAR100(_LongTail, CIFAR_SETS["cifar100"]):  # type: ignore[misc]
     """torchvision's CIFAR100 whose train set is the installed long-tailed subset."""
 
 
-LONG_TAIL_CLASSES: dict[str, type[_LongTail]] = {"cifar10": LongTailCIFAR10,
-                                                 "cifar100": LongTailCIFAR100}
+LONG_TAIL_CLASSES: dict[str, type[_LongTail]] = {
+    "cifar10": LongTailCIFAR10,
+    "cifar100": LongTailCIFAR100,
+}
 
 
 def install_long_tail(config: DictConfig) -> Manifest:
@@ -127,8 +149,10 @@ def install_long_tail(config: DictConfig) -> Manifest:
     block = read_block(config)
     train_path = OmegaConf.select(config, "data.train_path")
     if not train_path:
-        raise ConfigError("data.long_tail needs data.train_path: the torchvision root that holds "
-                          f"(or will hold) {CIFAR_SETS[block.dataset].base_folder}/")
+        raise ConfigError(
+            "data.long_tail needs data.train_path: the torchvision root that holds "
+            f"(or will hold) {CIFAR_SETS[block.dataset].base_folder}/"
+        )
     arrays = load_cifar(block.dataset, train_path, train=True, download=block.download)
     selection = block.select(arrays.labels)
     manifest = block.manifest_for(selection, arrays.classes)
@@ -137,13 +161,16 @@ def install_long_tail(config: DictConfig) -> Manifest:
             f"data.long_tail.checksum is {block.checksum} but this config selects "
             f"{manifest.name} with checksum {manifest.index_checksum}: the split files, profile "
             "or CIFAR copy differ from the run that recorded it; restore them, or remove "
-            "data.long_tail.checksum to train on the new subset")
+            "data.long_tail.checksum to train on the new subset"
+        )
     path = Path(block.manifest or default_manifest_path(train_path, manifest.name)).absolute()
     try:
         save_manifest_once(manifest, path)
     except PermissionError as err:
-        raise PermissionError(f"cannot write the manifest ({err}): set data.long_tail.manifest "
-                              "to a writable file path") from None
+        raise PermissionError(
+            f"cannot write the manifest ({err}): set data.long_tail.manifest "
+            "to a writable file path"
+        ) from None
 
     cls = LONG_TAIL_CLASSES[block.dataset]
     cls.selection = selection

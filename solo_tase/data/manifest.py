@@ -72,7 +72,7 @@ class Manifest:
         return path
 
     @classmethod
-    def load(cls, path: str | Path) -> "Manifest":
+    def load(cls, path: str | Path) -> Manifest:
         """Read a manifest file, or ``manifest.json`` inside a folder."""
         path = Path(path)
         if path.is_dir():
@@ -92,10 +92,26 @@ class Manifest:
         return cls(**d)
 
     @classmethod
-    def build(cls, *, name: str, source: str, class_names: Sequence[str], counts: Sequence[int],
-              items: Iterable[Any], group_rule: str = "thirds", **kw: Any) -> "Manifest":
+    def build(
+        cls,
+        *,
+        name: str,
+        source: str,
+        class_names: Sequence[str],
+        counts: Sequence[int],
+        items: Iterable[Any],
+        group_rule: str = "thirds",
+        **kw: Any,
+    ) -> Manifest:
         """Manifest for ``counts`` per class; ``items`` is the ordered sample list to checksum."""
         counts = [int(c) for c in counts]
-        return cls(name=name, source=source, class_names=list(map(str, class_names)),
-                   counts=counts, groups=assign_groups(counts, group_rule),  # type: ignore[arg-type]
-                   group_rule=group_rule, index_checksum=checksum_items(items), **kw)
+        return cls(
+            name=name,
+            source=source,
+            class_names=list(map(str, class_names)),
+            counts=counts,
+            groups=assign_groups(counts, group_rule),  # type: ignore[arg-type]
+            group_rule=group_rule,
+            index_checksum=checksum_items(items),
+            **kw,
+        )

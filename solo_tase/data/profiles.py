@@ -39,8 +39,9 @@ def exponential_profile(n_max: int, num_classes: int, ratio: float) -> list[int]
     return counts
 
 
-def assign_groups(counts: Sequence[int], rule: GroupRule = "thirds",
-                  thresholds: tuple[int, int] = (100, 20)) -> list[str]:
+def assign_groups(
+    counts: Sequence[int], rule: GroupRule = "thirds", thresholds: tuple[int, int] = (100, 20)
+) -> list[str]:
     """Group name ("many"/"medium"/"few") of each class from its training count.
 
     ``thirds`` (CIFAR-style): classes sorted by count (descending, ties by class index) are cut

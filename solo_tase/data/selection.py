@@ -32,8 +32,9 @@ class LongTailSelection:
         return int(self.positions.size)
 
 
-def _canonical(positions: np.ndarray, source_labels: np.ndarray, num_classes: int,
-               source_size: int) -> LongTailSelection:
+def _canonical(
+    positions: np.ndarray, source_labels: np.ndarray, num_classes: int, source_size: int
+) -> LongTailSelection:
     """Sort ``positions`` class-major, ascending inside a class; every class must be non-empty."""
     labels = source_labels[positions]
     order = np.lexsort((positions, labels))
@@ -41,10 +42,16 @@ def _canonical(positions: np.ndarray, source_labels: np.ndarray, num_classes: in
     counts = np.bincount(labels, minlength=num_classes)
     empty = np.flatnonzero(counts == 0).tolist()
     if empty:
-        raise ValueError(f"the selection leaves class(es) {empty[:10]} empty "
-                         f"({len(empty)} of {num_classes}): every class needs at least one image")
-    return LongTailSelection(positions=positions.astype(np.int64), labels=labels.astype(np.int64),
-                             counts=counts.tolist(), source_size=source_size)
+        raise ValueError(
+            f"the selection leaves class(es) {empty[:10]} empty "
+            f"({len(empty)} of {num_classes}): every class needs at least one image"
+        )
+    return LongTailSelection(
+        positions=positions.astype(np.int64),
+        labels=labels.astype(np.int64),
+        counts=counts.tolist(),
+        source_size=source_size,
+    )
 
 
 def _check_labels(source_labels: np.ndarray, num_classes: int) -> np.ndarray:
@@ -52,14 +59,21 @@ def _check_labels(source_labels: np.ndarray, num_classes: int) -> np.ndarray:
     if labels.ndim != 1 or labels.size == 0:
         raise ValueError("source labels must be a non-empty 1-D array")
     if labels.min() < 0 or labels.max() >= num_classes:
-        raise ValueError(f"source labels must lie in [0, {num_classes}), got "
-                         f"[{labels.min()}, {labels.max()}]")
+        raise ValueError(
+            f"source labels must lie in [0, {num_classes}), got [{labels.min()}, {labels.max()}]"
+        )
     return labels
 
 
-def profile_selection(source_labels: np.ndarray, num_classes: int, *, ratio: float, seed: int,
-                      n_max: int | None = None,
-                      exclude: np.ndarray | None = None) -> LongTailSelection:
+def profile_selection(
+    source_labels: np.ndarray,
+    num_classes: int,
+    *,
+    ratio: float,
+    seed: int,
+    n_max: int | None = None,
+    exclude: np.ndarray | None = None,
+) -> LongTailSelection:
     """Draw ``floor(n_max * ratio^(-i/(C-1)))`` images of class ``i`` (class 0 is the head).
 
     Inside each class the candidates (source positions not in ``exclude``) are permuted with
@@ -83,16 +97,19 @@ def profile_selection(source_labels: np.ndarray, num_classes: int, *, ratio: flo
     short = [(c, n, a) for c, (n, a) in enumerate(zip(counts, available)) if n > a]
     if short:
         c, n, a = short[0]
-        raise ValueError(f"n_max={counts[0]} asks {n} images of class {c}, which has only {a} "
-                         f"candidates ({len(short)} class(es) short): lower n_max to at most "
-                         f"{min(available)} or leave it unset")
+        raise ValueError(
+            f"n_max={counts[0]} asks {n} images of class {c}, which has only {a} "
+            f"candidates ({len(short)} class(es) short): lower n_max to at most "
+            f"{min(available)} or leave it unset"
+        )
     rng = np.random.default_rng(seed)
     chosen = [rng.permutation(cand)[:n] for cand, n in zip(candidates, counts)]
     return _canonical(np.concatenate(chosen), labels, num_classes, labels.size)
 
 
-def ldam_selection(source_labels: np.ndarray, num_classes: int, *, ratio: float,
-                   seed: int = 0) -> LongTailSelection:
+def ldam_selection(
+    source_labels: np.ndarray, num_classes: int, *, ratio: float, seed: int = 0
+) -> LongTailSelection:
     """The LDAM draw (``IMBALANCECIFAR``, used by GH): ``np.random.seed(seed)``, then for each
     class in label order ``idx = np.where(labels == c)[0]; np.random.shuffle(idx)`` and the first
     ``n_c = int(n_max * (1/ratio)^(c/(C-1)))`` kept, ``n_max = N / C``.
@@ -108,14 +125,17 @@ def ldam_selection(source_labels: np.ndarray, num_classes: int, *, ratio: float,
         idx = np.where(labels == c)[0]
         state.shuffle(idx)
         if idx.size < n:
-            raise ValueError(f"the LDAM draw asks {n} images of class {c}, which has {idx.size}: "
-                             "it needs a balanced source (the full CIFAR train set)")
+            raise ValueError(
+                f"the LDAM draw asks {n} images of class {c}, which has {idx.size}: "
+                "it needs a balanced source (the full CIFAR train set)"
+            )
         chosen.append(idx[:n])
     return _canonical(np.concatenate(chosen), labels, num_classes, labels.size)
 
 
-def index_selection(source_labels: np.ndarray, num_classes: int,
-                    positions: np.ndarray) -> LongTailSelection:
+def index_selection(
+    source_labels: np.ndarray, num_classes: int, positions: np.ndarray
+) -> LongTailSelection:
     """The samples at ``positions`` (already range- and duplicate-checked), in canonical order."""
     labels = _check_labels(source_labels, num_classes)
     return _canonical(np.asarray(positions, dtype=np.int64), labels, num_classes, labels.size)
@@ -125,19 +145,25 @@ def check_indexes(indexes: np.ndarray, upper: int, what: str) -> np.ndarray:
     """``indexes`` as int64 [N] if all lie in ``[0, upper)`` without duplicates; else ValueError."""
     arr = np.asarray(indexes)
     if arr.ndim != 1 or arr.size == 0 or not np.issubdtype(arr.dtype, np.integer):
-        raise ValueError(f"{what} must hold a non-empty 1-D array of integer indexes, got "
-                         f"dtype {arr.dtype} and shape {arr.shape}")
+        raise ValueError(
+            f"{what} must hold a non-empty 1-D array of integer indexes, got "
+            f"dtype {arr.dtype} and shape {arr.shape}"
+        )
     arr = arr.astype(np.int64)
     bad = arr[(arr < 0) | (arr >= upper)]
     if bad.size:
-        raise ValueError(f"{what} has {bad.size} index(es) outside [0, {upper}) (first: "
-                         f"{bad[:5].tolist()}): it does not index this set; check the dataset "
-                         "(cifar10 / cifar100) and whether it indexes a pool")
+        raise ValueError(
+            f"{what} has {bad.size} index(es) outside [0, {upper}) (first: "
+            f"{bad[:5].tolist()}): it does not index this set; check the dataset "
+            "(cifar10 / cifar100) and whether it indexes a pool"
+        )
     uniq, seen = np.unique(arr, return_counts=True)
     if (seen > 1).any():
         dups = uniq[seen > 1]
-        raise ValueError(f"{what} repeats {dups.size} index(es) (first: {dups[:5].tolist()}): "
-                         "a split lists every image once")
+        raise ValueError(
+            f"{what} repeats {dups.size} index(es) (first: {dups[:5].tolist()}): "
+            "a split lists every image once"
+        )
     return arr
 
 
@@ -155,8 +181,9 @@ def load_index_file(path: str | Path, upper: int) -> np.ndarray:
     return check_indexes(arr, upper, str(path))
 
 
-def split_positions(split_file: str | Path, source_size: int,
-                    pool_file: str | Path | None = None) -> np.ndarray:
+def split_positions(
+    split_file: str | Path, source_size: int, pool_file: str | Path | None = None
+) -> np.ndarray:
     """Source positions of a split file; with ``pool_file`` the split holds positions in the pool.
 
     SDCLR's ``*_D_i.npy`` files index the CIFAR train set directly (no pool).

@@ -45,21 +45,34 @@ def plan_links(images: ImageList, positions: np.ndarray | None = None) -> LinkPl
     """
     idx = np.arange(len(images.paths)) if positions is None else np.asarray(positions)
     dirs = class_dir_names(images.class_names)
-    rows = sorted((int(images.labels[i]), PurePosixPath(images.paths[i]).name, images.paths[i])
-                  for i in idx.tolist())
+    rows = sorted(
+        (int(images.labels[i]), PurePosixPath(images.paths[i]).name, images.paths[i])
+        for i in idx.tolist()
+    )
     clashes = [k for k, n in Counter((label, name) for label, name, _ in rows).items() if n > 1]
     if clashes:
         label, name = clashes[0]
-        raise ValueError(f"{len(clashes)} file name(s) occur twice in one class (first: {name!r} "
-                         f"in class {images.class_names[label]!r}): the flat class folders of "
-                         "the built ImageFolder need unique names per class")
-    return LinkPlan(links=[(dirs[label], name, images.root / path) for label, name, path in rows],
-                    items=[path for _, _, path in rows])
+        raise ValueError(
+            f"{len(clashes)} file name(s) occur twice in one class (first: {name!r} "
+            f"in class {images.class_names[label]!r}): the flat class folders of "
+            "the built ImageFolder need unique names per class"
+        )
+    return LinkPlan(
+        links=[(dirs[label], name, images.root / path) for label, name, path in rows],
+        items=[path for _, _, path in rows],
+    )
 
 
-def build_list_dataset(out: str | Path, root: str | Path, train_list: str | Path, *,
-                       val_list: str | Path | None = None, name: str | None = None,
-                       group_rule: GroupRule = "thresholds", replace: bool = False) -> Manifest:
+def build_list_dataset(
+    out: str | Path,
+    root: str | Path,
+    train_list: str | Path,
+    *,
+    val_list: str | Path | None = None,
+    name: str | None = None,
+    group_rule: GroupRule = "thresholds",
+    replace: bool = False,
+) -> Manifest:
     """Materialise ``train_list`` (and ``val_list``) under ``out`` as symlinked ImageFolders.
 
     Groups default to ImageNet-LT's thresholds (> 100, 20-100, < 20 training images).
@@ -73,13 +86,21 @@ def build_list_dataset(out: str | Path, root: str | Path, train_list: str | Path
         val = read_image_list(val_list, root, train.class_names)
         val_plan = plan_links(val)
         splits["val"] = "val"
-        extra.update(val_list=Path(val_list).name, val_checksum=checksum_items(val_plan.items),
-                     val_counts=val.counts)
+        extra.update(
+            val_list=Path(val_list).name,
+            val_checksum=checksum_items(val_plan.items),
+            val_counts=val.counts,
+        )
     manifest = Manifest.build(
-        name=name or Path(train_list).stem.lower(), source=f"image list {Path(train_list).name}",
-        class_names=train.class_names, counts=train.counts, items=train_plan.items,
-        group_rule=group_rule, profile={"type": "list", "list_file": Path(train_list).name},
-        extra=extra)
+        name=name or Path(train_list).stem.lower(),
+        source=f"image list {Path(train_list).name}",
+        class_names=train.class_names,
+        counts=train.counts,
+        items=train_plan.items,
+        group_rule=group_rule,
+        profile={"type": "list", "list_file": Path(train_list).name},
+        extra=extra,
+    )
 
     def fill(tmp: Path) -> None:
         write_symlink_split(tmp / "train", train_plan.links)
@@ -96,21 +117,42 @@ def folder_lt_name(root: str | Path, ratio: float, seed: int, n_max: int | None)
     return name + (f"-n{n_max}" if n_max else "")
 
 
-def build_folder_lt(out: str | Path, root: str | Path, *, ratio: float, seed: int = 0,
-                    n_max: int | None = None, group_rule: GroupRule = "thirds",
-                    replace: bool = False) -> Manifest:
+def build_folder_lt(
+    out: str | Path,
+    root: str | Path,
+    *,
+    ratio: float,
+    seed: int = 0,
+    n_max: int | None = None,
+    group_rule: GroupRule = "thirds",
+    replace: bool = False,
+) -> Manifest:
     """Draw the exponential profile from the ImageFolder ``root`` into ``out/train`` (symlinks)."""
     images = scan_image_folder(root)
-    selection = profile_selection(images.labels, len(images.class_names), ratio=ratio, seed=seed,
-                                  n_max=n_max)
+    selection = profile_selection(
+        images.labels, len(images.class_names), ratio=ratio, seed=seed, n_max=n_max
+    )
     plan = plan_links(images, selection.positions)
     manifest = Manifest.build(
         name=folder_lt_name(images.root, ratio, seed, n_max),
-        source=f"ImageFolder {images.root.name}", class_names=images.class_names,
-        counts=selection.counts, items=plan.items, group_rule=group_rule,
-        profile={"type": "exponential", "ratio": ratio, "n_max": selection.counts[0],
-                 "class_order": "sorted class folders: class 0 (head) .. C-1 (tail)"},
-        seed=seed, extra={"root": str(images.root), "splits": {"train": "train"}})
-    materialize(Path(out), manifest, lambda tmp: write_symlink_split(tmp / "train", plan.links),
-                replace=replace)
+        source=f"ImageFolder {images.root.name}",
+        class_names=images.class_names,
+        counts=selection.counts,
+        items=plan.items,
+        group_rule=group_rule,
+        profile={
+            "type": "exponential",
+            "ratio": ratio,
+            "n_max": selection.counts[0],
+            "class_order": "sorted class folders: class 0 (head) .. C-1 (tail)",
+        },
+        seed=seed,
+        extra={"root": str(images.root), "splits": {"train": "train"}},
+    )
+    materialize(
+        Path(out),
+        manifest,
+        lambda tmp: write_symlink_split(tmp / "train", plan.links),
+        replace=replace,
+    )
     return manifest

@@ -17,8 +17,9 @@ from solo_tase.data.manifest import MANIFEST_NAME, Manifest
 from solo_tase.utils.atomic import build_folder_atomically, write_file_atomically
 
 
-def materialize(out: Path, manifest: Manifest, fill: Callable[[Path], None], *,
-                replace: bool = False) -> Path:
+def materialize(
+    out: Path, manifest: Manifest, fill: Callable[[Path], None], *, replace: bool = False
+) -> Path:
     """Create ``out`` by calling ``fill(tmp_dir)`` and saving ``manifest`` there, atomically.
 
     Returns ``out``. If ``out`` already holds this exact dataset (same name and checksum), nothing
@@ -26,14 +27,19 @@ def materialize(out: Path, manifest: Manifest, fill: Callable[[Path], None], *,
     """
     out = Path(out)
     if out.exists() and not out.is_dir():
-        raise FileExistsError(f"{out} is a file, not a dataset folder: choose another output folder")
+        raise FileExistsError(
+            f"{out} is a file, not a dataset folder: choose another output folder"
+        )
     if out.exists() and any(out.iterdir()):
         existing = _existing_manifest(out / MANIFEST_NAME)
         if _same_dataset(existing, manifest):
             return out
         if not replace:
-            what = (f"a different dataset ({existing.name}, checksum {existing.index_checksum[:12]})"
-                    if existing else "files that are not a solo-tase dataset")
+            what = (
+                f"a different dataset ({existing.name}, checksum {existing.index_checksum[:12]})"
+                if existing
+                else "files that are not a solo-tase dataset"
+            )
             raise FileExistsError(
                 f"{out} already holds {what}; choose another output folder or pass --replace "
                 "(replace=True) to overwrite it"
@@ -54,8 +60,11 @@ def _existing_manifest(path: Path) -> Manifest | None:
 
 
 def _same_dataset(existing: Manifest | None, manifest: Manifest) -> bool:
-    return (existing is not None and existing.index_checksum == manifest.index_checksum
-            and existing.name == manifest.name)
+    return (
+        existing is not None
+        and existing.index_checksum == manifest.index_checksum
+        and existing.name == manifest.name
+    )
 
 
 def save_manifest_once(manifest: Manifest, path: Path) -> Path:
@@ -69,22 +78,33 @@ def save_manifest_once(manifest: Manifest, path: Path) -> Path:
         existing = _existing_manifest(path)
         if _same_dataset(existing, manifest):
             return path
-        what = (f"the manifest of other data ({existing.name}, checksum "
-                f"{existing.index_checksum[:12]})" if existing else "a file that is not a manifest")
-        raise FileExistsError(f"{path} already holds {what}: choose another manifest path or "
-                              "remove that file")
+        what = (
+            f"the manifest of other data ({existing.name}, checksum {existing.index_checksum[:12]})"
+            if existing
+            else "a file that is not a manifest"
+        )
+        raise FileExistsError(
+            f"{path} already holds {what}: choose another manifest path or remove that file"
+        )
     return write_file_atomically(path, manifest.save)
 
 
 def class_dir_names(class_names: Sequence[str]) -> list[str]:
     """Folder name per class whose lexicographic order is the label order (ImageFolder sorts)."""
     width = len(str(len(class_names) - 1))
-    return [f"{i:0{width}d}_{name}" if name != str(i) else f"{i:0{width}d}"
-            for i, name in enumerate(class_names)]
+    return [
+        f"{i:0{width}d}_{name}" if name != str(i) else f"{i:0{width}d}"
+        for i, name in enumerate(class_names)
+    ]
 
 
-def write_png_split(root: Path, images: np.ndarray, labels: Sequence[int], ids: Sequence[int],
-                    class_names: Sequence[str]) -> None:
+def write_png_split(
+    root: Path,
+    images: np.ndarray,
+    labels: Sequence[int],
+    ids: Sequence[int],
+    class_names: Sequence[str],
+) -> None:
     """Write uint8 images [N, H, W, 3] as ``root/<class dir>/<id>.png`` (ImageFolder layout)."""
     dirs = class_dir_names(class_names)
     for d in dirs:

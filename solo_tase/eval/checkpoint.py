@@ -41,14 +41,20 @@ class LoadedBackbone:
 def read_run_args(checkpoint: Path) -> tuple[dict[str, Any], Path]:
     """The run config (``args.json`` beside ``checkpoint``) and its path."""
     args_path = checkpoint.parent / ARGS_NAME
-    _, args = read_document(args_path, (
-        f"no {ARGS_NAME} beside {checkpoint}: the backbone, stem, dataset, crop size and "
-        "normalisation are read from the run's args.json, which solo-learn writes next to "
-        f"its checkpoints; copy that run's args.json into {checkpoint.parent}"))
+    _, args = read_document(
+        args_path,
+        (
+            f"no {ARGS_NAME} beside {checkpoint}: the backbone, stem, dataset, crop size and "
+            "normalisation are read from the run's args.json, which solo-learn writes next to "
+            f"its checkpoints; copy that run's args.json into {checkpoint.parent}"
+        ),
+    )
     for key in REQUIRED_ARGS:
         if dotted(args, key) in (None, ""):
-            raise ValueError(f"{args_path} has no '{key}': it is not a solo-learn run config "
-                             "(use the args.json solo-learn wrote for this checkpoint)")
+            raise ValueError(
+                f"{args_path} has no '{key}': it is not a solo-learn run config "
+                "(use the args.json solo-learn wrote for this checkpoint)"
+            )
     return args, args_path
 
 
@@ -60,8 +66,10 @@ def backbone_factories(use_solo: bool) -> dict[str, Factory]:
             from solo.methods.base import BaseMethod
         return dict(BaseMethod._BACKBONES)
     # solo-learn's resnet18/resnet50 are torchvision's (solo/backbones/resnet/resnet.py).
-    return {"resnet18": lambda method, **kw: torchvision.models.resnet18(**kw),
-            "resnet50": lambda method, **kw: torchvision.models.resnet50(**kw)}
+    return {
+        "resnet18": lambda method, **kw: torchvision.models.resnet18(**kw),
+        "resnet50": lambda method, **kw: torchvision.models.resnet50(**kw),
+    }
 
 
 def build_backbone(args: Mapping[str, Any], use_solo: bool | None = None) -> nn.Module:
@@ -71,10 +79,14 @@ def build_backbone(args: Mapping[str, Any], use_solo: bool | None = None) -> nn.
     factories = backbone_factories(use_solo)
     if name not in factories:
         if use_solo:
-            raise ValueError(f"unknown backbone '{name}' (backbone.name in args.json); "
-                             f"solo-learn's registry has {sorted(factories)}")
-        raise ValueError(f"backbone '{name}' needs solo-learn's backbone registry; without "
-                         f"solo-learn only {sorted(factories)} can be built. {INSTALL_HINT}")
+            raise ValueError(
+                f"unknown backbone '{name}' (backbone.name in args.json); "
+                f"solo-learn's registry has {sorted(factories)}"
+            )
+        raise ValueError(
+            f"backbone '{name}' needs solo-learn's backbone registry; without "
+            f"solo-learn only {sorted(factories)} can be built. {INSTALL_HINT}"
+        )
     model = factories[name](args["method"], **dict(args["backbone"].get("kwargs") or {}))
     if name.startswith("resnet"):  # the same condition and surgery as solo's BaseMethod
         model.fc = nn.Identity()
@@ -96,29 +108,43 @@ def backbone_state_dict(path: Path) -> dict[str, torch.Tensor]:
         ) from None
     state = ckpt.get("state_dict") if isinstance(ckpt, Mapping) else None
     if not isinstance(state, Mapping):
-        raise ValueError(f"{path} has no 'state_dict': expected a solo-learn checkpoint or a zoo "
-                         "weights file {'state_dict': {'backbone.<name>': tensor, ...}}")
-    out = {k[len(STATE_PREFIX):]: v for k, v in state.items() if k.startswith(STATE_PREFIX)}
+        raise ValueError(
+            f"{path} has no 'state_dict': expected a solo-learn checkpoint or a zoo "
+            "weights file {'state_dict': {'backbone.<name>': tensor, ...}}"
+        )
+    out = {k[len(STATE_PREFIX) :]: v for k, v in state.items() if k.startswith(STATE_PREFIX)}
     if not out:
-        raise ValueError(f"{path}: no 'backbone.*' key in its state_dict (first keys: "
-                         f"{list(state)[:5]}); it is not a solo-learn checkpoint")
+        raise ValueError(
+            f"{path}: no 'backbone.*' key in its state_dict (first keys: "
+            f"{list(state)[:5]}); it is not a solo-learn checkpoint"
+        )
     return out
 
 
-def load_strict(model: nn.Module, state: Mapping[str, torch.Tensor], path: Path,
-                name: str) -> None:
+def load_strict(model: nn.Module, state: Mapping[str, torch.Tensor], path: Path, name: str) -> None:
     """Load ``state`` into ``model``; any missing, unexpected or mis-shaped tensor is an error."""
     expected = model.state_dict()
     missing = sorted(set(expected) - set(state))
     unexpected = sorted(set(state) - set(expected))
-    shapes = [f"{k} {tuple(state[k].shape)} != {tuple(v.shape)}" for k, v in expected.items()
-              if k in state and state[k].shape != v.shape]
+    shapes = [
+        f"{k} {tuple(state[k].shape)} != {tuple(v.shape)}"
+        for k, v in expected.items()
+        if k in state and state[k].shape != v.shape
+    ]
     if missing or unexpected or shapes:
-        problems = "; ".join(f"{what}: {items[:4]}{' ...' if len(items) > 4 else ''}"
-                             for what, items in (("missing", missing), ("unexpected", unexpected),
-                                                 ("shape mismatch", shapes)) if items)
-        raise ValueError(f"{path} does not fit the '{name}' backbone that its args.json "
-                         f"describes ({problems}); check that args.json belongs to this checkpoint")
+        problems = "; ".join(
+            f"{what}: {items[:4]}{' ...' if len(items) > 4 else ''}"
+            for what, items in (
+                ("missing", missing),
+                ("unexpected", unexpected),
+                ("shape mismatch", shapes),
+            )
+            if items
+        )
+        raise ValueError(
+            f"{path} does not fit the '{name}' backbone that its args.json "
+            f"describes ({problems}); check that args.json belongs to this checkpoint"
+        )
     model.load_state_dict(state, strict=True)
 
 
@@ -126,13 +152,23 @@ def load_backbone(checkpoint: str | Path, use_solo: bool | None = None) -> Loade
     """Read args.json, build the backbone and load every one of its tensors (eval mode, CPU)."""
     path = Path(checkpoint).expanduser()
     if not path.is_file():
-        hint = (f" (it is a folder: pass one of its checkpoints "
-                f"{sorted(p.name for p in path.glob('*.ckpt'))})" if path.is_dir() else "")
+        hint = (
+            f" (it is a folder: pass one of its checkpoints "
+            f"{sorted(p.name for p in path.glob('*.ckpt'))})"
+            if path.is_dir()
+            else ""
+        )
         raise FileNotFoundError(f"checkpoint {path} not found{hint}")
     use_solo = solo_available() if use_solo is None else use_solo
     args, args_path = read_run_args(path)
     model = build_backbone(args, use_solo)
     load_strict(model, backbone_state_dict(path), path, args["backbone"]["name"])
-    return LoadedBackbone(module=model.eval(), args=args, checkpoint=path, args_path=args_path,
-                          checkpoint_sha256=sha256_file(path), args_sha256=sha256_file(args_path),
-                          registry="solo-learn" if use_solo else "torchvision")
+    return LoadedBackbone(
+        module=model.eval(),
+        args=args,
+        checkpoint=path,
+        args_path=args_path,
+        checkpoint_sha256=sha256_file(path),
+        args_sha256=sha256_file(args_path),
+        registry="solo-learn" if use_solo else "torchvision",
+    )

@@ -31,8 +31,9 @@ class EvalSet:
     cache_key: str  # identity plus modification times (feature cache)
 
 
-def open_set(spec: str, *, role: str, data_root: Path | None,
-             transform: Callable | None) -> EvalSet:
+def open_set(
+    spec: str, *, role: str, data_root: Path | None, transform: Callable | None
+) -> EvalSet:
     """Open the ``role`` ("probe" or "test") set named ``spec``; every class must have images."""
     path = Path(spec).expanduser()
     if path.is_dir():
@@ -53,8 +54,10 @@ def require_every_class(targets: np.ndarray, classes: Sequence[str], what: str) 
     counts = np.bincount(targets, minlength=len(classes))
     empty = [classes[i] for i in np.flatnonzero(counts == 0)]
     if empty:
-        raise ValueError(f"{what} has no images of class(es) {empty[:10]}: every class needs "
-                         "images (add them, or remove the class from every set and the manifest)")
+        raise ValueError(
+            f"{what} has no images of class(es) {empty[:10]}: every class needs "
+            "images (add them, or remove the class from every set and the manifest)"
+        )
 
 
 def _image_folder(path: Path, transform: Callable | None) -> EvalSet:
@@ -65,13 +68,19 @@ def _image_folder(path: Path, transform: Callable | None) -> EvalSet:
         listing.update(f"{Path(file).relative_to(path)}\t{label}\t{st.st_size}\n".encode())
         times.update(f"{st.st_mtime_ns}\n".encode())
     identity = listing.hexdigest()
-    return EvalSet(dataset=ds, classes=list(ds.classes),
-                   targets=np.asarray(ds.targets, dtype=np.int64), description=str(path),
-                   identity=identity, cache_key=f"{identity}:{times.hexdigest()}")
+    return EvalSet(
+        dataset=ds,
+        classes=list(ds.classes),
+        targets=np.asarray(ds.targets, dtype=np.int64),
+        description=str(path),
+        identity=identity,
+        cache_key=f"{identity}:{times.hexdigest()}",
+    )
 
 
-def _torchvision(name: str, train: bool, data_root: Path | None,
-                 transform: Callable | None) -> EvalSet:
+def _torchvision(
+    name: str, train: bool, data_root: Path | None, transform: Callable | None
+) -> EvalSet:
     cls = TORCHVISION_SETS[name]
     if data_root is None:
         raise ValueError(f"{name} needs --data-root: the folder that holds {cls.base_folder}")
@@ -86,6 +95,11 @@ def _torchvision(name: str, train: bool, data_root: Path | None,
     targets = np.asarray(ds.targets, dtype=np.int64)
     identity = hashlib.sha256(ds.data.tobytes() + targets.tobytes()).hexdigest()
     split = "train" if train else "test"
-    return EvalSet(dataset=ds, classes=list(ds.classes), targets=targets,
-                   description=f"{name}:{split}@{Path(data_root).resolve()}",
-                   identity=identity, cache_key=identity)
+    return EvalSet(
+        dataset=ds,
+        classes=list(ds.classes),
+        targets=targets,
+        description=f"{name}:{split}@{Path(data_root).resolve()}",
+        identity=identity,
+        cache_key=identity,
+    )

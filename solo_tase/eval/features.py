@@ -51,20 +51,34 @@ def resolve_device(device: str) -> torch.device:
 
 
 @torch.inference_mode()
-def extract_features(model: nn.Module, dataset: Dataset, *, device: torch.device,
-                     batch_size: int = 256, num_workers: int = 0,
-                     description: str = "features") -> Features:
+def extract_features(
+    model: nn.Module,
+    dataset: Dataset,
+    *,
+    device: torch.device,
+    batch_size: int = 256,
+    num_workers: int = 0,
+    description: str = "features",
+) -> Features:
     """Run ``model`` (eval mode) over ``dataset`` in order, with a progress bar on stderr."""
     model = model.eval().to(device)
-    loader = DataLoader(dataset, batch_size=batch_size, shuffle=False, num_workers=num_workers,
-                        pin_memory=device.type == "cuda")
+    loader = DataLoader(
+        dataset,
+        batch_size=batch_size,
+        shuffle=False,
+        num_workers=num_workers,
+        pin_memory=device.type == "cuda",
+    )
     xs, ys = [], []
-    for images, labels in track(loader, description=description, total=len(loader),
-                                console=Console(stderr=True)):
+    for images, labels in track(
+        loader, description=description, total=len(loader), console=Console(stderr=True)
+    ):
         out = model(images.to(device, non_blocking=True))
         if out.ndim != 2:
-            raise ValueError(f"the backbone returned features of shape {tuple(out.shape)}; "
-                             "expected [batch, dim] (a pooled backbone without its head)")
+            raise ValueError(
+                f"the backbone returned features of shape {tuple(out.shape)}; "
+                "expected [batch, dim] (a pooled backbone without its head)"
+            )
         xs.append(out.float().cpu())
         ys.append(labels.long())
     return Features(x=torch.cat(xs), y=torch.cat(ys))
@@ -76,8 +90,9 @@ def cache_key(parts: Mapping[str, str]) -> str:
     return hashlib.sha256(payload.encode()).hexdigest()
 
 
-def cached_features(cache_dir: Path | None, parts: Mapping[str, str],
-                    compute: Callable[[], Features]) -> tuple[Features, bool]:
+def cached_features(
+    cache_dir: Path | None, parts: Mapping[str, str], compute: Callable[[], Features]
+) -> tuple[Features, bool]:
     """``compute()`` unless ``cache_dir`` holds an entry for ``parts``; returns (features, hit)."""
     if cache_dir is None:
         return compute(), False
@@ -88,11 +103,19 @@ def cached_features(cache_dir: Path | None, parts: Mapping[str, str],
             saved = torch.load(path, map_location="cpu", weights_only=True)
             if saved.get("key") == dict(parts):
                 return Features(x=saved["x"], y=saved["y"]), True
-        except (OSError, RuntimeError, EOFError, pickle.UnpicklingError, AttributeError,
-                KeyError) as err:  # a damaged entry is recomputed, never trusted
-            Console(stderr=True).print(f"[yellow]feature cache {path} unreadable ({err}); "
-                                       "recomputing[/yellow]")
+        except (
+            OSError,
+            RuntimeError,
+            EOFError,
+            pickle.UnpicklingError,
+            AttributeError,
+            KeyError,
+        ) as err:  # a damaged entry is recomputed, never trusted
+            Console(stderr=True).print(
+                f"[yellow]feature cache {path} unreadable ({err}); recomputing[/yellow]"
+            )
     feats = compute()
-    write_file_atomically(path, lambda tmp: torch.save(
-        {"key": dict(parts), "x": feats.x, "y": feats.y}, tmp))
+    write_file_atomically(
+        path, lambda tmp: torch.save({"key": dict(parts), "x": feats.x, "y": feats.y}, tmp)
+    )
     return feats, False

@@ -31,9 +31,14 @@ class KnnOptions:
 
 
 @torch.no_grad()
-def knn_predict(train_x: torch.Tensor, train_y: torch.Tensor, test_x: torch.Tensor,
-                num_classes: int, options: KnnOptions = KnnOptions(),
-                chunk_size: int = 1024) -> torch.Tensor:
+def knn_predict(
+    train_x: torch.Tensor,
+    train_y: torch.Tensor,
+    test_x: torch.Tensor,
+    num_classes: int,
+    options: KnnOptions = KnnOptions(),
+    chunk_size: int = 1024,
+) -> torch.Tensor:
     """Predicted labels [M] of ``test_x`` [M, D] from ``train_x`` [N, D], ``train_y`` [N]."""
     options.validate(len(train_x))
     train = F.normalize(train_x, dim=1)

@@ -43,24 +43,32 @@ def group_metrics(pred: np.ndarray, target: np.ndarray, groups: Sequence[str]) -
     cm = confusion_matrix(np.asarray(target), np.asarray(pred), labels=np.arange(num_classes))
     support = cm.sum(axis=1)
     if (support == 0).any():
-        raise ValueError(f"the test set has no images of classes "
-                         f"{np.flatnonzero(support == 0).tolist()[:10]}: per-class accuracy needs "
-                         "every class")
+        raise ValueError(
+            f"the test set has no images of classes "
+            f"{np.flatnonzero(support == 0).tolist()[:10]}: per-class accuracy needs "
+            "every class"
+        )
     per_class = 100.0 * np.diag(cm) / support
     by_group = {}
     for name in GROUPS:
         members = [c for c, g in enumerate(groups) if g == name]
         if not members:
-            raise ValueError(f"no class is in the '{name}' group of the manifest: Many/Medium/Few "
-                             "need all three groups (use the long-tailed pre-training manifest)")
+            raise ValueError(
+                f"no class is in the '{name}' group of the manifest: Many/Medium/Few "
+                "need all three groups (use the long-tailed pre-training manifest)"
+            )
         by_group[name] = float(per_class[members].mean())
-    return GroupMetrics(all=float(100.0 * np.trace(cm) / cm.sum()), **by_group,
-                        std=float(np.std(list(by_group.values()))),
-                        per_class=tuple(float(a) for a in per_class))
+    return GroupMetrics(
+        all=float(100.0 * np.trace(cm) / cm.sum()),
+        **by_group,
+        std=float(np.std(list(by_group.values()))),
+        per_class=tuple(float(a) for a in per_class),
+    )
 
 
-def summarize(runs: Sequence[GroupMetrics]) -> tuple[dict[str, float], dict[str, float] | None,
-                                                     list[float]]:
+def summarize(
+    runs: Sequence[GroupMetrics],
+) -> tuple[dict[str, float], dict[str, float] | None, list[float]]:
     """Mean headline metrics, their population std over ``runs`` (None for one run), and the
     mean per-class accuracies."""
     table = np.array([[r.headline()[k] for k in HEADLINE] for r in runs])

@@ -73,43 +73,69 @@ class EvalRequest:
     def validate(self) -> None:
         """Raise ``ConfigError`` naming the first option out of range."""
         require(self.protocol in PROTOCOLS, "--protocol", f"one of {PROTOCOLS}", self.protocol)
-        require(len(self.seeds) >= 1 and all(s >= 0 for s in self.seeds)
-                and len(set(self.seeds)) == len(self.seeds), "--seeds",
-                "one or more distinct integers >= 0", list(self.seeds))
-        require(self.extract_batch_size >= 1, "--extract-batch-size", "an integer >= 1",
-                self.extract_batch_size)
+        require(
+            len(self.seeds) >= 1
+            and all(s >= 0 for s in self.seeds)
+            and len(set(self.seeds)) == len(self.seeds),
+            "--seeds",
+            "one or more distinct integers >= 0",
+            list(self.seeds),
+        )
+        require(
+            self.extract_batch_size >= 1,
+            "--extract-batch-size",
+            "an integer >= 1",
+            self.extract_batch_size,
+        )
         require(self.num_workers >= 0, "--num-workers", "an integer >= 0", self.num_workers)
         require(self.recipe in RECIPES, "--recipe", f"one of {RECIPES}", self.recipe)
         require(self.augment in AUGMENTS, "--augment", f"one of {AUGMENTS}", self.augment)
         if self.recipe == "sdclr-sgd":
             if self.protocol != "linear" or self.augment != "every-epoch":
-                raise ConfigError("--recipe sdclr-sgd is a linear probe on images augmented every "
-                                  "epoch: use --protocol linear --augment every-epoch")
+                raise ConfigError(
+                    "--recipe sdclr-sgd is a linear probe on images augmented every "
+                    "epoch: use --protocol linear --augment every-epoch"
+                )
             if (self.val_indices is None) == (self.val_set is None):
-                raise ConfigError("--recipe sdclr-sgd chooses its epoch on a held-out set: give "
-                                  "exactly one of --val-indices or --val-set")
+                raise ConfigError(
+                    "--recipe sdclr-sgd chooses its epoch on a held-out set: give "
+                    "exactly one of --val-indices or --val-set"
+                )
             self.sgd.validate()
         elif self.augment == "every-epoch":
-            raise ConfigError("--augment every-epoch needs --recipe sdclr-sgd (the adam recipe "
-                              "and kNN read cached features: use --augment one-pass or none)")
+            raise ConfigError(
+                "--augment every-epoch needs --recipe sdclr-sgd (the adam recipe "
+                "and kNN read cached features: use --augment one-pass or none)"
+            )
         elif self.protocol == "linear":
             self.probe.validate()
 
     def protocol_record(self, probe: EvalSet, test: EvalSet) -> dict[str, Any]:
         """``metrics.json`` ``protocol``: every option that changes the numbers."""
         record: dict[str, Any] = {
-            "name": self.protocol, "shots": self.shots, "fraction": self.fraction,
+            "name": self.protocol,
+            "shots": self.shots,
+            "fraction": self.fraction,
             "seeds": list(self.seeds),
-            "probe_indices_sha256": ([sha256_file(p) for p in self.probe_indices]
-                                     if self.probe_indices else None),
-            "resize": self.resize, "probe_set_id": probe.identity, "test_set_id": test.identity,
-            "augment": self.augment, "preset": self.preset, "setting": self.setting,
+            "probe_indices_sha256": (
+                [sha256_file(p) for p in self.probe_indices] if self.probe_indices else None
+            ),
+            "resize": self.resize,
+            "probe_set_id": probe.identity,
+            "test_set_id": test.identity,
+            "augment": self.augment,
+            "preset": self.preset,
+            "setting": self.setting,
         }
         if self.protocol == "knn":
             record.update(asdict(self.knn))
         elif self.recipe == "sdclr-sgd":
-            record.update({"recipe": self.recipe, "val": (sha256_file(self.val_indices)
-                                                          if self.val_indices else self.val_set)})
+            record.update(
+                {
+                    "recipe": self.recipe,
+                    "val": (sha256_file(self.val_indices) if self.val_indices else self.val_set),
+                }
+            )
             record.update({f"sgd_{k}": v for k, v in asdict(self.sgd).items()})
         else:
             record.update({"recipe": self.recipe, **asdict(self.probe)})
@@ -138,11 +164,14 @@ def resolve_manifest(explicit: Path | None, args: Mapping[str, Any]) -> Path:
 def check_classes(manifest: Manifest, manifest_path: Path, probe: EvalSet, test: EvalSet) -> None:
     """Probe, test and manifest classes must be the same, in the same label order."""
     if probe.classes != test.classes:
-        raise ValueError(f"probe set {probe.description} classes {probe.classes[:6]}... differ "
-                         f"from test set {test.description} classes {test.classes[:6]}...")
+        raise ValueError(
+            f"probe set {probe.description} classes {probe.classes[:6]}... differ "
+            f"from test set {test.description} classes {test.classes[:6]}..."
+        )
     names, dirs = manifest.class_names, class_dir_names(manifest.class_names)
     if len(test.classes) != len(names) or any(
-            t not in (n, d) for t, n, d in zip(test.classes, names, dirs)):
+        t not in (n, d) for t, n, d in zip(test.classes, names, dirs)
+    ):
         raise ValueError(
             f"manifest {manifest_path} ({len(names)} classes: {names[:6]}...) does not match test "
             f"set {test.description} ({len(test.classes)} classes: {test.classes[:6]}...): pass "
@@ -155,14 +184,19 @@ def load_probe_indices(path: Path, num_images: int) -> np.ndarray:
     try:
         idx = np.load(Path(path).expanduser(), allow_pickle=False)
     except (OSError, ValueError) as err:
-        raise FileNotFoundError(f"--probe-indices {path}: cannot read a .npy array "
-                                f"({err})") from None
+        raise FileNotFoundError(
+            f"--probe-indices {path}: cannot read a .npy array ({err})"
+        ) from None
     if idx.ndim != 1 or idx.size == 0 or not np.issubdtype(idx.dtype, np.integer):
-        raise ValueError(f"--probe-indices {path}: expected a non-empty 1-D integer array, "
-                         f"got {idx.dtype} of shape {idx.shape}")
+        raise ValueError(
+            f"--probe-indices {path}: expected a non-empty 1-D integer array, "
+            f"got {idx.dtype} of shape {idx.shape}"
+        )
     if idx.min() < 0 or idx.max() >= num_images or len(np.unique(idx)) != idx.size:
-        raise ValueError(f"--probe-indices {path}: indexes must be distinct and in "
-                         f"[0, {num_images}) for this probe set (got [{idx.min()}, {idx.max()}])")
+        raise ValueError(
+            f"--probe-indices {path}: indexes must be distinct and in "
+            f"[0, {num_images}) for this probe set (got [{idx.min()}, {idx.max()}])"
+        )
     return np.sort(idx.astype(np.int64))
 
 
@@ -183,14 +217,24 @@ def probe_runs(req: EvalRequest, probe: EvalSet) -> list[ProbeRun]:
         bases = []
         for path in req.probe_indices:
             idx = load_probe_indices(path, len(probe.targets))
-            require_every_class(probe.targets[idx], probe.classes,
-                                f"probe set {probe.description} restricted to {path}")
+            require_every_class(
+                probe.targets[idx],
+                probe.classes,
+                f"probe set {probe.description} restricted to {path}",
+            )
             bases.append((path, idx))
     runs = []
     for (path, base), seed in itertools.product(bases, req.seeds):
         if req.shots is not None or req.fraction is not None:
-            base = base[balanced_subset(probe.targets[base], len(probe.classes), seed=seed,
-                                        shots=req.shots, fraction=req.fraction)]
+            base = base[
+                balanced_subset(
+                    probe.targets[base],
+                    len(probe.classes),
+                    seed=seed,
+                    shots=req.shots,
+                    fraction=req.fraction,
+                )
+            ]
         runs.append(ProbeRun(seed=seed, indices_file=path, positions=base))
     return runs
 
@@ -202,20 +246,23 @@ def solo_learn_version() -> str:
         return "not installed"
 
 
-def evaluate(req: EvalRequest, *, use_solo: bool | None = None,
-             log: Callable[[str], None] = lambda _: None) -> dict[str, Any]:
+def evaluate(
+    req: EvalRequest, *, use_solo: bool | None = None, log: Callable[[str], None] = lambda _: None
+) -> dict[str, Any]:
     """Run the evaluation ``req`` describes and return its ``metrics.json`` document."""
     req.validate()
     backbone = load_backbone(req.checkpoint, use_solo)
-    log(f"backbone {backbone.args['backbone']['name']} ({backbone.registry}) from "
-        f"{backbone.checkpoint}")
+    log(
+        f"backbone {backbone.args['backbone']['name']} ({backbone.registry}) from "
+        f"{backbone.checkpoint}"
+    )
     transform = eval_transform(backbone.args, req.resize)
     manifest_path = resolve_manifest(req.manifest, backbone.args)
     manifest = Manifest.load(manifest_path)
-    probe = open_set(req.probe_set, role="probe", data_root=req.data_root,
-                     transform=transform.build())
-    test = open_set(req.test_set, role="test", data_root=req.data_root,
-                    transform=transform.build())
+    probe = open_set(
+        req.probe_set, role="probe", data_root=req.data_root, transform=transform.build()
+    )
+    test = open_set(req.test_set, role="test", data_root=req.data_root, transform=transform.build())
     check_classes(manifest, manifest_path, probe, test)
 
     runs = probe_runs(req, probe)  # bad indexes or shots fail before any extraction
@@ -229,18 +276,34 @@ def evaluate(req: EvalRequest, *, use_solo: bool | None = None,
         probe_f = _probe_features(req, backbone, transform, probe, device, log)
 
         def predict(run: ProbeRun) -> tuple[torch.Tensor, dict[str, Any]]:
-            return _predict(req, probe_f, torch.from_numpy(run.positions), test_f.x,
-                            len(probe.classes), run.seed, device), {}
+            return _predict(
+                req,
+                probe_f,
+                torch.from_numpy(run.positions),
+                test_f.x,
+                len(probe.classes),
+                run.seed,
+                device,
+            ), {}
+
     results, records = [], []
     for run in runs:
         pred, info = predict(run)
         results.append(group_metrics(pred.cpu().numpy(), test_f.y.numpy(), manifest.groups))
-        records.append({"seed": run.seed, "probe_images": len(run.positions),
-                        "probe_indices": str(run.indices_file) if run.indices_file else None,
-                        "all": results[-1].all, **info})
-        log(f"run {len(records)}/{len(runs)} (seed {run.seed}"
+        records.append(
+            {
+                "seed": run.seed,
+                "probe_images": len(run.positions),
+                "probe_indices": str(run.indices_file) if run.indices_file else None,
+                "all": results[-1].all,
+                **info,
+            }
+        )
+        log(
+            f"run {len(records)}/{len(runs)} (seed {run.seed}"
             f"{', ' + run.indices_file.name if run.indices_file else ''}): "
-            f"All {results[-1].all:.2f}% with {len(run.positions)} probe images")
+            f"All {results[-1].all:.2f}% with {len(run.positions)} probe images"
+        )
     mean, std, per_class = summarize(results)
     return {
         "schema": METRICS_SCHEMA,
@@ -250,90 +313,151 @@ def evaluate(req: EvalRequest, *, use_solo: bool | None = None,
         "metrics": mean,
         "metrics_std": std,
         "runs": records,
-        "per_class": [{"class": n, "train_count": c, "group": g, "accuracy": a} for n, c, g, a
-                      in zip(manifest.class_names, manifest.counts, manifest.groups, per_class)],
-        "inputs": {"checkpoint": str(backbone.checkpoint.resolve()),
-                   "checkpoint_sha256": backbone.checkpoint_sha256,
-                   "args_sha256": backbone.args_sha256,
-                   "manifest": str(manifest_path.resolve()),
-                   "manifest_checksum": manifest.index_checksum,
-                   "probe_set": probe.description, "test_set": test.description,
-                   "transform": transform.describe()},
-        "versions": {"solo_tase": solo_tase.__version__, "torch": torch.__version__,
-                     "solo_learn": solo_learn_version()},
+        "per_class": [
+            {"class": n, "train_count": c, "group": g, "accuracy": a}
+            for n, c, g, a in zip(manifest.class_names, manifest.counts, manifest.groups, per_class)
+        ],
+        "inputs": {
+            "checkpoint": str(backbone.checkpoint.resolve()),
+            "checkpoint_sha256": backbone.checkpoint_sha256,
+            "args_sha256": backbone.args_sha256,
+            "manifest": str(manifest_path.resolve()),
+            "manifest_checksum": manifest.index_checksum,
+            "probe_set": probe.description,
+            "test_set": test.description,
+            "transform": transform.describe(),
+        },
+        "versions": {
+            "solo_tase": solo_tase.__version__,
+            "torch": torch.__version__,
+            "solo_learn": solo_learn_version(),
+        },
     }
 
 
-def _features(backbone: LoadedBackbone, data: EvalSet, role: str, transform: str,
-              device: torch.device, req: EvalRequest, log: Callable[[str], None],
-              seed: int | None = None) -> Features:
+def _features(
+    backbone: LoadedBackbone,
+    data: EvalSet,
+    role: str,
+    transform: str,
+    device: torch.device,
+    req: EvalRequest,
+    log: Callable[[str], None],
+    seed: int | None = None,
+) -> Features:
     """Features of ``data`` (whose dataset applies ``transform``); a random transform is drawn
     from ``seed`` and the seed is part of the cache key."""
-    parts = {"checkpoint_sha256": backbone.checkpoint_sha256, "transform": transform,
-             "data": data.cache_key, "device": device.type}
+    parts = {
+        "checkpoint_sha256": backbone.checkpoint_sha256,
+        "transform": transform,
+        "data": data.cache_key,
+        "device": device.type,
+    }
     if seed is not None:
         parts["augmentation_seed"] = str(seed)
 
     def compute() -> Features:
         with torch.random.fork_rng(devices=[]):
             torch.manual_seed(seed or 0)
-            return extract_features(backbone.module, data.dataset, device=device,
-                                    batch_size=req.extract_batch_size,
-                                    num_workers=req.num_workers, description=f"{role} features")
+            return extract_features(
+                backbone.module,
+                data.dataset,
+                device=device,
+                batch_size=req.extract_batch_size,
+                num_workers=req.num_workers,
+                description=f"{role} features",
+            )
 
     feats, hit = cached_features(req.cache_dir, parts, compute)
     log(f"{'cached' if hit else 'extracted'} features {tuple(feats.x.shape)} of {data.description}")
     return feats
 
 
-def _probe_features(req: EvalRequest, backbone: LoadedBackbone, transform: EvalTransform,
-                    probe: EvalSet, device: torch.device,
-                    log: Callable[[str], None]) -> Features:
+def _probe_features(
+    req: EvalRequest,
+    backbone: LoadedBackbone,
+    transform: EvalTransform,
+    probe: EvalSet,
+    device: torch.device,
+    log: Callable[[str], None],
+) -> Features:
     """Probe-set features: of the evaluation transform, or of one augmented pass (crop + flip,
     drawn from the first seed) with ``augment: one-pass``."""
     if req.augment == "none":
         return _features(backbone, probe, "probe", transform.describe(), device, req, log)
-    augmented = open_set(req.probe_set, role="probe", data_root=req.data_root,
-                         transform=transform.build_augmented())
-    return _features(backbone, augmented, "probe (augmented)", transform.describe_augmented(),
-                     device, req, log, seed=req.seeds[0])
+    augmented = open_set(
+        req.probe_set, role="probe", data_root=req.data_root, transform=transform.build_augmented()
+    )
+    return _features(
+        backbone,
+        augmented,
+        "probe (augmented)",
+        transform.describe_augmented(),
+        device,
+        req,
+        log,
+        seed=req.seeds[0],
+    )
 
 
-def _sgd_predictor(req: EvalRequest, backbone: LoadedBackbone, transform: EvalTransform,
-                   probe: EvalSet, test_f: Features, device: torch.device,
-                   log: Callable[[str], None]) -> Callable[[ProbeRun], tuple[torch.Tensor,
-                                                                           dict[str, Any]]]:
+def _sgd_predictor(
+    req: EvalRequest,
+    backbone: LoadedBackbone,
+    transform: EvalTransform,
+    probe: EvalSet,
+    test_f: Features,
+    device: torch.device,
+    log: Callable[[str], None],
+) -> Callable[[ProbeRun], tuple[torch.Tensor, dict[str, Any]]]:
     """The sdclr-sgd recipe: per run, SGD on augmented probe images, epoch chosen on the
     held-out set (``val_indices`` in the probe set, or ``val_set``), then test predictions."""
     val_idx = np.zeros(0, dtype=np.int64)
     if req.val_indices is not None:
         val_idx = load_probe_indices(req.val_indices, len(probe.targets))
-        held_out = EvalSet(dataset=Subset(probe.dataset, val_idx.tolist()), classes=probe.classes,
-                           targets=probe.targets[val_idx],
-                           description=f"{probe.description}[{req.val_indices.name}]",
-                           identity=probe.identity,
-                           cache_key=f"{probe.cache_key}:{sha256_file(req.val_indices)}")
+        held_out = EvalSet(
+            dataset=Subset(probe.dataset, val_idx.tolist()),
+            classes=probe.classes,
+            targets=probe.targets[val_idx],
+            description=f"{probe.description}[{req.val_indices.name}]",
+            identity=probe.identity,
+            cache_key=f"{probe.cache_key}:{sha256_file(req.val_indices)}",
+        )
     else:
         assert req.val_set is not None
-        held_out = open_set(req.val_set, role="probe", data_root=req.data_root,
-                            transform=transform.build())
+        held_out = open_set(
+            req.val_set, role="probe", data_root=req.data_root, transform=transform.build()
+        )
         if held_out.classes != probe.classes:
-            raise ValueError(f"--val-set {held_out.description} classes {held_out.classes[:6]}... "
-                             f"differ from probe set classes {probe.classes[:6]}...")
+            raise ValueError(
+                f"--val-set {held_out.description} classes {held_out.classes[:6]}... "
+                f"differ from probe set classes {probe.classes[:6]}..."
+            )
     val_f = _features(backbone, held_out, "held-out", transform.describe(), device, req, log)
-    augmented = open_set(req.probe_set, role="probe", data_root=req.data_root,
-                         transform=transform.build_augmented())
+    augmented = open_set(
+        req.probe_set, role="probe", data_root=req.data_root, transform=transform.build_augmented()
+    )
 
     def predict(run: ProbeRun) -> tuple[torch.Tensor, dict[str, Any]]:
         if np.intersect1d(val_idx, run.positions).size:
-            raise ValueError(f"--val-indices {req.val_indices} shares images with the probe "
-                             "images: the held-out set must be disjoint from them")
-        clf, info = fit_sgd_probe(backbone.module, Subset(augmented.dataset,
-                                                          run.positions.tolist()),
-                                  val_f.x, val_f.y, len(probe.classes), req.sgd, seed=run.seed,
-                                  device=device, num_workers=req.num_workers)
-        log(f"sdclr-sgd: best held-out accuracy {info['val_accuracy']:.2f}% at epoch "
-            f"{info['best_epoch']}")
+            raise ValueError(
+                f"--val-indices {req.val_indices} shares images with the probe "
+                "images: the held-out set must be disjoint from them"
+            )
+        clf, info = fit_sgd_probe(
+            backbone.module,
+            Subset(augmented.dataset, run.positions.tolist()),
+            val_f.x,
+            val_f.y,
+            len(probe.classes),
+            req.sgd,
+            seed=run.seed,
+            device=device,
+            num_workers=req.num_workers,
+        )
+        log(
+            f"sdclr-sgd: best held-out accuracy {info['val_accuracy']:.2f}% at epoch "
+            f"{info['best_epoch']}"
+        )
         with torch.no_grad():
             pred = clf(test_f.x.to(device)).argmax(dim=1)
         return pred, {"best_epoch": info["best_epoch"], "val_accuracy": info["val_accuracy"]}
@@ -341,8 +465,15 @@ def _sgd_predictor(req: EvalRequest, backbone: LoadedBackbone, transform: EvalTr
     return predict
 
 
-def _predict(req: EvalRequest, probe: Features, idx: torch.Tensor, test_x: torch.Tensor,
-             num_classes: int, seed: int, device: torch.device) -> torch.Tensor:
+def _predict(
+    req: EvalRequest,
+    probe: Features,
+    idx: torch.Tensor,
+    test_x: torch.Tensor,
+    num_classes: int,
+    seed: int,
+    device: torch.device,
+) -> torch.Tensor:
     train_x, train_y = probe.x[idx].to(device), probe.y[idx].to(device)
     if req.protocol == "knn":
         return knn_predict(train_x, train_y, test_x.to(device), num_classes, req.knn)

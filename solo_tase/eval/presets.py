@@ -40,7 +40,9 @@ class Protocol:
     """A preset's choices on one benchmark."""
 
     pretrain_splits: tuple[str, ...]  # long-tailed training set(s): .npy / list files; () = a draw
-    pretrain_draw: str  # "split_file" (data.long_tail source sdclr), "ldam" (draw) or "list" (built)
+    pretrain_draw: (
+        str  # "split_file" (data.long_tail source sdclr), "ldam" (draw) or "list" (built)
+    )
     weight_decay: float  # pre-training SGD weight decay
     probe_set: str  # in words (metrics.json / docs)
     test_set: str
@@ -54,8 +56,9 @@ class Protocol:
         for s in self.settings:
             if s.name == name:
                 return s
-        raise ConfigError(f"--setting must be one of {[s.name for s in self.settings]} "
-                          f"(got {name!r})")
+        raise ConfigError(
+            f"--setting must be one of {[s.name for s in self.settings]} (got {name!r})"
+        )
 
     @property
     def num_splits(self) -> int:
@@ -79,10 +82,12 @@ class Preset:
     def protocol(self, benchmark: str) -> Protocol:
         """This preset's protocol on ``benchmark``; ``ConfigError`` names the covered ones."""
         if benchmark not in self.benchmarks:
-            raise ConfigError(f"preset '{self.name}' ({self.paper}) has no protocol for "
-                              f"{benchmark!r}: it covers {sorted(self.benchmarks)}; choose "
-                              f"another --preset (those covering it: "
-                              f"{[p.name for p in PRESETS.values() if benchmark in p.benchmarks]})")
+            raise ConfigError(
+                f"preset '{self.name}' ({self.paper}) has no protocol for "
+                f"{benchmark!r}: it covers {sorted(self.benchmarks)}; choose "
+                f"another --preset (those covering it: "
+                f"{[p.name for p in PRESETS.values() if benchmark in p.benchmarks]})"
+            )
         return self.benchmarks[benchmark]
 
 
@@ -90,11 +95,19 @@ def _cifar_files(dataset: str) -> tuple[str, str, str, str]:
     """SDCLR's CIFAR files: D_i template, S_b template, train pool, held-out val."""
     if dataset == "cifar10":
         sub = "sdclr/cifar10_imbSub_with_subsets/split{split}"
-        return (f"{sub}_D_i.npy", f"{sub}_S_b.npy", "sdclr/cifar10/trainIdxList.npy",
-                "sdclr/cifar10/valIdxList.npy")
+        return (
+            f"{sub}_D_i.npy",
+            f"{sub}_S_b.npy",
+            "sdclr/cifar10/trainIdxList.npy",
+            "sdclr/cifar10/valIdxList.npy",
+        )
     sub = "sdclr/cifar100_imbSub_with_subsets/cifar100_split{split}"
-    return (f"{sub}_D_i.npy", f"{sub}_S_b.npy", "sdclr/cifar100/cifar100_trainIdxList.npy",
-            "sdclr/cifar100/cifar100_valIdxList.npy")
+    return (
+        f"{sub}_D_i.npy",
+        f"{sub}_S_b.npy",
+        "sdclr/cifar100/cifar100_trainIdxList.npy",
+        "sdclr/cifar100/cifar100_valIdxList.npy",
+    )
 
 
 def _d_i(template: str) -> tuple[str, ...]:
@@ -114,20 +127,29 @@ def _sdclr_cifar(dataset: str) -> Protocol:
     n = {"cifar10": "45,000", "cifar100": "40,000"}[dataset]
     script = {"cifar10": "cifar-10-LT.sh", "cifar100": "cifar-100-LT.sh"}[dataset]
     return Protocol(
-        pretrain_splits=_d_i(d_i), pretrain_draw="split_file", weight_decay=1e-4,
-        probe_set=f"{dataset} train, {pool} ({n} images)", test_set=f"{dataset} test (10,000)",
+        pretrain_splits=_d_i(d_i),
+        pretrain_draw="split_file",
+        weight_decay=1e-4,
+        probe_set=f"{dataset} train, {pool} ({n} images)",
+        test_set=f"{dataset} test (10,000)",
         val=val,
-        settings=(Setting("full-shot", probe_indices=(pool,), sgd=SDCLR_FULL),
-                  Setting("1%", probe_indices=(s_b,), sgd=SDCLR_FEW)),
+        settings=(
+            Setting("full-shot", probe_indices=(pool,), sgd=SDCLR_FULL),
+            Setting("1%", probe_indices=(s_b,), sgd=SDCLR_FEW),
+        ),
         group_rule="thirds",
-        sources=(f"cmds/shell_scrips/{script}", "train_cifar.py", d_i, s_b, pool, val))
+        sources=(f"cmds/shell_scrips/{script}", "train_cifar.py", d_i, s_b, pool, val),
+    )
 
 
 SDCLR = Preset(
-    name="sdclr", paper="SDCLR (Jiang et al., ICML 2021)", code="VITA-Group/SDCLR@f1490fc",
-    recipe="sdclr-sgd", augment="every-epoch",
+    name="sdclr",
+    paper="SDCLR (Jiang et al., ICML 2021)",
+    code="VITA-Group/SDCLR@f1490fc",
+    recipe="sdclr-sgd",
+    augment="every-epoch",
     aggregate="per pre-training split: the probe epoch with the best held-out accuracy; "
-              "mean ± std over the five D_i splits",
+    "mean ± std over the five D_i splits",
     benchmarks={
         "cifar10-lt": _sdclr_cifar("cifar10"),
         "cifar100-lt": _sdclr_cifar("cifar100"),
@@ -136,80 +158,135 @@ SDCLR = Preset(
             pretrain_draw="list",
             weight_decay=1e-4,
             probe_set="the whole ImageNet-100 train list (ImageNet_100_train.txt, not in the "
-                      "release: every ImageNet train image of the 100 classes)",
+            "release: every ImageNet train image of the 100 classes)",
             test_set="sdclr/imagenet-100/ImageNet_100_test.txt (5,000)",
             val="sdclr/imagenet-100/ImageNet_100_val.txt",
-            settings=(Setting("full-shot", sgd=SDCLR_IN_FULL),
-                      Setting("1%", probe_list="sdclr/imagenet-100/"
-                              "imageNet_100_sub_balance_train_0.01.txt", sgd=SDCLR_IN_FEW)),
+            settings=(
+                Setting("full-shot", sgd=SDCLR_IN_FULL),
+                Setting(
+                    "1%",
+                    probe_list="sdclr/imagenet-100/imageNet_100_sub_balance_train_0.01.txt",
+                    sgd=SDCLR_IN_FEW,
+                ),
+            ),
             group_rule="thresholds",
-            sources=("cmds/shell_scrips/imagenet-100-res50-LT.sh", "train_imagenet.py",
-                     "split/imagenet-100/*.txt")),
-    })
+            sources=(
+                "cmds/shell_scrips/imagenet-100-res50-LT.sh",
+                "train_imagenet.py",
+                "split/imagenet-100/*.txt",
+            ),
+        ),
+    },
+)
 
 BCL = Preset(
-    name="bcl", paper="BCL (Zhou et al., ICML 2022)", code="MediaBrain-SJTU/BCL@a2342f8",
-    recipe="adam", augment="none",
+    name="bcl",
+    paper="BCL (Zhou et al., ICML 2022)",
+    code="MediaBrain-SJTU/BCL@a2342f8",
+    recipe="adam",
+    augment="none",
     aggregate="few-shot: mean over the five few-shot files per model; "
-              "mean ± std over the five D_i pre-training splits",
+    "mean ± std over the five D_i pre-training splits",
     benchmarks={
         "cifar100-lt": Protocol(
-            pretrain_splits=_d_i(_cifar_files("cifar100")[0]), pretrain_draw="split_file",
+            pretrain_splits=_d_i(_cifar_files("cifar100")[0]),
+            pretrain_draw="split_file",
             weight_decay=5e-4,
             probe_set="cifar100 train, sdclr/cifar100/cifar100_trainIdxList.npy (40,000 images)",
-            test_set="cifar100 test (10,000)", val=None,
+            test_set="cifar100 test (10,000)",
+            val=None,
             settings=(
                 Setting("full-shot", probe_indices=(_cifar_files("cifar100")[2],)),
-                Setting("100-shot", probe_indices=tuple(
-                    f"bcl/cifar100_imbSub_with_subsets/cifar100_split{k}_test_100shot.npy"
-                    for k in range(1, 6))),
-                Setting("50-shot", probe_indices=tuple(
-                    f"bcl/cifar100_imbSub_with_subsets/cifar100_split{k}_test_50shot.npy"
-                    for k in range(1, 6))),
+                Setting(
+                    "100-shot",
+                    probe_indices=tuple(
+                        f"bcl/cifar100_imbSub_with_subsets/cifar100_split{k}_test_100shot.npy"
+                        for k in range(1, 6)
+                    ),
+                ),
+                Setting(
+                    "50-shot",
+                    probe_indices=tuple(
+                        f"bcl/cifar100_imbSub_with_subsets/cifar100_split{k}_test_50shot.npy"
+                        for k in range(1, 6)
+                    ),
+                ),
             ),
             group_rule="thirds",
-            sources=("bash_scripts/cifar-LT-BCL.sh", "test.py", "eval_cifar.py",
-                     "split/cifar100_imbSub_with_subsets/*.npy")),
-    })
+            sources=(
+                "bash_scripts/cifar-LT-BCL.sh",
+                "test.py",
+                "eval_cifar.py",
+                "split/cifar100_imbSub_with_subsets/*.npy",
+            ),
+        ),
+    },
+)
 
 GH = Preset(
-    name="gh", paper="GH (Zhou et al., NeurIPS 2023)",
+    name="gh",
+    paper="GH (Zhou et al., NeurIPS 2023)",
     code="MediaBrain-SJTU/Geometric-Harmonization@9f7057c",
-    recipe="adam", augment="one-pass",
+    recipe="adam",
+    augment="one-pass",
     aggregate="one pre-training (the LDAM draw), one probe",
     benchmarks={
         "cifar100-lt": Protocol(
-            pretrain_splits=(), pretrain_draw="ldam", weight_decay=5e-4,
+            pretrain_splits=(),
+            pretrain_draw="ldam",
+            weight_decay=5e-4,
             probe_set="cifar100 train, all 50,000 images (ImbalanceCIFAR100 with imb_factor=1)",
-            test_set="cifar100 test (10,000)", val=None,
-            settings=(Setting("full-shot"),), group_rule="thirds",
-            sources=("datasets.py", "train_cifar.py", "test_cifar.py",
-                     "utils.py (cifar_weak_aug)")),
+            test_set="cifar100 test (10,000)",
+            val=None,
+            settings=(Setting("full-shot"),),
+            group_rule="thirds",
+            sources=("datasets.py", "train_cifar.py", "test_cifar.py", "utils.py (cifar_weak_aug)"),
+        ),
         "imagenet-lt": Protocol(
-            pretrain_splits=(), pretrain_draw="list", weight_decay=1e-4,
+            pretrain_splits=(),
+            pretrain_draw="list",
+            weight_decay=1e-4,
             probe_set="gh/ImageNet_LT/ImageNet_split1_test_100shot.txt (100 per class)",
-            test_set="ImageNet_LT_test.txt", val=None,
-            settings=(Setting("100-shot", probe_list="gh/ImageNet_LT/"
-                              "ImageNet_split1_test_100shot.txt"),),
+            test_set="ImageNet_LT_test.txt",
+            val=None,
+            settings=(
+                Setting("100-shot", probe_list="gh/ImageNet_LT/ImageNet_split1_test_100shot.txt"),
+            ),
             group_rule="thresholds",
-            sources=("train_imagenet_places.py", "test_imagenet_places.py",
-                     "split/ImageNet_LT/*.txt")),
+            sources=(
+                "train_imagenet_places.py",
+                "test_imagenet_places.py",
+                "split/ImageNet_LT/*.txt",
+            ),
+        ),
         "places-lt": Protocol(
-            pretrain_splits=(), pretrain_draw="list", weight_decay=1e-4,
+            pretrain_splits=(),
+            pretrain_draw="list",
+            weight_decay=1e-4,
             probe_set="gh/Places_LT/Places_split1_test_100shot.txt (100 per class)",
-            test_set="Places_val.txt", val=None,
-            settings=(Setting("100-shot", probe_list="gh/Places_LT/"
-                              "Places_split1_test_100shot.txt"),),
+            test_set="Places_val.txt",
+            val=None,
+            settings=(
+                Setting("100-shot", probe_list="gh/Places_LT/Places_split1_test_100shot.txt"),
+            ),
             group_rule="thresholds",
-            sources=("train_imagenet_places.py", "test_imagenet_places.py",
-                     "split/Places_LT/*.txt")),
-    })
+            sources=(
+                "train_imagenet_places.py",
+                "test_imagenet_places.py",
+                "split/Places_LT/*.txt",
+            ),
+        ),
+    },
+)
 
 PRESETS: dict[str, Preset] = {p.name: p for p in (SDCLR, BCL, GH)}
 # The table each benchmark's numbers are compared against (scripts/reproduce's default).
 DEFAULT_PRESET = {"cifar10-lt": "sdclr", "cifar100-lt": "bcl", "imagenet100-lt": "sdclr"}
-BENCHMARK_OF_DATASET = {"cifar10": "cifar10-lt", "cifar100": "cifar100-lt",
-                        "imagenet100": "imagenet100-lt"}
+BENCHMARK_OF_DATASET = {
+    "cifar10": "cifar10-lt",
+    "cifar100": "cifar100-lt",
+    "imagenet100": "imagenet100-lt",
+}
 
 
 def get_preset(name: str) -> Preset:
@@ -228,30 +305,45 @@ def split_file(root: Path, name: str, split: int | None = None) -> Path:
     """``root / name`` with ``{split}`` filled; ``FileNotFoundError`` names the fix."""
     if "{split}" in name:
         if split is None:
-            raise ConfigError(f"{name} depends on the pre-training split: pass --split 1..5 "
-                              "(the D_i split the checkpoint was pre-trained on)")
+            raise ConfigError(
+                f"{name} depends on the pre-training split: pass --split 1..5 "
+                "(the D_i split the checkpoint was pre-trained on)"
+            )
         name = name.format(split=split)
     path = Path(root).expanduser() / name
     if not path.is_file():
         raise FileNotFoundError(
             f"reference file {path} not found: --splits (or ${SPLITS_ENV}) must be the folder "
-            "holding the projects' split folders as sdclr/, bcl/ and gh/ (docs/evaluation.md)")
+            "holding the projects' split folders as sdclr/, bcl/ and gh/ (docs/evaluation.md)"
+        )
     return path
 
 
-def request_options(preset_name: str, benchmark: str, setting_name: str | None,
-                    split: int | None, root: Path, val_set: str | None = None) -> dict[str, Any]:
+def request_options(
+    preset_name: str,
+    benchmark: str,
+    setting_name: str | None,
+    split: int | None,
+    root: Path,
+    val_set: str | None = None,
+) -> dict[str, Any]:
     """The :class:`~solo_tase.eval.pipeline.EvalRequest` fields a preset fixes for one setting
     (``None``: the first, full-shot) of ``benchmark``; reference files are checked to exist."""
     preset = get_preset(preset_name)
     protocol = preset.protocol(benchmark)
     setting = protocol.setting(setting_name or protocol.settings[0].name)
     if split is not None and not 1 <= split <= protocol.num_splits:
-        raise ConfigError(f"--split must be in [1, {protocol.num_splits}] for preset "
-                          f"'{preset.name}' on {benchmark} (got {split})")
+        raise ConfigError(
+            f"--split must be in [1, {protocol.num_splits}] for preset "
+            f"'{preset.name}' on {benchmark} (got {split})"
+        )
     options: dict[str, Any] = {
-        "preset": preset.name, "setting": setting.name, "protocol": "linear",
-        "recipe": preset.recipe, "augment": preset.augment, "probe": preset.probe,
+        "preset": preset.name,
+        "setting": setting.name,
+        "protocol": "linear",
+        "recipe": preset.recipe,
+        "augment": preset.augment,
+        "probe": preset.probe,
         "probe_indices": tuple(split_file(root, f, split) for f in setting.probe_indices),
     }
     if preset.recipe == "sdclr-sgd":
@@ -260,8 +352,10 @@ def request_options(preset_name: str, benchmark: str, setting_name: str | None,
         if protocol.val.endswith(".npy"):
             options["val_indices"] = split_file(root, protocol.val, split)
         elif val_set is None:
-            raise ConfigError(f"preset '{preset.name}' on {benchmark} chooses the probe epoch on "
-                              f"{protocol.val}: pass --val-set <folder built from that list>")
+            raise ConfigError(
+                f"preset '{preset.name}' on {benchmark} chooses the probe epoch on "
+                f"{protocol.val}: pass --val-set <folder built from that list>"
+            )
         else:
             options["val_set"] = val_set
     return options

@@ -37,8 +37,12 @@ class ProbeOptions:
         require(self.epochs >= 1, "--epochs", "an integer >= 1", self.epochs)
         require(self.lr > 0, "--lr", "> 0", self.lr)
         require(0 < self.lr_min <= self.lr, "--lr-min", f"in (0, --lr={self.lr}]", self.lr_min)
-        require(self.lr_schedule in LR_SCHEDULES, "--lr-schedule", f"one of {LR_SCHEDULES}",
-                self.lr_schedule)
+        require(
+            self.lr_schedule in LR_SCHEDULES,
+            "--lr-schedule",
+            f"one of {LR_SCHEDULES}",
+            self.lr_schedule,
+        )
         require(self.weight_decay >= 0, "--weight-decay", ">= 0", self.weight_decay)
         require(self.batch_size >= 1, "--batch-size", "an integer >= 1", self.batch_size)
 
@@ -51,16 +55,20 @@ def make_scheduler(optimizer: torch.optim.Optimizer, options: ProbeOptions) -> L
     return ExponentialLR(optimizer, gamma=gamma)
 
 
-def fit_linear_probe(x: torch.Tensor, y: torch.Tensor, num_classes: int,
-                     options: ProbeOptions = ProbeOptions(), seed: int = 0) -> nn.Linear:
+def fit_linear_probe(
+    x: torch.Tensor,
+    y: torch.Tensor,
+    num_classes: int,
+    options: ProbeOptions = ProbeOptions(),
+    seed: int = 0,
+) -> nn.Linear:
     """Train ``nn.Linear(D, num_classes)`` on features ``x`` [N, D] and labels ``y`` [N]."""
     options.validate()
     with torch.random.fork_rng(devices=[]):
         torch.manual_seed(seed)
         clf = nn.Linear(x.size(1), num_classes)
     clf = clf.to(x.device)
-    optimizer = torch.optim.Adam(clf.parameters(), lr=options.lr,
-                                 weight_decay=options.weight_decay)
+    optimizer = torch.optim.Adam(clf.parameters(), lr=options.lr, weight_decay=options.weight_decay)
     scheduler = make_scheduler(optimizer, options)
     loss_fn = nn.CrossEntropyLoss()
     shuffle = torch.Generator().manual_seed(seed)
@@ -74,9 +82,14 @@ def fit_linear_probe(x: torch.Tensor, y: torch.Tensor, num_classes: int,
     return clf.eval()
 
 
-def linear_probe_predict(train_x: torch.Tensor, train_y: torch.Tensor, test_x: torch.Tensor,
-                         num_classes: int, options: ProbeOptions = ProbeOptions(),
-                         seed: int = 0) -> torch.Tensor:
+def linear_probe_predict(
+    train_x: torch.Tensor,
+    train_y: torch.Tensor,
+    test_x: torch.Tensor,
+    num_classes: int,
+    options: ProbeOptions = ProbeOptions(),
+    seed: int = 0,
+) -> torch.Tensor:
     """Predicted labels [M] of ``test_x`` [M, D] by a probe fitted on ``train_x`` / ``train_y``."""
     clf = fit_linear_probe(train_x, train_y, num_classes, options, seed)
     with torch.no_grad():

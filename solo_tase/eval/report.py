@@ -40,8 +40,10 @@ def write_result(out: Path, document: Mapping[str, Any], *, replace: bool = Fals
 def refuse_existing(out: Path, replace: bool) -> None:
     """Raise ``FileExistsError`` when ``out`` exists and ``replace`` is not set."""
     if out.exists() and not replace:
-        raise FileExistsError(f"{out} already exists and earlier results are never overwritten: "
-                              "choose another --out or pass --replace")
+        raise FileExistsError(
+            f"{out} already exists and earlier results are never overwritten: "
+            "choose another --out or pass --replace"
+        )
 
 
 def write_per_class_csv(document: Mapping[str, Any], path: Path) -> None:
@@ -63,14 +65,22 @@ def plot_per_class(document: Mapping[str, Any], path: Path) -> None:
         lo, hi = min(counts) / 1.08, max(counts) * 1.08
         ax.axvspan(lo, hi, color=colour, alpha=0.12)
         ax.hlines(metrics[group], lo, hi, color=colour, linestyles="--", linewidth=1)
-        ax.scatter(counts, [r["accuracy"] for r in rows], color=colour, s=18,
-                   label=f"{group}: {metrics[group]:.1f}%")
+        ax.scatter(
+            counts,
+            [r["accuracy"] for r in rows],
+            color=colour,
+            s=18,
+            label=f"{group}: {metrics[group]:.1f}%",
+        )
     ax.set_xscale("log")
     ax.set_ylim(-2, 102)
     ax.set_xlabel("pre-training images of the class (log scale)")
     ax.set_ylabel("test accuracy (%)")
-    ax.set_title(f"{document['method']} ({document['run_name']}), {protocol_label(document)}: "
-                 f"All {metrics['all']:.1f}%, Std {metrics['std']:.1f}", fontsize=9)
+    ax.set_title(
+        f"{document['method']} ({document['run_name']}), {protocol_label(document)}: "
+        f"All {metrics['all']:.1f}%, Std {metrics['std']:.1f}",
+        fontsize=9,
+    )
     ax.legend(loc="lower right", fontsize=8)
     fig.savefig(path, dpi=120)
 
@@ -91,11 +101,16 @@ def protocol_label(document: Mapping[str, Any]) -> str:
 
 def load_metrics(path: str | Path) -> dict[str, Any]:
     """A ``metrics.json`` document (``path`` is the file or its result folder)."""
-    file, doc = read_document(Path(path), f"no {METRICS_FILE} at {path}: pass a `solo-tase eval` "
-                                          "result folder or its metrics.json", METRICS_FILE)
+    file, doc = read_document(
+        Path(path),
+        f"no {METRICS_FILE} at {path}: pass a `solo-tase eval` result folder or its metrics.json",
+        METRICS_FILE,
+    )
     if not isinstance(doc, dict) or doc.get("schema") != METRICS_SCHEMA:
-        raise ValueError(f"{file} is not a {METRICS_SCHEMA} document (schema "
-                         f"{doc.get('schema') if isinstance(doc, dict) else None!r})")
+        raise ValueError(
+            f"{file} is not a {METRICS_SCHEMA} document (schema "
+            f"{doc.get('schema') if isinstance(doc, dict) else None!r})"
+        )
     return doc
 
 
@@ -104,18 +119,28 @@ def check_comparable(runs: Sequence[tuple[str, Mapping[str, Any]]]) -> None:
     ref_name, ref = runs[0]
     ref_groups = [(c["class"], c["group"]) for c in ref["per_class"]]
     for name, doc in runs[1:]:
-        if (doc["inputs"]["manifest_checksum"] != ref["inputs"]["manifest_checksum"]
-                or [(c["class"], c["group"]) for c in doc["per_class"]] != ref_groups):
-            raise ValueError(f"{name} and {ref_name} were evaluated against different manifests "
-                             f"({doc['inputs']['manifest']} vs {ref['inputs']['manifest']}): "
-                             "their Many/Medium/Few numbers are not comparable")
-        keys = sorted(k for k in set(doc["protocol"]) | set(ref["protocol"])
-                      if doc["protocol"].get(k) != ref["protocol"].get(k))
+        if (
+            doc["inputs"]["manifest_checksum"] != ref["inputs"]["manifest_checksum"]
+            or [(c["class"], c["group"]) for c in doc["per_class"]] != ref_groups
+        ):
+            raise ValueError(
+                f"{name} and {ref_name} were evaluated against different manifests "
+                f"({doc['inputs']['manifest']} vs {ref['inputs']['manifest']}): "
+                "their Many/Medium/Few numbers are not comparable"
+            )
+        keys = sorted(
+            k
+            for k in set(doc["protocol"]) | set(ref["protocol"])
+            if doc["protocol"].get(k) != ref["protocol"].get(k)
+        )
         if keys:
-            diff = ", ".join(f"{k}: {doc['protocol'].get(k)!r} vs {ref['protocol'].get(k)!r}"
-                             for k in keys)
-            raise ValueError(f"{name} and {ref_name} used different protocols ({diff}): "
-                             "re-evaluate them with the same options")
+            diff = ", ".join(
+                f"{k}: {doc['protocol'].get(k)!r} vs {ref['protocol'].get(k)!r}" for k in keys
+            )
+            raise ValueError(
+                f"{name} and {ref_name} used different protocols ({diff}): "
+                "re-evaluate them with the same options"
+            )
 
 
 def comparison_table(runs: Sequence[tuple[str, Mapping[str, Any]]]) -> str:
@@ -125,10 +150,16 @@ def comparison_table(runs: Sequence[tuple[str, Mapping[str, Any]]]) -> str:
     rows = []
     for _, doc in runs:
         std = doc.get("metrics_std") or {}
-        rows.append([doc["method"], doc["run_name"],
-                     *(percent(doc["metrics"][k], std.get(k)) for k in TABLE_COLUMNS)])
-    return (f"Protocol: {protocol_label(runs[0][1])}, accuracies in %.\n\n"
-            + markdown_table(header, rows, right=header[2:]))
+        rows.append(
+            [
+                doc["method"],
+                doc["run_name"],
+                *(percent(doc["metrics"][k], std.get(k)) for k in TABLE_COLUMNS),
+            ]
+        )
+    return f"Protocol: {protocol_label(runs[0][1])}, accuracies in %.\n\n" + markdown_table(
+        header, rows, right=header[2:]
+    )
 
 
 def percent(value: float, std: float | None = None) -> str:

@@ -43,10 +43,18 @@ class SgdProbeOptions:
         require(self.epochs >= 1, "sgd probe epochs", "an integer >= 1", self.epochs)
         require(self.lr > 0, "sgd probe lr", "> 0", self.lr)
         require(self.batch_size >= 1, "sgd probe batch_size", "an integer >= 1", self.batch_size)
-        require(1 <= self.eval_every <= self.epochs, "sgd probe eval_every",
-                f"in [1, {self.epochs}] (the epochs)", self.eval_every)
-        require(list(self.milestones) == sorted(self.milestones), "sgd probe milestones",
-                "increasing epochs", self.milestones)
+        require(
+            1 <= self.eval_every <= self.epochs,
+            "sgd probe eval_every",
+            f"in [1, {self.epochs}] (the epochs)",
+            self.eval_every,
+        )
+        require(
+            list(self.milestones) == sorted(self.milestones),
+            "sgd probe milestones",
+            "increasing epochs",
+            self.milestones,
+        )
 
     def lr_at(self, epoch: int) -> float:
         """The learning rate during 1-based ``epoch``."""
@@ -59,10 +67,18 @@ def accuracy(clf: nn.Linear, x: torch.Tensor, y: torch.Tensor) -> float:
         return 100.0 * float((clf(x).argmax(dim=1) == y).float().mean())
 
 
-def fit_sgd_probe(backbone: nn.Module, train: Dataset, val_x: torch.Tensor, val_y: torch.Tensor,
-                  num_classes: int, options: SgdProbeOptions = SgdProbeOptions(), *,
-                  seed: int = 0, device: torch.device = torch.device("cpu"),
-                  num_workers: int = 0) -> tuple[nn.Linear, dict[str, Any]]:
+def fit_sgd_probe(
+    backbone: nn.Module,
+    train: Dataset,
+    val_x: torch.Tensor,
+    val_y: torch.Tensor,
+    num_classes: int,
+    options: SgdProbeOptions = SgdProbeOptions(),
+    *,
+    seed: int = 0,
+    device: torch.device = torch.device("cpu"),
+    num_workers: int = 0,
+) -> tuple[nn.Linear, dict[str, Any]]:
     """Train ``nn.Linear(D, num_classes)`` on ``backbone``'s features of the augmented ``train``
     images (yielding ``(image, label)``); return the probe of the epoch with the best accuracy on
     ``val_x`` [M, D] / ``val_y`` [M] and ``{"best_epoch", "val_accuracy", "val_curve"}``."""
@@ -77,11 +93,20 @@ def fit_sgd_probe(backbone: nn.Module, train: Dataset, val_x: torch.Tensor, val_
         nn.init.normal_(clf.weight, mean=0.0, std=0.01)
         nn.init.zeros_(clf.bias)
         clf = clf.to(device)
-        optimizer = torch.optim.SGD(clf.parameters(), lr=options.lr, momentum=options.momentum,
-                                    weight_decay=options.weight_decay)
-        loader = DataLoader(train, batch_size=options.batch_size, shuffle=True,
-                            num_workers=num_workers, generator=torch.Generator().manual_seed(seed),
-                            pin_memory=device.type == "cuda")
+        optimizer = torch.optim.SGD(
+            clf.parameters(),
+            lr=options.lr,
+            momentum=options.momentum,
+            weight_decay=options.weight_decay,
+        )
+        loader = DataLoader(
+            train,
+            batch_size=options.batch_size,
+            shuffle=True,
+            num_workers=num_workers,
+            generator=torch.Generator().manual_seed(seed),
+            pin_memory=device.type == "cuda",
+        )
         loss_fn = nn.CrossEntropyLoss()
         best: tuple[float, int, dict[str, torch.Tensor] | None] = (-1.0, 0, None)
         curve: list[tuple[int, float]] = []

@@ -29,20 +29,26 @@ SPLIT_PREFIX = "split"
 def split_results(folder: Path) -> dict[str, dict[str, Any]]:
     """``{"split1": metrics document, ...}`` of a method folder, in split order."""
     folder = Path(folder)
-    found = sorted((p for p in folder.glob(f"{SPLIT_PREFIX}*") if (p / "metrics.json").is_file()),
-                   key=lambda p: (len(p.name), p.name))
+    found = sorted(
+        (p for p in folder.glob(f"{SPLIT_PREFIX}*") if (p / "metrics.json").is_file()),
+        key=lambda p: (len(p.name), p.name),
+    )
     if not found:
-        raise FileNotFoundError(f"no {SPLIT_PREFIX}<k>/metrics.json under {folder}: --over-splits "
-                                "takes method folders holding one `solo-tase eval` result per "
-                                "pre-training split")
+        raise FileNotFoundError(
+            f"no {SPLIT_PREFIX}<k>/metrics.json under {folder}: --over-splits "
+            "takes method folders holding one `solo-tase eval` result per "
+            "pre-training split"
+        )
     return {p.name: load_metrics(p) for p in found}
 
 
 def aggregate(docs: Mapping[str, Mapping[str, Any]]) -> tuple[dict[str, float], dict[str, float]]:
     """Mean and population std over the splits of each headline metric (%)."""
     table = np.array([[doc["metrics"][k] for k in TABLE_COLUMNS] for doc in docs.values()])
-    return (dict(zip(TABLE_COLUMNS, table.mean(axis=0).tolist())),
-            dict(zip(TABLE_COLUMNS, table.std(axis=0).tolist())))
+    return (
+        dict(zip(TABLE_COLUMNS, table.mean(axis=0).tolist())),
+        dict(zip(TABLE_COLUMNS, table.std(axis=0).tolist())),
+    )
 
 
 def split_table(folders: Sequence[Path]) -> str:
@@ -51,8 +57,10 @@ def split_table(folders: Sequence[Path]) -> str:
     names = list(methods[0][1])
     for folder, docs in methods[1:]:
         if list(docs) != names:
-            raise ValueError(f"{folder} has results for {list(docs)} but {methods[0][0]} for "
-                             f"{names}: compare methods over the same splits")
+            raise ValueError(
+                f"{folder} has results for {list(docs)} but {methods[0][0]} for "
+                f"{names}: compare methods over the same splits"
+            )
     for name in names:
         check_comparable([(f"{folder}/{name}", docs[name]) for folder, docs in methods])
     header = ["method", "splits", "Many", "Medium", "Few", "Std", "All"]
@@ -60,10 +68,16 @@ def split_table(folders: Sequence[Path]) -> str:
     for _, docs in methods:
         mean, std = aggregate(docs)
         first = next(iter(docs.values()))
-        rows.append([first["method"], str(len(docs)),
-                     *(percent(mean[k], std[k] if len(docs) > 1 else None)
-                       for k in TABLE_COLUMNS)])
+        rows.append(
+            [
+                first["method"],
+                str(len(docs)),
+                *(percent(mean[k], std[k] if len(docs) > 1 else None) for k in TABLE_COLUMNS),
+            ]
+        )
     label = protocol_label(methods[0][1][names[0]])
-    return (f"Protocol: {label}, mean ± std over {len(names)} pre-training split(s) "
-            f"({', '.join(names)}), accuracies in %.\n\n"
-            + markdown_table(header, rows, right=header[2:]))
+    return (
+        f"Protocol: {label}, mean ± std over {len(names)} pre-training split(s) "
+        f"({', '.join(names)}), accuracies in %.\n\n"
+        + markdown_table(header, rows, right=header[2:])
+    )

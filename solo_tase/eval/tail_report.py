@@ -15,8 +15,18 @@ from matplotlib.figure import Figure
 
 from solo_tase.methods.common import STATS_FILE
 
-COLUMNS = ("epoch", "tail_signal", "rho", "recovered_imbalance", "true_imbalance", "nmi",
-           "tau_many", "tau_few", "w_many", "w_few")
+COLUMNS = (
+    "epoch",
+    "tail_signal",
+    "rho",
+    "recovered_imbalance",
+    "true_imbalance",
+    "nmi",
+    "tau_many",
+    "tau_few",
+    "w_many",
+    "w_few",
+)
 
 
 def read_estimates(run: str | Path) -> list[dict[str, Any]]:
@@ -25,8 +35,9 @@ def read_estimates(run: str | Path) -> list[dict[str, Any]]:
     if path.is_dir():
         path = path / STATS_FILE
     if not path.is_file():
-        raise FileNotFoundError(f"{path} not found: pass a TASE run folder (the one holding "
-                                f"args.json and {STATS_FILE})")
+        raise FileNotFoundError(
+            f"{path} not found: pass a TASE run folder (the one holding args.json and {STATS_FILE})"
+        )
     records = [json.loads(line) for line in path.read_text().splitlines() if line.strip()]
     return [r for r in records if r.get("reclustered")]
 
@@ -34,12 +45,15 @@ def read_estimates(run: str | Path) -> list[dict[str, Any]]:
 def plot_estimates(records: list[dict[str, Any]], path: Path, *, replace: bool = False) -> Path:
     """Three panels over epochs: rho, imbalance (log), tau and w of Many / Few, to PNG ``path``."""
     if path.exists() and not replace:
-        raise FileExistsError(f"{path} already exists: pass --replace to overwrite it, or "
-                              "--plot another path")
+        raise FileExistsError(
+            f"{path} already exists: pass --replace to overwrite it, or --plot another path"
+        )
     labelled = [r for r in records if "rho" in r]
     if not labelled:
-        raise ValueError("no re-clustering of this run has diagnostics (the data has no labels, "
-                         "or the run has not re-clustered yet): nothing to plot")
+        raise ValueError(
+            "no re-clustering of this run has diagnostics (the data has no labels, "
+            "or the run has not re-clustered yet): nothing to plot"
+        )
     epochs = [r["epoch"] for r in labelled]
     fig = Figure(figsize=(12, 3.6), layout="constrained")
     ax1, ax2, ax3 = fig.subplots(1, 3)
@@ -51,13 +65,24 @@ def plot_estimates(records: list[dict[str, Any]], path: Path, *, replace: bool =
     ax2.set(title="imbalance", xlabel="epoch", yscale="log")
     ax2.legend()
     for key, style in (("tau_many", "-"), ("tau_few", "--")):
-        ax3.plot(epochs, [r.get(key, float("nan")) for r in labelled], ls=style, marker="o",
-                 label=key.replace("_", " "))
+        ax3.plot(
+            epochs,
+            [r.get(key, float("nan")) for r in labelled],
+            ls=style,
+            marker="o",
+            label=key.replace("_", " "),
+        )
     ax3.set(title="temperature (left) and weight (right)", xlabel="epoch")
     twin = ax3.twinx()
     for key, style in (("w_many", "-"), ("w_few", "--")):
-        twin.plot(epochs, [r.get(key, float("nan")) for r in labelled], ls=style, color="C3",
-                  marker="x", label=key.replace("_", " "))
+        twin.plot(
+            epochs,
+            [r.get(key, float("nan")) for r in labelled],
+            ls=style,
+            color="C3",
+            marker="x",
+            label=key.replace("_", " "),
+        )
     ax3.legend(loc="upper left")
     twin.legend(loc="upper right")
     fig.suptitle(f"tail signal: {labelled[-1].get('tail_signal', 'kmeans')}")

@@ -36,8 +36,13 @@ MEANS_N_STD: dict[str, tuple[tuple[float, ...], tuple[float, ...]]] = {
     "imagenet": (IMAGENET_MEAN, IMAGENET_STD),
 }
 AUGMENT_LARGE = 224  # crops from this size on are augmented with RandomResizedCrop
-FIXED_SIZES = {"cifar10": (32, 32), "cifar100": (32, 32), "stl10": (96, 96),
-               "imagenet": (256, 224), "imagenet100": (256, 224)}
+FIXED_SIZES = {
+    "cifar10": (32, 32),
+    "cifar100": (32, 32),
+    "stl10": (96, 96),
+    "imagenet": (256, 224),
+    "imagenet100": (256, 224),
+}
 
 
 @dataclass(frozen=True)
@@ -51,13 +56,21 @@ class EvalTransform:
 
     def describe(self) -> str:
         """Stable one-line description (cache key, ``metrics.json`` ``inputs.transform``)."""
-        return (f"resize={self.resize} bilinear,center_crop={self.crop},"
-                f"mean={list(self.mean)},std={list(self.std)}")
+        return (
+            f"resize={self.resize} bilinear,center_crop={self.crop},"
+            f"mean={list(self.mean)},std={list(self.std)}"
+        )
 
     def build(self) -> T.Compose:
         """The torchvision pipeline: PIL image -> float tensor [3, crop, crop]."""
-        return T.Compose([T.Resize(self.resize), T.CenterCrop(self.crop), T.ToTensor(),
-                          T.Normalize(self.mean, self.std)])
+        return T.Compose(
+            [
+                T.Resize(self.resize),
+                T.CenterCrop(self.crop),
+                T.ToTensor(),
+                T.Normalize(self.mean, self.std),
+            ]
+        )
 
     def describe_augmented(self) -> str:
         """Description of :meth:`build_augmented` (cache key, ``metrics.json``)."""
@@ -72,12 +85,18 @@ class EvalTransform:
         crop / 8)`` for small images (CIFAR: 32, padding 4), ``RandomResizedCrop(crop)`` from
         224 px on; then the same normalisation."""
         if self.crop < AUGMENT_LARGE:
-            crop: object = T.Compose([T.Resize(self.resize), T.CenterCrop(self.crop),
-                                      T.RandomCrop(self.crop, padding=self.crop // 8)])
+            crop: object = T.Compose(
+                [
+                    T.Resize(self.resize),
+                    T.CenterCrop(self.crop),
+                    T.RandomCrop(self.crop, padding=self.crop // 8),
+                ]
+            )
         else:
             crop = T.RandomResizedCrop(self.crop)
-        return T.Compose([crop, T.RandomHorizontalFlip(), T.ToTensor(),
-                          T.Normalize(self.mean, self.std)])
+        return T.Compose(
+            [crop, T.RandomHorizontalFlip(), T.ToTensor(), T.Normalize(self.mean, self.std)]
+        )
 
 
 def eval_transform(args: Mapping[str, Any], resize: int | None = None) -> EvalTransform:
@@ -92,17 +111,25 @@ def eval_transform(args: Mapping[str, Any], resize: int | None = None) -> EvalTr
         default_resize = crop if crop < 224 else round(crop * 256 / 224)
         mean, std = aug.get("mean") or IMAGENET_MEAN, aug.get("std") or IMAGENET_STD
     if resize is not None and resize < crop:
-        raise ValueError(f"--resize {resize} is smaller than the crop size {crop} of this run "
-                         f"(augmentations[0].crop_size); pass --resize >= {crop}")
-    return EvalTransform(resize=resize or default_resize, crop=crop,
-                         mean=_triple(mean, "mean"), std=_triple(std, "std"))
+        raise ValueError(
+            f"--resize {resize} is smaller than the crop size {crop} of this run "
+            f"(augmentations[0].crop_size); pass --resize >= {crop}"
+        )
+    return EvalTransform(
+        resize=resize or default_resize,
+        crop=crop,
+        mean=_triple(mean, "mean"),
+        std=_triple(std, "std"),
+    )
 
 
 def _first_augmentation(args: Mapping[str, Any]) -> Mapping[str, Any]:
     augs = args.get("augmentations")
     if not isinstance(augs, Sequence) or not augs or "crop_size" not in augs[0]:
-        raise ValueError("args.json has no augmentations[0].crop_size: it is not a solo-learn "
-                         "pre-training config (re-save it from the run's config)")
+        raise ValueError(
+            "args.json has no augmentations[0].crop_size: it is not a solo-learn "
+            "pre-training config (re-save it from the run's config)"
+        )
     return augs[0]
 
 

@@ -31,9 +31,12 @@ class BCL(ProjectedMethod):
     def __init__(self, cfg: omegaconf.DictConfig) -> None:
         super().__init__(cfg)
         self.bcl: BclConfig = self.method_cfg
-        self.projector = mlp_projector(self.features_dim, self.bcl.proj_hidden_dim,
-                                       self.bcl.proj_output_dim,
-                                       batch_norm=self.bcl.proj_batch_norm)
+        self.projector = mlp_projector(
+            self.features_dim,
+            self.bcl.proj_hidden_dim,
+            self.bcl.proj_output_dim,
+            batch_norm=self.bcl.proj_batch_norm,
+        )
         self.memorisation = BoostedMemorisation(BoostSettings.of(self.bcl), "bcl")
 
     def on_fit_start(self) -> None:
@@ -41,8 +44,9 @@ class BCL(ProjectedMethod):
 
     def training_step(self, batch: Sequence[Any], batch_idx: int) -> torch.Tensor:
         out = super().training_step(batch, batch_idx)
-        nce_loss = self.memorisation.loss(torch.cat(out["z"]), self.bcl.temperature, batch[0],
-                                          self.current_epoch)
+        nce_loss = self.memorisation.loss(
+            torch.cat(out["z"]), self.bcl.temperature, batch[0], self.current_epoch
+        )
         self.log("train_nce_loss", nce_loss, on_epoch=True, sync_dist=True)
         return nce_loss + out["loss"]
 

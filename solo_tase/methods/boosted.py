@@ -48,8 +48,9 @@ class BoostedMemorisation:
         weights to its table."""
         dataset = boosted_training_set(module.trainer, self.method)
         self.table = getattr(dataset, TABLE_ATTRIBUTE)
-        self.momentum = MomentumLoss(len(dataset), self.settings.momentum_loss_beta,
-                                     device=module.device)
+        self.momentum = MomentumLoss(
+            len(dataset), self.settings.momentum_loss_beta, device=module.device
+        )
         if self._restored is not None:
             self._restore(self._restored)
         self.table.update(self.momentum.normalised())
@@ -95,12 +96,18 @@ class BoostedMemorisation:
         self.table.update(weights)
         seen = self.momentum.seen
         m, w = self.momentum.values[seen], weights[seen]
-        stats = {"bcl_seen": float(seen.sum()),
-                 "bcl_momentum_loss_mean": float(m.mean()) if m.numel() else 0.0,
-                 "bcl_weight_mean": float(w.mean()) if w.numel() else 0.0,
-                 "bcl_weight_max": float(w.max()) if w.numel() else 0.0}
-        module.log_dict({f"bcl/{k[4:]}": v for k, v in stats.items()}, on_step=False,
-                        on_epoch=True, sync_dist=False)  # identical on every rank
+        stats = {
+            "bcl_seen": float(seen.sum()),
+            "bcl_momentum_loss_mean": float(m.mean()) if m.numel() else 0.0,
+            "bcl_weight_mean": float(w.mean()) if w.numel() else 0.0,
+            "bcl_weight_max": float(w.max()) if w.numel() else 0.0,
+        }
+        module.log_dict(
+            {f"bcl/{k[4:]}": v for k, v in stats.items()},
+            on_step=False,
+            on_epoch=True,
+            sync_dist=False,
+        )  # identical on every rank
         append_stats(module.trainer, STATS_FILE, {"epoch": epoch, **stats})
         return stats
 
@@ -109,10 +116,12 @@ class BoostedMemorisation:
         weights_only=True), the pending epoch and whether all its steps were taken."""
         if self.momentum is not None:
             complete = self.steps_in_epoch >= module.trainer.num_training_batches
-            checkpoint[CHECKPOINT_KEY] = {"momentum": self.momentum.state_dict(),
-                                          "pending_epoch": self.pending_epoch,
-                                          "steps_in_epoch": self.steps_in_epoch,
-                                          "epoch_complete": bool(complete)}
+            checkpoint[CHECKPOINT_KEY] = {
+                "momentum": self.momentum.state_dict(),
+                "pending_epoch": self.pending_epoch,
+                "steps_in_epoch": self.steps_in_epoch,
+                "epoch_complete": bool(complete),
+            }
 
     def load(self, checkpoint: dict[str, Any]) -> None:
         """Keep the saved state for :meth:`start` (the training-set size is known only then), or
@@ -126,7 +135,8 @@ class BoostedMemorisation:
             raise ValueError(
                 f"this checkpoint has no BCL momentum losses (checkpoint[{CHECKPOINT_KEY!r}]): it "
                 f"was not written by '{self.method}' with BCL; to start from its weights use "
-                "pretrained weights, not resume_from_checkpoint")
+                "pretrained weights, not resume_from_checkpoint"
+            )
         self._restored = saved
         if self.momentum is not None and self.table is not None:
             self._restore(saved)

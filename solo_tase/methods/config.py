@@ -35,7 +35,7 @@ class TaseConfig:
     adaptive_temperature: bool = True  # False: tau_0 for all (weights-only ablation)
     tau_schedule: str = "none"  # "none" or "cosine" (dynamic temperature)
     tau_schedule_period: float | None = None  # epochs from tau to tau_min; None = max_epochs
-    tail_signal: str = "kmeans"  # "kmeans", "overcluster", "knn_density" or "memorisation"
+    tail_signal: str = "knn_density"  # "kmeans", "overcluster", "knn_density" or "memorisation"
     num_clusters: int | None = None  # K; None = data.num_classes (100 if unknown)
     overcluster_factor: int = 3  # overcluster: K' = factor x K clusters
     overcluster_sizes: str = "fine"  # overcluster: sizes of the "fine" or "merged" clusters
@@ -57,8 +57,13 @@ class TaseConfig:
     num_samples: int | None = None  # N; None = read from the training loader
 
     @classmethod
-    def from_kwargs(cls, kwargs: Mapping[str, Any], *, num_classes: int | None = None,
-                    max_epochs: int | None = None) -> "TaseConfig":
+    def from_kwargs(
+        cls,
+        kwargs: Mapping[str, Any],
+        *,
+        num_classes: int | None = None,
+        max_epochs: int | None = None,
+    ) -> TaseConfig:
         """Build from ``method_kwargs`` (unknown keys are refused) and validate."""
         cfg = cls(**coerce(cls, kwargs, "method_kwargs."))
         updates: dict[str, Any] = {}
@@ -73,58 +78,142 @@ class TaseConfig:
     def validate(self) -> None:
         """Raise ``ConfigError`` for the first value out of range."""
         p = "method_kwargs."
-        require(self.proj_hidden_dim >= 1, p + "proj_hidden_dim", "an integer >= 1", self.proj_hidden_dim)
-        require(self.proj_output_dim >= 1, p + "proj_output_dim", "an integer >= 1", self.proj_output_dim)
+        require(
+            self.proj_hidden_dim >= 1,
+            p + "proj_hidden_dim",
+            "an integer >= 1",
+            self.proj_hidden_dim,
+        )
+        require(
+            self.proj_output_dim >= 1,
+            p + "proj_output_dim",
+            "an integer >= 1",
+            self.proj_output_dim,
+        )
         require(self.tau_0 > 0, p + "tau_0", "> 0", self.tau_0)
         require(self.tau_min > 0, p + "tau_min", "> 0", self.tau_min)
-        require(self.tau_min <= self.tau_max, p + "tau_max",
-                f">= method_kwargs.tau_min ({self.tau_min})", self.tau_max)
-        require(self.tau_min <= self.tau_0 <= self.tau_max, p + "tau_0",
-                f"in [method_kwargs.tau_min, method_kwargs.tau_max] = [{self.tau_min}, "
-                f"{self.tau_max}]", self.tau_0)
-        require(self.ref_imbalance > 1, p + "ref_imbalance", "> 1 (a frequency ratio)",
-                self.ref_imbalance)
+        require(
+            self.tau_min <= self.tau_max,
+            p + "tau_max",
+            f">= method_kwargs.tau_min ({self.tau_min})",
+            self.tau_max,
+        )
+        require(
+            self.tau_min <= self.tau_0 <= self.tau_max,
+            p + "tau_0",
+            f"in [method_kwargs.tau_min, method_kwargs.tau_max] = [{self.tau_min}, {self.tau_max}]",
+            self.tau_0,
+        )
+        require(
+            self.ref_imbalance > 1,
+            p + "ref_imbalance",
+            "> 1 (a frequency ratio)",
+            self.ref_imbalance,
+        )
         require(0.0 <= self.beta <= 1.0, p + "beta", "in [0, 1]", self.beta)
-        require(self.tail_signal in TAIL_SIGNALS, p + "tail_signal",
-                "one of " + ", ".join(repr(x) for x in TAIL_SIGNALS), self.tail_signal)
-        require(self.overcluster_factor >= 1, p + "overcluster_factor", "an integer >= 1",
-                self.overcluster_factor)
-        require(self.overcluster_sizes in ("fine", "merged"), p + "overcluster_sizes",
-                "one of 'fine', 'merged'", self.overcluster_sizes)
-        require(self.knn_k is None or self.knn_k >= 1, p + "knn_k",
-                "an integer >= 1 (or null for 3 x N / num_clusters)", self.knn_k)
-        require(0.0 <= self.memorisation_beta < 1.0, p + "memorisation_beta", "in [0, 1)",
-                self.memorisation_beta)
+        require(
+            self.tail_signal in TAIL_SIGNALS,
+            p + "tail_signal",
+            "one of " + ", ".join(repr(x) for x in TAIL_SIGNALS),
+            self.tail_signal,
+        )
+        require(
+            self.overcluster_factor >= 1,
+            p + "overcluster_factor",
+            "an integer >= 1",
+            self.overcluster_factor,
+        )
+        require(
+            self.overcluster_sizes in ("fine", "merged"),
+            p + "overcluster_sizes",
+            "one of 'fine', 'merged'",
+            self.overcluster_sizes,
+        )
+        require(
+            self.knn_k is None or self.knn_k >= 1,
+            p + "knn_k",
+            "an integer >= 1 (or null for 3 x N / num_clusters)",
+            self.knn_k,
+        )
+        require(
+            0.0 <= self.memorisation_beta < 1.0,
+            p + "memorisation_beta",
+            "in [0, 1)",
+            self.memorisation_beta,
+        )
         require(self.score_scale >= 0, p + "score_scale", ">= 0", self.score_scale)
-        require(self.bank_feature in ("crop1", "mean"), p + "bank_feature",
-                "one of 'crop1', 'mean'", self.bank_feature)
-        require(self.tau_schedule in ("none", "cosine"), p + "tau_schedule",
-                "one of 'none', 'cosine'", self.tau_schedule)
-        require(self.tau_schedule_period is None or self.tau_schedule_period > 0,
-                p + "tau_schedule_period", "> 0 epochs (or null for max_epochs)",
-                self.tau_schedule_period)
-        require(self.num_clusters is None or self.num_clusters >= 2, p + "num_clusters",
-                "an integer >= 2 (or null for data.num_classes)", self.num_clusters)
-        require(self.warmup_epochs >= 1, p + "warmup_epochs",
-                "an integer >= 1 (the first clustering needs one epoch of features)",
-                self.warmup_epochs)
-        require(self.recluster_every >= 1, p + "recluster_every", "an integer >= 1",
-                self.recluster_every)
-        require(self.kmeans_backend in ("auto", "torch", "faiss"), p + "kmeans_backend",
-                "one of 'auto', 'torch', 'faiss'", self.kmeans_backend)
+        require(
+            self.bank_feature in ("crop1", "mean"),
+            p + "bank_feature",
+            "one of 'crop1', 'mean'",
+            self.bank_feature,
+        )
+        require(
+            self.tau_schedule in ("none", "cosine"),
+            p + "tau_schedule",
+            "one of 'none', 'cosine'",
+            self.tau_schedule,
+        )
+        require(
+            self.tau_schedule_period is None or self.tau_schedule_period > 0,
+            p + "tau_schedule_period",
+            "> 0 epochs (or null for max_epochs)",
+            self.tau_schedule_period,
+        )
+        require(
+            self.num_clusters is None or self.num_clusters >= 2,
+            p + "num_clusters",
+            "an integer >= 2 (or null for data.num_classes)",
+            self.num_clusters,
+        )
+        require(
+            self.warmup_epochs >= 1,
+            p + "warmup_epochs",
+            "an integer >= 1 (the first clustering needs one epoch of features)",
+            self.warmup_epochs,
+        )
+        require(
+            self.recluster_every >= 1,
+            p + "recluster_every",
+            "an integer >= 1",
+            self.recluster_every,
+        )
+        require(
+            self.kmeans_backend in ("auto", "torch", "faiss"),
+            p + "kmeans_backend",
+            "one of 'auto', 'torch', 'faiss'",
+            self.kmeans_backend,
+        )
         require(self.kmeans_iters >= 1, p + "kmeans_iters", "an integer >= 1", self.kmeans_iters)
-        require(self.weighting in ("power", "effective", "none"), p + "weighting",
-                "one of 'power', 'effective', 'none'", self.weighting)
+        require(
+            self.weighting in ("power", "effective", "none"),
+            p + "weighting",
+            "one of 'power', 'effective', 'none'",
+            self.weighting,
+        )
         require(self.gamma >= 0, p + "gamma", ">= 0", self.gamma)
-        require(0.0 < self.effective_beta < 1.0, p + "effective_beta", "in (0, 1)",
-                self.effective_beta)
+        require(
+            0.0 < self.effective_beta < 1.0, p + "effective_beta", "in (0, 1)", self.effective_beta
+        )
         require(self.w_min > 0, p + "w_min", "> 0", self.w_min)
-        require(self.w_min <= self.w_max, p + "w_max", f">= method_kwargs.w_min ({self.w_min})",
-                self.w_max)
-        require(self.bank_dtype in ("float32", "float16"), p + "bank_dtype",
-                "one of 'float32', 'float16'", self.bank_dtype)
-        require(self.num_samples is None or self.num_samples >= 2, p + "num_samples",
-                "an integer >= 2 (or null to read it from the loader)", self.num_samples)
+        require(
+            self.w_min <= self.w_max,
+            p + "w_max",
+            f">= method_kwargs.w_min ({self.w_min})",
+            self.w_max,
+        )
+        require(
+            self.bank_dtype in ("float32", "float16"),
+            p + "bank_dtype",
+            "one of 'float32', 'float16'",
+            self.bank_dtype,
+        )
+        require(
+            self.num_samples is None or self.num_samples >= 2,
+            p + "num_samples",
+            "an integer >= 2 (or null to read it from the loader)",
+            self.num_samples,
+        )
 
     @property
     def fit_clusters(self) -> int:
@@ -134,7 +223,9 @@ class TaseConfig:
 
     def is_recluster_epoch(self, epoch: int) -> bool:
         """True at the start of epochs ``warmup, warmup + every, ...`` (0-based epochs)."""
-        return epoch >= self.warmup_epochs and (epoch - self.warmup_epochs) % self.recluster_every == 0
+        return (
+            epoch >= self.warmup_epochs and (epoch - self.warmup_epochs) % self.recluster_every == 0
+        )
 
 
 _PREFIX = "method_kwargs."
@@ -174,7 +265,9 @@ class SdclrConfig(_BaselineConfig):
     proj_output_dim: int = 128  # projector output width (the contrastive space)
     temperature: float = 0.2  # NT-Xent temperature (one for all samples)
     prune_ratio: float = 0.9  # fraction of the backbone's conv weights REMOVED in the pruned branch
-    head: str = "two_layer"  # "two_layer": Linear-BN-ReLU-Linear; "official": 3 Linear, BN after each
+    head: str = (
+        "two_layer"  # "two_layer": Linear-BN-ReLU-Linear; "official": 3 Linear, BN after each
+    )
     bcl: bool = False  # True: BCL-D, SDCLR with BCL's memorisation boost (BoostSettings below)
     momentum_loss_beta: float = 0.97
     rand_k: int = 2  # the paper's BCL-D value
@@ -186,8 +279,12 @@ class SdclrConfig(_BaselineConfig):
         BoostSettings.of(self)
         require(self.temperature > 0, _PREFIX + "temperature", "> 0", self.temperature)
         require(self.head in SDCLR_HEADS, _PREFIX + "head", f"one of {SDCLR_HEADS}", self.head)
-        require(0.0 <= self.prune_ratio < 1.0, _PREFIX + "prune_ratio",
-                "in [0, 1) (the fraction of conv weights removed)", self.prune_ratio)
+        require(
+            0.0 <= self.prune_ratio < 1.0,
+            _PREFIX + "prune_ratio",
+            "in [0, 1) (the fraction of conv weights removed)",
+            self.prune_ratio,
+        )
 
 
 @dataclass(frozen=True)
@@ -214,13 +311,24 @@ class TsConfig(_BaselineConfig):
         """Raise ``ConfigError`` for the first value out of range."""
         super().validate()
         require(self.tau_min > 0, _PREFIX + "tau_min", "> 0", self.tau_min)
-        require(self.tau_min <= self.tau_max, _PREFIX + "tau_max",
-                f">= method_kwargs.tau_min ({self.tau_min})", self.tau_max)
-        require(self.period > 0, _PREFIX + "period",
-                "> 0 epochs (from tau_max down to tau_min; a full oscillation is 2 * period)",
-                self.period)
-        require(self.first_epoch in (0, 1), _PREFIX + "first_epoch",
-                "0 (solo-learn's epoch count) or 1 (the official loop's)", self.first_epoch)
+        require(
+            self.tau_min <= self.tau_max,
+            _PREFIX + "tau_max",
+            f">= method_kwargs.tau_min ({self.tau_min})",
+            self.tau_max,
+        )
+        require(
+            self.period > 0,
+            _PREFIX + "period",
+            "> 0 epochs (from tau_max down to tau_min; a full oscillation is 2 * period)",
+            self.period,
+        )
+        require(
+            self.first_epoch in (0, 1),
+            _PREFIX + "first_epoch",
+            "0 (solo-learn's epoch count) or 1 (the official loop's)",
+            self.first_epoch,
+        )
 
     def temperature(self, t: float) -> float:
         """The temperature at training time ``t`` (epochs, fractional with ``per_step``)."""
@@ -242,16 +350,24 @@ class BoostSettings:
     rand_strength: float = 30.0  # largest RandAugment magnitude, on its [0, 30] scale
 
     @classmethod
-    def of(cls, cfg: Any) -> "BoostSettings":
+    def of(cls, cfg: Any) -> BoostSettings:
         """The settings held by a method config with these three fields; validated."""
         out = cls(cfg.momentum_loss_beta, cfg.rand_k, cfg.rand_strength)
-        require(0.0 <= out.momentum_loss_beta < 1.0, _PREFIX + "momentum_loss_beta", "in [0, 1)",
-                out.momentum_loss_beta)
+        require(
+            0.0 <= out.momentum_loss_beta < 1.0,
+            _PREFIX + "momentum_loss_beta",
+            "in [0, 1)",
+            out.momentum_loss_beta,
+        )
         require(out.rand_k >= 1, _PREFIX + "rand_k", "an integer >= 1", out.rand_k)
         min_strength = 10.0 if out.rand_k == 1 else 5.0
-        require(min_strength <= out.rand_strength <= 30.0, _PREFIX + "rand_strength",
-                f"in [{min_strength:g}, 30] (the magnitude floor for rand_k={out.rand_k} is "
-                f"{min_strength:g})", out.rand_strength)
+        require(
+            min_strength <= out.rand_strength <= 30.0,
+            _PREFIX + "rand_strength",
+            f"in [{min_strength:g}, 30] (the magnitude floor for rand_k={out.rand_k} is "
+            f"{min_strength:g})",
+            out.rand_strength,
+        )
         return out
 
 

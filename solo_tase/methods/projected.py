@@ -21,8 +21,9 @@ from solo_tase.methods.common import check_two_large_crops
 def mlp_projector(in_dim: int, hidden: int, out: int, *, batch_norm: bool) -> torch.nn.Sequential:
     """Linear-(BN)-ReLU-Linear projector; without BN it is solo-learn's SimCLR projector."""
     norm = [torch.nn.BatchNorm1d(hidden)] if batch_norm else []
-    return torch.nn.Sequential(torch.nn.Linear(in_dim, hidden), *norm, torch.nn.ReLU(),
-                               torch.nn.Linear(hidden, out))
+    return torch.nn.Sequential(
+        torch.nn.Linear(in_dim, hidden), *norm, torch.nn.ReLU(), torch.nn.Linear(hidden, out)
+    )
 
 
 class ProjectedMethod(BaseMethod):

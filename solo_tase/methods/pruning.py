@@ -31,13 +31,17 @@ from solo_tase.utils.hashing import tensors_checksum
 
 def conv_weight_names(module: nn.Module) -> list[str]:
     """Names (as in ``module.named_parameters()``) of the weight of every conv layer."""
-    return [f"{name}.weight" if name else "weight" for name, m in module.named_modules()
-            if isinstance(m, _ConvNd)]
+    return [
+        f"{name}.weight" if name else "weight"
+        for name, m in module.named_modules()
+        if isinstance(m, _ConvNd)
+    ]
 
 
 @torch.no_grad()
-def global_magnitude_masks(weights: Mapping[str, torch.Tensor],
-                           ratio: float) -> dict[str, torch.Tensor]:
+def global_magnitude_masks(
+    weights: Mapping[str, torch.Tensor], ratio: float
+) -> dict[str, torch.Tensor]:
     """Bool masks (shapes of ``weights``) keeping the largest ``|w|`` over all tensors together.
 
     ``ratio`` in [0, 1) is the fraction REMOVED: exactly ``round(ratio * n)`` of the ``n`` entries
@@ -54,8 +58,10 @@ def global_magnitude_masks(weights: Mapping[str, torch.Tensor],
     keep = prune.L1Unstructured(amount=ratio).compute_mask(flat, torch.ones_like(flat)).bool()
     sizes = [w.numel() for w in weights.values()]
     # empty_like keeps each weight's memory format (channels_last)
-    return {name: torch.empty_like(w, dtype=torch.bool).copy_(part.view(w.shape))
-            for (name, w), part in zip(weights.items(), torch.split(keep, sizes))}
+    return {
+        name: torch.empty_like(w, dtype=torch.bool).copy_(part.view(w.shape))
+        for (name, w), part in zip(weights.items(), torch.split(keep, sizes))
+    }
 
 
 def masks_checksum(masks: Mapping[str, torch.Tensor]) -> str:
@@ -63,15 +69,18 @@ def masks_checksum(masks: Mapping[str, torch.Tensor]) -> str:
     return tensors_checksum(part for name in sorted(masks) for part in (name, masks[name]))
 
 
-def masks_on_weights(masks: Mapping[str, torch.Tensor],
-                     weights: Mapping[str, torch.Tensor]) -> dict[str, torch.Tensor]:
+def masks_on_weights(
+    masks: Mapping[str, torch.Tensor], weights: Mapping[str, torch.Tensor]
+) -> dict[str, torch.Tensor]:
     """``masks`` with each mask on its weight's device (masks already there are not copied).
 
     Masks restored from a checkpoint are loaded before Lightning moves the model to its GPU; they
     follow the weights here, at their first use.
     """
-    return {name: m if m.device == weights[name].device else m.to(weights[name].device)
-            for name, m in masks.items()}
+    return {
+        name: m if m.device == weights[name].device else m.to(weights[name].device)
+        for name, m in masks.items()
+    }
 
 
 def _key(name: str) -> str:
@@ -89,9 +98,13 @@ class BranchNorms(nn.Module):
 
     def __init__(self, module: nn.Module) -> None:
         super().__init__()
-        self.norms = nn.ModuleDict({_key(name): copy.deepcopy(m)
-                                    for name, m in module.named_modules()
-                                    if isinstance(m, _BatchNorm)})
+        self.norms = nn.ModuleDict(
+            {
+                _key(name): copy.deepcopy(m)
+                for name, m in module.named_modules()
+                if isinstance(m, _BatchNorm)
+            }
+        )
 
     def overrides(self) -> dict[str, torch.Tensor]:
         """``{"<module path>.<weight|bias|running_mean|...>": tensor}`` for ``functional_call``."""
@@ -103,8 +116,12 @@ class BranchNorms(nn.Module):
         return out
 
 
-def branch_forward(module: nn.Module, x: torch.Tensor, norms: BranchNorms,
-                   masks: Mapping[str, torch.Tensor] | None = None) -> torch.Tensor:
+def branch_forward(
+    module: nn.Module,
+    x: torch.Tensor,
+    norms: BranchNorms,
+    masks: Mapping[str, torch.Tensor] | None = None,
+) -> torch.Tensor:
     """``module(x)`` with the BatchNorms of ``norms`` and conv weights kept where ``masks[name]``.
 
     ``masks`` maps parameter names of ``module`` (see :func:`conv_weight_names`) to bool tensors of

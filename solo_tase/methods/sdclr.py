@@ -17,7 +17,8 @@ under ``checkpoint["solo_tase_sdclr"]`` together with the RNG states, so a resum
 from __future__ import annotations
 
 from itertools import chain
-from typing import Any, Sequence
+from typing import Any
+from collections.abc import Sequence
 
 import omegaconf
 import torch
@@ -47,9 +48,16 @@ def official_projector(in_dim: int, hidden: int, out: int) -> torch.nn.Sequentia
     """The official SDCLR head: Linear-BN-ReLU-Linear-BN-ReLU-Linear-BN (the last two Linear
     layers without bias); the official code uses ``hidden = in_dim``."""
     nn = torch.nn
-    return nn.Sequential(nn.Linear(in_dim, hidden), nn.BatchNorm1d(hidden), nn.ReLU(),
-                         nn.Linear(hidden, hidden, bias=False), nn.BatchNorm1d(hidden), nn.ReLU(),
-                         nn.Linear(hidden, out, bias=False), nn.BatchNorm1d(out))
+    return nn.Sequential(
+        nn.Linear(in_dim, hidden),
+        nn.BatchNorm1d(hidden),
+        nn.ReLU(),
+        nn.Linear(hidden, hidden, bias=False),
+        nn.BatchNorm1d(hidden),
+        nn.ReLU(),
+        nn.Linear(hidden, out, bias=False),
+        nn.BatchNorm1d(out),
+    )
 
 
 class SDCLR(ProjectedMethod):
@@ -61,12 +69,15 @@ class SDCLR(ProjectedMethod):
         super().__init__(cfg)
         self.sdclr: SdclrConfig = self.method_cfg
         # BCL-D (``bcl: true``): BCL's memorisation boost on top (solo_tase.methods.boosted)
-        self.memorisation = (BoostedMemorisation(BoostSettings.of(self.sdclr), "sdclr")
-                             if self.sdclr.bcl else None)
+        self.memorisation = (
+            BoostedMemorisation(BoostSettings.of(self.sdclr), "sdclr") if self.sdclr.bcl else None
+        )
         hidden, out_dim = self.sdclr.proj_hidden_dim, self.sdclr.proj_output_dim
-        self.projector = (official_projector(self.features_dim, hidden, out_dim)
-                          if self.sdclr.head == "official"
-                          else mlp_projector(self.features_dim, hidden, out_dim, batch_norm=True))
+        self.projector = (
+            official_projector(self.features_dim, hidden, out_dim)
+            if self.sdclr.head == "official"
+            else mlp_projector(self.features_dim, hidden, out_dim, batch_norm=True)
+        )
         self.pruned_norms = BranchNorms(self.backbone)
         self.pruned_head_norms = BranchNorms(self.projector)
         self.prunable = conv_weight_names(self.backbone)
@@ -92,8 +103,10 @@ class SDCLR(ProjectedMethod):
     def pruned_forward(self, X: torch.Tensor) -> torch.Tensor:
         """Projections [B, proj_output_dim] of images ``X`` [B, C, H, W] by the pruned branch."""
         if not self.masks:
-            raise RuntimeError("SDCLR masks are computed at the start of each training epoch; "
-                               "call update_masks() before pruned_forward() outside training")
+            raise RuntimeError(
+                "SDCLR masks are computed at the start of each training epoch; "
+                "call update_masks() before pruned_forward() outside training"
+            )
         if not self.no_channel_last:
             X = X.to(memory_format=torch.channels_last)
         self.masks = masks_on_weights(self.masks, dict(self.backbone.named_parameters()))
@@ -104,17 +117,22 @@ class SDCLR(ProjectedMethod):
     def update_masks(self) -> dict[str, Any]:
         """Prune the current backbone weights (global magnitude); returns the mask statistics."""
         params = dict(self.backbone.named_parameters())
-        self.masks = global_magnitude_masks({n: params[n] for n in self.prunable},
-                                            self.sdclr.prune_ratio)
+        self.masks = global_magnitude_masks(
+            {n: params[n] for n in self.prunable}, self.sdclr.prune_ratio
+        )
         return self.mask_stats()
 
     def mask_stats(self) -> dict[str, Any]:
         """Counts of kept / pruned conv weights and the masks' checksum (per-epoch record)."""
         kept = sum(int(m.sum()) for m in self.masks.values())
         total = sum(m.numel() for m in self.masks.values())
-        return {"prune_ratio": self.sdclr.prune_ratio, "kept_fraction": kept / total,
-                "pruned_weights": total - kept, "conv_weights": total,
-                "masks_checksum": masks_checksum(self.masks)}
+        return {
+            "prune_ratio": self.sdclr.prune_ratio,
+            "kept_fraction": kept / total,
+            "pruned_weights": total - kept,
+            "conv_weights": total,
+            "masks_checksum": masks_checksum(self.masks),
+        }
 
     def on_train_epoch_start(self) -> None:
         epoch = self.current_epoch
@@ -122,10 +140,17 @@ class SDCLR(ProjectedMethod):
             self.update_masks()
             self.mask_epoch = epoch
         record = {"epoch": epoch, **self.mask_stats()}
-        same_on_all_ranks(record["masks_checksum"],
-                          "SDCLR masks (are the backbone weights identical on every rank?)")
-        self.log("sdclr/kept_fraction", float(record["kept_fraction"]), on_step=False,
-                 on_epoch=True, sync_dist=True)
+        same_on_all_ranks(
+            record["masks_checksum"],
+            "SDCLR masks (are the backbone weights identical on every rank?)",
+        )
+        self.log(
+            "sdclr/kept_fraction",
+            float(record["kept_fraction"]),
+            on_step=False,
+            on_epoch=True,
+            sync_dist=True,
+        )
         append_stats(self.trainer, STATS_FILE, record)
 
     # ----------------------------------------------------------------- training
@@ -134,14 +159,22 @@ class SDCLR(ProjectedMethod):
         _, X, targets = batch
         view1, view2 = X
         dense = self.base_training_step(view1, targets)
-        self.log_dict({"train_class_loss": dense["loss"], "train_acc1": dense["acc1"],
-                       "train_acc5": dense["acc5"]}, on_epoch=True, sync_dist=True)
+        self.log_dict(
+            {
+                "train_class_loss": dense["loss"],
+                "train_acc1": dense["acc1"],
+                "train_acc5": dense["acc5"],
+            },
+            on_epoch=True,
+            sync_dist=True,
+        )
         z = torch.cat([dense["z"], self.pruned_forward(view2)])
         if self.memorisation is None:
             nce_loss = tase_loss_func(z, self.sdclr.temperature)
         else:
-            nce_loss = self.memorisation.loss(z, self.sdclr.temperature, batch[0],
-                                              self.current_epoch)
+            nce_loss = self.memorisation.loss(
+                z, self.sdclr.temperature, batch[0], self.current_epoch
+            )
         self.log("train_nce_loss", nce_loss, on_epoch=True, sync_dist=True)
         return nce_loss + dense["loss"]
 
@@ -157,8 +190,11 @@ class SDCLR(ProjectedMethod):
     def on_save_checkpoint(self, checkpoint: dict[str, Any]) -> None:
         if self.memorisation is not None:
             self.memorisation.save(checkpoint, self)
-        checkpoint[CHECKPOINT_KEY] = {"masks": {n: m.cpu() for n, m in self.masks.items()},
-                                      "mask_epoch": self.mask_epoch, "rng": capture_rng_state()}
+        checkpoint[CHECKPOINT_KEY] = {
+            "masks": {n: m.cpu() for n, m in self.masks.items()},
+            "mask_epoch": self.mask_epoch,
+            "rng": capture_rng_state(),
+        }
 
     def on_load_checkpoint(self, checkpoint: dict[str, Any]) -> None:
         saved = checkpoint.get(CHECKPOINT_KEY)
@@ -168,8 +204,10 @@ class SDCLR(ProjectedMethod):
                 "written by the 'sdclr' method; resume_from_checkpoint needs an SDCLR checkpoint"
             )
         if saved["masks"] and sorted(saved["masks"]) != sorted(self.prunable):
-            raise ValueError("the SDCLR masks in this checkpoint are for another backbone: resume "
-                             "with the backbone.name the checkpoint was trained with")
+            raise ValueError(
+                "the SDCLR masks in this checkpoint are for another backbone: resume "
+                "with the backbone.name the checkpoint was trained with"
+            )
         # the model is not on its device yet: pruned_forward moves the masks to their weights
         self.masks = dict(saved["masks"])
         self.mask_epoch = int(saved["mask_epoch"])

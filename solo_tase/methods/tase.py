@@ -7,7 +7,8 @@ per-sample state in ``solo_tase.methods.tase_state``. This module wires them int
 from __future__ import annotations
 
 from collections.abc import Mapping
-from typing import Any, Sequence
+from typing import Any
+from collections.abc import Sequence
 
 import omegaconf
 import torch
@@ -38,9 +39,12 @@ class TASE(ProjectedMethod):
     def __init__(self, cfg: omegaconf.DictConfig) -> None:
         super().__init__(cfg)
         self.tase: TaseConfig = self.method_cfg
-        self.projector = mlp_projector(self.features_dim, self.tase.proj_hidden_dim,
-                                       self.tase.proj_output_dim,
-                                       batch_norm=self.tase.proj_batch_norm)
+        self.projector = mlp_projector(
+            self.features_dim,
+            self.tase.proj_hidden_dim,
+            self.tase.proj_output_dim,
+            batch_norm=self.tase.proj_batch_norm,
+        )
         self.state: TaseState | None = None
         self._restored: dict[str, Any] | None = None
         self._last_stats: dict[str, Any] = {}
@@ -51,8 +55,10 @@ class TASE(ProjectedMethod):
         real indexes."""
         check_dali_indexes(cfg, "tase")
         return TaseConfig.from_kwargs(
-            kwargs, num_classes=omegaconf.OmegaConf.select(cfg, "data.num_classes"),
-            max_epochs=omegaconf.OmegaConf.select(cfg, "max_epochs"))
+            kwargs,
+            num_classes=omegaconf.OmegaConf.select(cfg, "data.num_classes"),
+            max_epochs=omegaconf.OmegaConf.select(cfg, "max_epochs"),
+        )
 
     # ----------------------------------------------------------------- per-sample state
     def on_train_start(self) -> None:
@@ -76,38 +82,54 @@ class TASE(ProjectedMethod):
         self.state.end_epoch(epoch - 1)
         record: dict[str, Any] = {"epoch": epoch, "reclustered": False}
         if self.tase.is_recluster_epoch(epoch) and self.state.last_cluster_epoch != epoch:
-            seed = (self.tase.kmeans_seed if self.tase.kmeans_seed is not None
-                    else int(self.cfg.seed)) + epoch
+            seed = (
+                self.tase.kmeans_seed if self.tase.kmeans_seed is not None else int(self.cfg.seed)
+            ) + epoch
             backend = make_backend(self.tase.kmeans_backend)
             self._last_stats = self.state.recluster(backend, epoch, seed)
             record["reclustered"] = True
             self._report(epoch, self._last_stats)
         record.update(self._last_stats)
         record.update(self.state.table_summary(float(epoch)))
-        self.log_dict({f"tase/{k}": float(v) for k, v in record.items()
-                       if isinstance(v, (int, float)) and not isinstance(v, bool)},
-                      on_step=False, on_epoch=True, sync_dist=True)
+        self.log_dict(
+            {
+                f"tase/{k}": float(v)
+                for k, v in record.items()
+                if isinstance(v, (int, float)) and not isinstance(v, bool)
+            },
+            on_step=False,
+            on_epoch=True,
+            sync_dist=True,
+        )
         append_stats(self.trainer, STATS_FILE, record)
 
     def _report(self, epoch: int, s: dict[str, Any]) -> None:
         if "kmeans_backend" in s:
-            signal = (f"k-means ({s['kmeans_backend']}) K={self.tase.fit_clusters} in "
-                      f"{s['kmeans_seconds']:.2f}s, cluster imbalance {s['imbalance']:.1f}, "
-                      f"empty {s['empty_clusters']}"
-                      + (f", NMI {s['nmi']:.3f}" if "nmi" in s else ""))
+            signal = (
+                f"k-means ({s['kmeans_backend']}) K={self.tase.fit_clusters} in "
+                f"{s['kmeans_seconds']:.2f}s, cluster imbalance {s['imbalance']:.1f}, "
+                f"empty {s['empty_clusters']}" + (f", NMI {s['nmi']:.3f}" if "nmi" in s else "")
+            )
         else:
             signal = self.tase.tail_signal
-        truth = (f"rho {s['rho']:+.2f}, imbalance recovered {s['recovered_imbalance']:.1f} of "
-                 f"{s['true_imbalance']:.1f}; tau Many/Few {s['tau_many']:.3f}/"
-                 f"{s.get('tau_few', float('nan')):.3f}, w Many/Few {s['w_many']:.2f}/"
-                 f"{s.get('w_few', float('nan')):.2f}" if "rho" in s else s.get("diagnostics", ""))
+        truth = (
+            f"rho {s['rho']:+.2f}, imbalance recovered {s['recovered_imbalance']:.1f} of "
+            f"{s['true_imbalance']:.1f}; tau Many/Few {s['tau_many']:.3f}/"
+            f"{s.get('tau_few', float('nan')):.3f}, w Many/Few {s['w_many']:.2f}/"
+            f"{s.get('w_few', float('nan')):.2f}"
+            if "rho" in s
+            else s.get("diagnostics", "")
+        )
         self.print(
             f"[solo-tase] epoch {epoch}: {signal} on {s['clustered']} samples; {truth}; tau "
             f"[{s['tau_min']:.3f}, {s['tau_max']:.3f}] mean {s['tau_mean']:.3f}, max w "
             f"{s['w_max']:.2f}"
             + (f"; {s['never_seen']} never seen" if s.get("never_seen") else "")
-            + (f"; {s['nonfinite']} non-finite (first {s['nonfinite_first_indexes']})"
-               if s.get("nonfinite") else "")
+            + (
+                f"; {s['nonfinite']} non-finite (first {s['nonfinite_first_indexes']})"
+                if s.get("nonfinite")
+                else ""
+            )
         )
 
     # ----------------------------------------------------------------- training
@@ -130,9 +152,11 @@ class TASE(ProjectedMethod):
     # ----------------------------------------------------------------- checkpoints
     def on_save_checkpoint(self, checkpoint: dict[str, Any]) -> None:
         if self.state is not None:
-            checkpoint[CHECKPOINT_KEY] = {"state": self.state.state_dict(),
-                                          "last_stats": self._last_stats,
-                                          "rng": capture_rng_state()}
+            checkpoint[CHECKPOINT_KEY] = {
+                "state": self.state.state_dict(),
+                "last_stats": self._last_stats,
+                "rng": capture_rng_state(),
+            }
 
     def on_load_checkpoint(self, checkpoint: dict[str, Any]) -> None:
         saved = checkpoint.get(CHECKPOINT_KEY)

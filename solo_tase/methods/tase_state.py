@@ -49,8 +49,9 @@ TABLES = ("assignments", "similarity", "sizes", "log_freq", "tau", "weights")
 class TaseState:
     """Bank [N, D], assignments [N], similarity [N], sizes [K'], log_freq [N], tau [N], w [N]."""
 
-    def __init__(self, cfg: TaseConfig, num_samples: int, feat_dim: int,
-                 device: torch.device | str = "cpu") -> None:
+    def __init__(
+        self, cfg: TaseConfig, num_samples: int, feat_dim: int, device: torch.device | str = "cpu"
+    ) -> None:
         self.cfg = cfg
         dtype = torch.float16 if cfg.bank_dtype == "float16" else torch.float32
         self.bank = MemoryBank(num_samples, feat_dim, dtype=dtype, device=device)
@@ -61,8 +62,11 @@ class TaseState:
         self.log_freq = torch.full((n,), float("nan"), dtype=torch.float32, device=device)
         self.tau = torch.full((n,), cfg.tau_0, dtype=torch.float32, device=device)
         self.weights = torch.ones(n, dtype=torch.float32, device=device)
-        self.momentum = (MomentumLoss(n, cfg.memorisation_beta, device=device)
-                         if cfg.tail_signal == "memorisation" else None)
+        self.momentum = (
+            MomentumLoss(n, cfg.memorisation_beta, device=device)
+            if cfg.tail_signal == "memorisation"
+            else None
+        )
         self.last_cluster_epoch = -1
 
     @property
@@ -70,8 +74,13 @@ class TaseState:
         return self.bank.num_samples
 
     @torch.no_grad()
-    def observe(self, indexes: torch.Tensor, feats: list[torch.Tensor] | torch.Tensor,
-                targets: torch.Tensor | None, epoch: int) -> None:
+    def observe(
+        self,
+        indexes: torch.Tensor,
+        feats: list[torch.Tensor] | torch.Tensor,
+        targets: torch.Tensor | None,
+        epoch: int,
+    ) -> None:
         """Write this step's bank features under ``indexes`` [B], gathered from all ranks:
         ``feats`` are the backbone features of the crops (a list of [B, D]) or of crop 1."""
         crops = [feats] if isinstance(feats, torch.Tensor) else list(feats)
@@ -81,8 +90,9 @@ class TaseState:
             x = crops[0].detach().float()
         if targets is None:
             targets = torch.full_like(indexes, -1)
-        self.bank.write(gather_no_grad(indexes.long()), gather_no_grad(x),
-                        gather_no_grad(targets.long()), epoch)
+        self.bank.write(
+            gather_no_grad(indexes.long()), gather_no_grad(x), gather_no_grad(targets.long()), epoch
+        )
 
     @torch.no_grad()
     def observe_losses(self, indexes: torch.Tensor, losses: torch.Tensor) -> None:
@@ -107,10 +117,19 @@ class TaseState:
         """The configured tail signal on the current bank (rank-local)."""
         cfg = self.cfg
         if cfg.tail_signal in ("kmeans", "overcluster"):
-            merge = (cfg.num_clusters if cfg.tail_signal == "overcluster"
-                     and cfg.overcluster_sizes == "merged" else None)
-            return from_clusters(self.bank, cfg.fit_clusters, backend, n_iter=cfg.kmeans_iters,
-                                 seed=seed, merge_to=merge)
+            merge = (
+                cfg.num_clusters
+                if cfg.tail_signal == "overcluster" and cfg.overcluster_sizes == "merged"
+                else None
+            )
+            return from_clusters(
+                self.bank,
+                cfg.fit_clusters,
+                backend,
+                n_iter=cfg.kmeans_iters,
+                seed=seed,
+                merge_to=merge,
+            )
         if cfg.tail_signal == "knn_density":
             assert cfg.num_clusters is not None
             k = cfg.knn_k or max(1, round(3 * self.num_samples / cfg.num_clusters))
@@ -131,8 +150,11 @@ class TaseState:
                 start = time.perf_counter()
                 est = self.estimate(backend, seed)
                 self.assignments = est.assignments
-                self.similarity = (est.typicality if est.typicality is not None
-                                   else torch.zeros_like(self.similarity))
+                self.similarity = (
+                    est.typicality
+                    if est.typicality is not None
+                    else torch.zeros_like(self.similarity)
+                )
                 self.sizes, self.log_freq = est.sizes, est.log_freq
                 self._rebuild_tables(est.typicality)
                 stats = dict(est.stats)
@@ -141,8 +163,9 @@ class TaseState:
                 if self.sizes.numel():
                     nonempty = self.sizes[self.sizes > 0]
                     stats["imbalance"] = float(nonempty.max() / nonempty.min())
-                stats.update(tail_diagnostics(self.log_freq, self.bank.targets, self.tau,
-                                              self.weights))
+                stats.update(
+                    tail_diagnostics(self.log_freq, self.bank.targets, self.tau, self.weights)
+                )
                 payload[0] = stats
             except Exception as err:  # every rank must learn of the failure, not hang
                 payload[0] = err
@@ -156,38 +179,58 @@ class TaseState:
         stats = dict(payload[0])
         stats.update(self.table_summary(float(epoch)))
         stats["tables_checksum"] = self.checksum()
-        stats["tables_checksum_by_rank"] = same_on_all_ranks(stats["tables_checksum"],
-                                                             "TASE tables")
+        stats["tables_checksum_by_rank"] = same_on_all_ranks(
+            stats["tables_checksum"], "TASE tables"
+        )
         return stats
 
     def _rebuild_tables(self, typicality: torch.Tensor | None) -> None:
         cfg = self.cfg
         if cfg.adaptive_temperature:
-            self.tau = temperature_table(self.log_freq, typicality, tau_0=cfg.tau_0,
-                                         tau_min=cfg.tau_min, tau_max=cfg.tau_max, beta=cfg.beta,
-                                         ref_imbalance=cfg.ref_imbalance)
+            self.tau = temperature_table(
+                self.log_freq,
+                typicality,
+                tau_0=cfg.tau_0,
+                tau_min=cfg.tau_min,
+                tau_max=cfg.tau_max,
+                beta=cfg.beta,
+                ref_imbalance=cfg.ref_imbalance,
+            )
         assert cfg.num_clusters is not None
-        self.weights = weight_table(self.log_freq, scheme=cfg.weighting, gamma=cfg.gamma,
-                                    effective_beta=cfg.effective_beta,
-                                    mean_size=self.num_samples / cfg.num_clusters,
-                                    w_min=cfg.w_min, w_max=cfg.w_max)
+        self.weights = weight_table(
+            self.log_freq,
+            scheme=cfg.weighting,
+            gamma=cfg.gamma,
+            effective_beta=cfg.effective_beta,
+            mean_size=self.num_samples / cfg.num_clusters,
+            w_min=cfg.w_min,
+            w_max=cfg.w_max,
+        )
 
     def table_summary(self, t: float) -> dict[str, float]:
         """tau mean/min/max (scheduled at time ``t``, epochs) and weight min/max over all samples."""
         tau, w = self.lookup(torch.arange(self.num_samples, device=self.tau.device), t)
-        return {"tau_mean": float(tau.mean()), "tau_min": float(tau.min()),
-                "tau_max": float(tau.max()), "w_max": float(w.max()), "w_min": float(w.min())}
+        return {
+            "tau_mean": float(tau.mean()),
+            "tau_min": float(tau.min()),
+            "tau_max": float(tau.max()),
+            "w_max": float(w.max()),
+            "w_min": float(w.min()),
+        }
 
     def checksum(self) -> str:
         """SHA-256 (hex, 16 chars) over tau, w and the assignments, to compare ranks and runs."""
         return tensors_checksum((self.tau, self.weights, self.assignments))
 
     def state_dict(self) -> dict[str, Any]:
-        out: dict[str, Any] = {"version": STATE_VERSION, "num_samples": self.num_samples,
-                               "num_clusters": self.sizes.numel(),
-                               "tail_signal": self.cfg.tail_signal,
-                               "bank": self.bank.state_dict(),
-                               "last_cluster_epoch": self.last_cluster_epoch}
+        out: dict[str, Any] = {
+            "version": STATE_VERSION,
+            "num_samples": self.num_samples,
+            "num_clusters": self.sizes.numel(),
+            "tail_signal": self.cfg.tail_signal,
+            "bank": self.bank.state_dict(),
+            "last_cluster_epoch": self.last_cluster_epoch,
+        }
         out.update({name: getattr(self, name).cpu() for name in TABLES})
         if self.momentum is not None:
             out["momentum"] = self.momentum.state_dict()
@@ -196,13 +239,17 @@ class TaseState:
     def load_state_dict(self, state: dict[str, Any]) -> None:
         version = state.get("version")
         if version not in (1, STATE_VERSION):
-            raise ValueError(f"unsupported solo_tase state version {version!r}; this plugin "
-                             f"reads versions 1 and {STATE_VERSION}")
+            raise ValueError(
+                f"unsupported solo_tase state version {version!r}; this plugin "
+                f"reads versions 1 and {STATE_VERSION}"
+            )
         signal = state.get("tail_signal", "kmeans")
         if signal != self.cfg.tail_signal:
-            raise ValueError(f"checkpoint was trained with method_kwargs.tail_signal={signal!r} "
-                             f"but this run sets {self.cfg.tail_signal!r}: resume with the same "
-                             "tail signal")
+            raise ValueError(
+                f"checkpoint was trained with method_kwargs.tail_signal={signal!r} "
+                f"but this run sets {self.cfg.tail_signal!r}: resume with the same "
+                "tail signal"
+            )
         if state["num_samples"] != self.num_samples or state["num_clusters"] != self.sizes.numel():
             raise ValueError(
                 f"checkpoint holds TASE tables for N={state['num_samples']} samples and "
@@ -217,12 +264,13 @@ class TaseState:
                 setattr(self, name, state[name].to(device))
         if version == 1:  # k-means only: the estimate follows from the cluster sizes
             self.log_freq = log_freq_from_sizes(
-                sample_cluster_sizes(self.assignments, self.sizes), self.sizes)
+                sample_cluster_sizes(self.assignments, self.sizes), self.sizes
+            )
         if self.momentum is not None:
             self.momentum.load_state_dict(state["momentum"])
         self.last_cluster_epoch = int(state["last_cluster_epoch"])
 
-    def to(self, device: torch.device | str) -> "TaseState":
+    def to(self, device: torch.device | str) -> TaseState:
         self.bank.to(device)
         for name in TABLES:
             setattr(self, name, getattr(self, name).to(device))

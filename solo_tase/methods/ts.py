@@ -14,7 +14,8 @@ differs from SimCLR only by the schedule.
 
 from __future__ import annotations
 
-from typing import Any, Sequence
+from typing import Any
+from collections.abc import Sequence
 
 import omegaconf
 import torch
@@ -34,8 +35,9 @@ class TS(ProjectedMethod):
         super().__init__(cfg)
         self.ts: TsConfig = self.method_cfg
         hidden, out_dim = self.ts.proj_hidden_dim, self.ts.proj_output_dim
-        self.projector = mlp_projector(self.features_dim, hidden, out_dim,
-                                       batch_norm=self.ts.proj_batch_norm)
+        self.projector = mlp_projector(
+            self.features_dim, hidden, out_dim, batch_norm=self.ts.proj_batch_norm
+        )
 
     def training_time(self, batch_idx: int) -> float:
         """Epochs done: the epoch, plus the fraction of it done with ``per_step``."""

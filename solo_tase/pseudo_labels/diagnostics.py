@@ -18,8 +18,9 @@ from solo_tase.data.profiles import GROUPS, assign_groups
 NOT_COMPUTED = "not computed: the training data has no labels (targets < 0)"
 
 
-def tail_diagnostics(log_freq: torch.Tensor, targets: torch.Tensor, tau: torch.Tensor,
-                     weights: torch.Tensor) -> dict[str, Any]:
+def tail_diagnostics(
+    log_freq: torch.Tensor, targets: torch.Tensor, tau: torch.Tensor, weights: torch.Tensor
+) -> dict[str, Any]:
     """Diagnostics of ``log_freq`` [N] against ``targets`` [N] (-1 = unknown), with the tables
     ``tau`` [N] and ``weights`` [N]. Without labels: ``{"diagnostics": NOT_COMPUTED}``."""
     from scipy.stats import spearmanr
@@ -33,8 +34,11 @@ def tail_diagnostics(log_freq: torch.Tensor, targets: torch.Tensor, tau: torch.T
     lf = log_freq.cpu().double()
     true_count = counts[targets[valid]].double()
     rho = spearmanr(lf[valid].numpy(), true_count.numpy()).statistic
-    per_class = {int(c): float(lf[valid & (targets == c)].mean()) for c in present.tolist()
-                 if bool((valid & (targets == c)).any())}
+    per_class = {
+        int(c): float(lf[valid & (targets == c)].mean())
+        for c in present.tolist()
+        if bool((valid & (targets == c)).any())
+    }
     head = max(per_class, key=lambda c: (int(counts[c]), -c))
     tail = min(per_class, key=lambda c: (int(counts[c]), -c))
     out: dict[str, Any] = {

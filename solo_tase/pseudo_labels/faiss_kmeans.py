@@ -31,8 +31,9 @@ class FaissKMeans(SphericalKMeans):
             return self._faiss.GpuIndexFlatIP(self._gpu_resources, dim)
         return self._faiss.IndexFlatIP(dim)
 
-    def assign(self, xn: torch.Tensor, centroids: torch.Tensor
-               ) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+    def assign(
+        self, xn: torch.Tensor, centroids: torch.Tensor
+    ) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
         rows = xn.float()
         index = self._index(xn.size(1), xn.is_cuda)
         index.add(np.ascontiguousarray(centroids.cpu().numpy(), dtype=np.float32))

@@ -23,8 +23,9 @@ class PseudoLabels:
     stats: dict[str, Any] = field(default_factory=dict)
 
 
-def cluster_bank(bank: MemoryBank, k: int, backend: KMeansBackend, *, n_iter: int,
-                 seed: int) -> PseudoLabels:
+def cluster_bank(
+    bank: MemoryBank, k: int, backend: KMeansBackend, *, n_iter: int, seed: int
+) -> PseudoLabels:
     """Cluster the usable rows of ``bank`` (seen at least once, all values finite).
 
     Rows never written and rows with NaN/inf features are left out of the fit (so they cannot
@@ -67,6 +68,9 @@ def cluster_bank(bank: MemoryBank, k: int, backend: KMeansBackend, *, n_iter: in
     if bool((labelled_targets >= 0).all()):
         from sklearn.metrics import normalized_mutual_info_score
 
-        stats["nmi"] = float(normalized_mutual_info_score(
-            labelled_targets.cpu().numpy(), result.assignments.cpu().numpy()))
+        stats["nmi"] = float(
+            normalized_mutual_info_score(
+                labelled_targets.cpu().numpy(), result.assignments.cpu().numpy()
+            )
+        )
     return PseudoLabels(assignments=assignments, similarity=similarity, sizes=sizes, stats=stats)

@@ -50,8 +50,9 @@ class SphericalKMeans(ABC):
         self.init_samples = init_samples  # k-means++ pool size (default max(32 K, 16384))
 
     @abstractmethod
-    def assign(self, xn: torch.Tensor, centroids: torch.Tensor
-               ) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+    def assign(
+        self, xn: torch.Tensor, centroids: torch.Tensor
+    ) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
         """Nearest centroid of every unit row of ``xn`` [N, D] among ``centroids`` [K, D] fp32:
         (assignments [N] int64, similarity [N] fp32, fp32 sums of the rows per cluster [K, D])."""
 
@@ -80,9 +81,15 @@ class SphericalKMeans(ABC):
                 break
         assign, sim, _ = self.assign(xn, centroids)
         inertia = float((2.0 - 2.0 * sim.double()).clamp_min(0).sum())
-        return KMeansResult(assignments=assign, centroids=centroids,
-                            sizes=torch.bincount(assign, minlength=k), similarity=sim,
-                            inertia=inertia, reseeded=reseeded, n_iter=it)
+        return KMeansResult(
+            assignments=assign,
+            centroids=centroids,
+            sizes=torch.bincount(assign, minlength=k),
+            similarity=sim,
+            inertia=inertia,
+            reseeded=reseeded,
+            n_iter=it,
+        )
 
 
 def check_inputs(x: torch.Tensor, k: int) -> None:
@@ -95,8 +102,9 @@ def check_inputs(x: torch.Tensor, k: int) -> None:
         raise ValueError("features contain NaN/inf; drop those rows before clustering")
 
 
-def kmeans_pp(xn: torch.Tensor, k: int, gen: torch.Generator,
-              init_samples: int | None = None) -> torch.Tensor:
+def kmeans_pp(
+    xn: torch.Tensor, k: int, gen: torch.Generator, init_samples: int | None = None
+) -> torch.Tensor:
     """Greedy k-means++ seeding (as scikit-learn's) of unit rows ``xn`` [N, D].
 
     Works on a seeded subsample of at most ``init_samples`` rows (default ``max(32 K, 16384)``).
@@ -134,8 +142,9 @@ def cluster_sums(rows: torch.Tensor, assign: torch.Tensor, k: int) -> torch.Tens
     many times faster than ``index_add_`` on CPU."""
     n = assign.numel()
     at = torch.stack([assign, torch.arange(n, device=assign.device)])
-    one_hot = torch.sparse_coo_tensor(at, torch.ones(n, device=rows.device), (k, n),
-                                      check_invariants=False)
+    one_hot = torch.sparse_coo_tensor(
+        at, torch.ones(n, device=rows.device), (k, n), check_invariants=False
+    )
     return torch.sparse.mm(one_hot, rows.float())
 
 
@@ -143,5 +152,5 @@ def normalise_rows(x: torch.Tensor, chunk: int) -> torch.Tensor:
     """L2-normalise rows chunk by chunk in fp32, keeping the storage dtype of ``x``."""
     out = torch.empty_like(x)
     for s in range(0, x.size(0), chunk):
-        out[s:s + chunk] = F.normalize(x[s:s + chunk].float(), dim=1).to(x.dtype)
+        out[s : s + chunk] = F.normalize(x[s : s + chunk].float(), dim=1).to(x.dtype)
     return out

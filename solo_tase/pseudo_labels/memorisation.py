@@ -59,13 +59,16 @@ class MomentumLoss:
         indexes = indexes.reshape(-1).long().to(self.values.device)
         losses = losses.detach().reshape(-1).float().to(self.values.device)
         if indexes.shape != losses.shape:
-            raise ValueError(f"indexes {tuple(indexes.shape)} and losses {tuple(losses.shape)} "
-                             "must both be [B]")
+            raise ValueError(
+                f"indexes {tuple(indexes.shape)} and losses {tuple(losses.shape)} must both be [B]"
+            )
         indexes, losses = gather_no_grad(indexes), gather_no_grad(losses)
         if indexes.numel() and (int(indexes.min()) < 0 or int(indexes.max()) >= self.num_samples):
-            raise ValueError(f"dataset indexes must lie in [0, {self.num_samples}) (got "
-                             f"[{int(indexes.min())}, {int(indexes.max())}]): the training set "
-                             "has more samples than the momentum-loss table")
+            raise ValueError(
+                f"dataset indexes must lie in [0, {self.num_samples}) (got "
+                f"[{int(indexes.min())}, {int(indexes.max())}]): the training set "
+                "has more samples than the momentum-loss table"
+            )
         self._loss_sum.index_add_(0, indexes, losses)
         self._count.index_add_(0, indexes, torch.ones_like(indexes))
 
@@ -77,13 +80,16 @@ class MomentumLoss:
             ValueError: ``epoch`` was already applied (epochs must increase).
         """
         if epoch <= self.last_epoch:
-            raise ValueError(f"momentum losses of epoch {epoch} applied after epoch "
-                             f"{self.last_epoch}: epochs must increase")
+            raise ValueError(
+                f"momentum losses of epoch {epoch} applied after epoch "
+                f"{self.last_epoch}: epochs must increase"
+            )
         hit = self._count > 0
         loss = self._loss_sum[hit] / self._count[hit].float()
         old = self.values[hit]
-        self.values[hit] = torch.where(self.seen[hit], (1.0 - self.beta) * loss + self.beta * old,
-                                       loss)
+        self.values[hit] = torch.where(
+            self.seen[hit], (1.0 - self.beta) * loss + self.beta * old, loss
+        )
         self.seen |= hit
         self.last_epoch = int(epoch)
         self._loss_sum.zero_()
@@ -108,9 +114,15 @@ class MomentumLoss:
 
     def state_dict(self) -> dict[str, Any]:
         """Copies on CPU of the tensors, and plain values (loads with ``weights_only=True``)."""
-        return {"num_samples": self.num_samples, "beta": self.beta, "last_epoch": self.last_epoch,
-                "values": self.values.cpu().clone(), "seen": self.seen.cpu().clone(),
-                "loss_sum": self._loss_sum.cpu().clone(), "count": self._count.cpu().clone()}
+        return {
+            "num_samples": self.num_samples,
+            "beta": self.beta,
+            "last_epoch": self.last_epoch,
+            "values": self.values.cpu().clone(),
+            "seen": self.seen.cpu().clone(),
+            "loss_sum": self._loss_sum.cpu().clone(),
+            "count": self._count.cpu().clone(),
+        }
 
     def load_state_dict(self, state: dict[str, Any]) -> None:
         """Restore :meth:`state_dict`'s output (the pending epoch included); ``beta`` stays the
@@ -120,9 +132,11 @@ class MomentumLoss:
             ValueError: the state is for another training-set size.
         """
         if int(state["num_samples"]) != self.num_samples:
-            raise ValueError(f"the saved momentum losses are for {state['num_samples']} samples, "
-                             f"this training set has {self.num_samples}: resume with the same "
-                             "data (data.train_path, data.long_tail, data.fraction)")
+            raise ValueError(
+                f"the saved momentum losses are for {state['num_samples']} samples, "
+                f"this training set has {self.num_samples}: resume with the same "
+                "data (data.train_path, data.long_tail, data.fraction)"
+            )
         device = self.values.device
         self.last_epoch = int(state["last_epoch"])
         self.values = state["values"].to(device, torch.float32).clone()

@@ -16,8 +16,14 @@ import torch.nn.functional as F
 class MemoryBank:
     """Features [N, D] (``dtype`` storage), targets [N] and the epoch each row was last written."""
 
-    def __init__(self, num_samples: int, dim: int, *, dtype: torch.dtype = torch.float32,
-                 device: torch.device | str = "cpu") -> None:
+    def __init__(
+        self,
+        num_samples: int,
+        dim: int,
+        *,
+        dtype: torch.dtype = torch.float32,
+        device: torch.device | str = "cpu",
+    ) -> None:
         self.features = torch.zeros(num_samples, dim, dtype=dtype, device=device)
         self.targets = torch.full((num_samples,), -1, dtype=torch.long, device=device)
         self.epoch_seen = torch.full((num_samples,), -1, dtype=torch.long, device=device)
@@ -27,8 +33,13 @@ class MemoryBank:
         return self.features.size(0)
 
     @torch.no_grad()
-    def write(self, indexes: torch.Tensor, features: torch.Tensor, targets: torch.Tensor | None,
-              epoch: int) -> None:
+    def write(
+        self,
+        indexes: torch.Tensor,
+        features: torch.Tensor,
+        targets: torch.Tensor | None,
+        epoch: int,
+    ) -> None:
         """Store normalised ``features`` [B, D] (and ``targets`` [B]) under ``indexes`` [B]."""
         indexes = indexes.to(self.features.device).long().flatten()
         if indexes.numel() and (int(indexes.min()) < 0 or int(indexes.max()) >= self.num_samples):
@@ -38,21 +49,27 @@ class MemoryBank:
                 "match the bank size (method_kwargs.num_samples), or the indexes are not dataset "
                 "indexes (with DALI set dali.encode_indexes_into_labels=True)"
             )
-        self.features[indexes] = F.normalize(features.detach().float(), dim=1).to(
-            self.features.dtype).to(self.features.device)
+        self.features[indexes] = (
+            F.normalize(features.detach().float(), dim=1)
+            .to(self.features.dtype)
+            .to(self.features.device)
+        )
         if targets is not None:
             self.targets[indexes] = targets.to(self.targets.device).long().flatten()
         self.epoch_seen[indexes] = epoch
 
-    def to(self, device: torch.device | str) -> "MemoryBank":
+    def to(self, device: torch.device | str) -> MemoryBank:
         """Move all tensors to ``device`` (in place) and return self."""
         for name in ("features", "targets", "epoch_seen"):
             setattr(self, name, getattr(self, name).to(device))
         return self
 
     def state_dict(self) -> dict[str, torch.Tensor]:
-        return {"features": self.features.cpu(), "targets": self.targets.cpu(),
-                "epoch_seen": self.epoch_seen.cpu()}
+        return {
+            "features": self.features.cpu(),
+            "targets": self.targets.cpu(),
+            "epoch_seen": self.epoch_seen.cpu(),
+        }
 
     def load_state_dict(self, state: dict[str, torch.Tensor]) -> None:
         if tuple(state["features"].shape) != tuple(self.features.shape):

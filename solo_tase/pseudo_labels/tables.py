@@ -42,8 +42,9 @@ def sample_cluster_sizes(assignments: torch.Tensor, sizes: torch.Tensor) -> torc
 def log_freq_from_sizes(cluster_size: torch.Tensor, sizes: torch.Tensor) -> torch.Tensor:
     """``log(n_c / mean_k n_k)`` [N] fp32 from each sample's cluster size [N] (0 -> NaN); the
     mean runs over the non-empty clusters of ``sizes`` [K]."""
-    out = torch.full(cluster_size.shape, float("nan"), dtype=torch.float32,
-                     device=cluster_size.device)
+    out = torch.full(
+        cluster_size.shape, float("nan"), dtype=torch.float32, device=cluster_size.device
+    )
     valid = cluster_size > 0
     if valid.any():
         mean_size = sizes[sizes > 0].double().mean()
@@ -63,9 +64,16 @@ def log_freq_from_scores(score: torch.Tensor, valid: torch.Tensor, scale: float)
     return out
 
 
-def temperature_table(log_freq: torch.Tensor, typicality: torch.Tensor | None, *, tau_0: float,
-                      tau_min: float, tau_max: float, beta: float,
-                      ref_imbalance: float) -> torch.Tensor:
+def temperature_table(
+    log_freq: torch.Tensor,
+    typicality: torch.Tensor | None,
+    *,
+    tau_0: float,
+    tau_min: float,
+    tau_max: float,
+    beta: float,
+    ref_imbalance: float,
+) -> torch.Tensor:
     """Temperature [N] fp32 from the log relative frequency [N] and an optional typicality [N]
     (e.g. cosine similarity to the own centroid; ``None``: frequency only)."""
     tau = torch.full(log_freq.shape, float(tau_0), dtype=torch.float32, device=log_freq.device)
@@ -79,9 +87,16 @@ def temperature_table(log_freq: torch.Tensor, typicality: torch.Tensor | None, *
     return tau
 
 
-def weight_table(log_freq: torch.Tensor, *, scheme: str, gamma: float = 0.5,
-                 effective_beta: float = 0.999, mean_size: float = 1.0, w_min: float = 0.1,
-                 w_max: float = 10.0) -> torch.Tensor:
+def weight_table(
+    log_freq: torch.Tensor,
+    *,
+    scheme: str,
+    gamma: float = 0.5,
+    effective_beta: float = 0.999,
+    mean_size: float = 1.0,
+    w_min: float = 0.1,
+    w_max: float = 10.0,
+) -> torch.Tensor:
     """Loss weight [N] fp32 (mean 1) from the log relative frequency [N]; ``mean_size`` is the
     average class (cluster) size in samples, used by ``effective``."""
     valid = torch.isfinite(log_freq)
@@ -92,7 +107,7 @@ def weight_table(log_freq: torch.Tensor, *, scheme: str, gamma: float = 0.5,
             w[valid] = torch.exp(-gamma * lf)
         elif scheme == "effective":
             n = mean_size * torch.exp(lf)
-            w[valid] = (1.0 - effective_beta) / (1.0 - effective_beta ** n)
+            w[valid] = (1.0 - effective_beta) / (1.0 - effective_beta**n)
         else:
             raise ValueError(f"weighting must be 'power', 'effective' or 'none', got {scheme!r}")
     w = (w / w.mean()).clamp(w_min, w_max)
@@ -104,7 +119,8 @@ def cosine_factor(t: float, period: float) -> float:
     return 0.5 * (1.0 + math.cos(math.pi * t / period))
 
 
-def scheduled_temperature(tau: torch.Tensor, tau_min: float, t: float,
-                          period: float) -> torch.Tensor:
+def scheduled_temperature(
+    tau: torch.Tensor, tau_min: float, t: float, period: float
+) -> torch.Tensor:
     """Dynamic temperature ``tau_min + (tau - tau_min) * cosine_factor(t, period)``."""
     return tau_min + (tau - tau_min) * cosine_factor(t, period)

@@ -55,8 +55,15 @@ def num_fit_clusters(signal: str, num_clusters: int, overcluster_factor: int) ->
     return 0
 
 
-def from_clusters(bank: MemoryBank, k: int, backend: KMeansBackend, *, n_iter: int, seed: int,
-                  merge_to: int | None = None) -> TailEstimate:
+def from_clusters(
+    bank: MemoryBank,
+    k: int,
+    backend: KMeansBackend,
+    *,
+    n_iter: int,
+    seed: int,
+    merge_to: int | None = None,
+) -> TailEstimate:
     """k-means cluster sizes; with ``merge_to`` the fine clusters' centroids are clustered into
     ``merge_to`` groups and each sample takes its group's size."""
     labels = cluster_bank(bank, k, backend, n_iter=n_iter, seed=seed)
@@ -68,21 +75,26 @@ def from_clusters(bank: MemoryBank, k: int, backend: KMeansBackend, *, n_iter: i
         centroids.index_add_(0, labels.assignments[used], bank.features[used].float())
         filled = sizes > 0
         group = torch.full((k,), -1, dtype=torch.long, device=sizes.device)
-        fit = backend.fit(F.normalize(centroids[filled], dim=1), merge_to, n_iter=n_iter,
-                          seed=seed)
+        fit = backend.fit(F.normalize(centroids[filled], dim=1), merge_to, n_iter=n_iter, seed=seed)
         group[filled] = fit.assignments.to(group.device)
         group_sizes = torch.zeros(merge_to, dtype=torch.long, device=sizes.device)
         group_sizes.index_add_(0, group[filled], sizes[filled])
         per_sample = sample_cluster_sizes(
-            torch.where(used, group[labels.assignments.clamp_min(0)], -1), group_sizes)
-        labels.stats["merged_imbalance"] = float(group_sizes.max() / group_sizes[
-            group_sizes > 0].min())
+            torch.where(used, group[labels.assignments.clamp_min(0)], -1), group_sizes
+        )
+        labels.stats["merged_imbalance"] = float(
+            group_sizes.max() / group_sizes[group_sizes > 0].min()
+        )
         sizes_for_mean = group_sizes
     else:
         sizes_for_mean = sizes
-    return TailEstimate(log_freq=log_freq_from_sizes(per_sample, sizes_for_mean),
-                        typicality=labels.similarity, assignments=labels.assignments,
-                        sizes=sizes, stats=labels.stats)
+    return TailEstimate(
+        log_freq=log_freq_from_sizes(per_sample, sizes_for_mean),
+        typicality=labels.similarity,
+        assignments=labels.assignments,
+        sizes=sizes,
+        stats=labels.stats,
+    )
 
 
 @torch.no_grad()
@@ -96,10 +108,10 @@ def knn_density(features: torch.Tensor, k: int, chunk_mb: int = 256) -> torch.Te
     chunk = max(1, (chunk_mb << 20) // (4 * n))
     out = torch.empty(n, dtype=torch.float32, device=features.device)
     for s in range(0, n, chunk):
-        sim = x[s:s + chunk] @ x.T
+        sim = x[s : s + chunk] @ x.T
         rows = torch.arange(sim.size(0), device=sim.device)
         sim[rows, s + rows] = -float("inf")
-        out[s:s + chunk] = sim.topk(k, dim=1).values.mean(dim=1)
+        out[s : s + chunk] = sim.topk(k, dim=1).values.mean(dim=1)
     return out
 
 
@@ -109,17 +121,22 @@ def from_knn_density(bank: MemoryBank, k: int, scale: float) -> TailEstimate:
     density = torch.zeros(bank.num_samples, dtype=torch.float32, device=bank.features.device)
     density[usable] = knn_density(bank.features[usable], k)
     n = bank.num_samples
-    return TailEstimate(log_freq=log_freq_from_scores(density, usable, scale),
-                        typicality=None,
-                        assignments=torch.full((n,), -1, dtype=torch.long, device=density.device),
-                        sizes=torch.zeros(0, dtype=torch.long, device=density.device),
-                        stats={"clustered": int(usable.sum())})
+    return TailEstimate(
+        log_freq=log_freq_from_scores(density, usable, scale),
+        typicality=None,
+        assignments=torch.full((n,), -1, dtype=torch.long, device=density.device),
+        sizes=torch.zeros(0, dtype=torch.long, device=density.device),
+        stats={"clustered": int(usable.sum())},
+    )
 
 
 def from_scores(score: torch.Tensor, valid: torch.Tensor, scale: float) -> TailEstimate:
     """A per-sample score [N] (higher = more frequent), standardised."""
     n = score.numel()
-    return TailEstimate(log_freq=log_freq_from_scores(score, valid, scale), typicality=None,
-                        assignments=torch.full((n,), -1, dtype=torch.long, device=score.device),
-                        sizes=torch.zeros(0, dtype=torch.long, device=score.device),
-                        stats={"clustered": int(valid.sum())})
+    return TailEstimate(
+        log_freq=log_freq_from_scores(score, valid, scale),
+        typicality=None,
+        assignments=torch.full((n,), -1, dtype=torch.long, device=score.device),
+        sizes=torch.zeros(0, dtype=torch.long, device=score.device),
+        stats={"clustered": int(valid.sum())},
+    )

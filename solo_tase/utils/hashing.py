@@ -20,6 +20,9 @@ def tensors_checksum(parts: Iterable[str | torch.Tensor]) -> str:
     and runs."""
     h = hashlib.sha256()
     for part in parts:
-        h.update(part.encode() if isinstance(part, str)
-                 else part.detach().cpu().contiguous().numpy().tobytes())
+        h.update(
+            part.encode()
+            if isinstance(part, str)
+            else part.detach().cpu().contiguous().numpy().tobytes()
+        )
     return h.hexdigest()[:16]

@@ -53,17 +53,23 @@ def restore_rng_state(state: dict[str, Any]) -> None:
     """Give this rank its saved RNG states; warn about what cannot be restored."""
     if PER_RANK not in state:  # a single state, written before per-rank states were saved
         if world_size() > 1:
-            warnings.warn("this checkpoint holds the RNG state of one process only: every rank "
-                          "resumes with it, so data order and augmentations differ from the "
-                          "uninterrupted run", stacklevel=2)
+            warnings.warn(
+                "this checkpoint holds the RNG state of one process only: every rank "
+                "resumes with it, so data order and augmentations differ from the "
+                "uninterrupted run",
+                stacklevel=2,
+            )
         _restore_local(state, legacy_cuda=True)
         return
     states = state[PER_RANK]
     if len(states) != world_size():
-        warnings.warn(f"the checkpoint holds the RNG states of {len(states)} rank(s) but this run "
-                      f"has {world_size()}: RNG states are not restored, so data order and "
-                      "augmentations differ from the uninterrupted run (resume with the same "
-                      "number of processes to restore them)", stacklevel=2)
+        warnings.warn(
+            f"the checkpoint holds the RNG states of {len(states)} rank(s) but this run "
+            f"has {world_size()}: RNG states are not restored, so data order and "
+            "augmentations differ from the uninterrupted run (resume with the same "
+            "number of processes to restore them)",
+            stacklevel=2,
+        )
         return
     _restore_local(states[rank()], legacy_cuda=False)
 
@@ -76,15 +82,20 @@ def _restore_local(state: dict[str, Any], *, legacy_cuda: bool) -> None:
     if "cuda" not in state:
         return
     if not torch.cuda.is_available():
-        warnings.warn("the checkpoint holds a CUDA RNG state but this run has no GPU: it is "
-                      "not restored", stacklevel=3)
+        warnings.warn(
+            "the checkpoint holds a CUDA RNG state but this run has no GPU: it is not restored",
+            stacklevel=3,
+        )
     elif legacy_cuda:
         if len(state["cuda"]) == torch.cuda.device_count():
             torch.cuda.set_rng_state_all(state["cuda"])
         else:
-            warnings.warn(f"the checkpoint holds the CUDA RNG states of {len(state['cuda'])} "
-                          f"GPU(s) but {torch.cuda.device_count()} are visible: they are not "
-                          "restored", stacklevel=3)
+            warnings.warn(
+                f"the checkpoint holds the CUDA RNG states of {len(state['cuda'])} "
+                f"GPU(s) but {torch.cuda.device_count()} are visible: they are not "
+                "restored",
+                stacklevel=3,
+            )
     else:
         torch.cuda.set_rng_state(state["cuda"])  # this rank's current device
 
@@ -97,5 +108,10 @@ def _python_state(saved: Any) -> tuple[Any, ...]:
 
 def _numpy_state_to_plain(state: tuple[Any, ...]) -> tuple[Any, ...]:
     kind, keys, pos, has_gauss, cached = state
-    return (str(kind), torch.from_numpy(keys.astype(np.int64)), int(pos), int(has_gauss),
-            float(cached))
+    return (
+        str(kind),
+        torch.from_numpy(keys.astype(np.int64)),
+        int(pos),
+        int(has_gauss),
+        float(cached),
+    )

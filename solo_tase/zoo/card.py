@@ -26,17 +26,21 @@ Sha256 = Annotated[str, Field(pattern=r"^[0-9a-f]{64}$"), rule("64 lowercase hex
 Percent = Annotated[float, Field(strict=True, ge=0, le=100), rule("a percentage in [0, 100]")]
 Metrics = Annotated[  # all / many / medium / few / std in %; other keys are dropped
     dict[str, Percent],
-    BeforeValidator(lambda d: {k: d.get(k) for k in METRIC_KEYS} if isinstance(d, Mapping) else d)]
+    BeforeValidator(lambda d: {k: d.get(k) for k in METRIC_KEYS} if isinstance(d, Mapping) else d),
+]
 Protocol = Annotated[  # metrics.json "protocol": name, shots, fraction, seeds, ...
-    dict[str, Any], check(lambda p: bool(p.get("name")), "must be an object with a 'name'")]
+    dict[str, Any], check(lambda p: bool(p.get("name")), "must be an object with a 'name'")
+]
 
 
 @dataclass(frozen=True, config=SETTINGS)
 class Weights:
     """The published weights file, beside the card."""
 
-    file: Annotated[str, check(lambda f: Path(f).name == f and not f.startswith("."),
-                               "must be a plain file name")]  # e.g. "tase-digits-lt.pth"
+    file: Annotated[
+        str,
+        check(lambda f: Path(f).name == f and not f.startswith("."), "must be a plain file name"),
+    ]  # e.g. "tase-digits-lt.pth"
     # "backbone": backbone-only fp32 state dict; "checkpoint": the run's file as is
     kind: Annotated[Literal["backbone", "checkpoint"], rule("one of ('backbone', 'checkpoint')")]
     sha256: Sha256
@@ -79,16 +83,18 @@ class ModelCard:
     method_kwargs: dict[str, Any]
     backbone: dict[str, Any]  # name, kwargs, stem ("cifar" | "imagenet" | None)
     pretraining: Pretraining
-    evaluations: Annotated[list[Evaluation],
-                           check(bool, "must list at least one protocol's metrics")]
+    evaluations: Annotated[
+        list[Evaluation], check(bool, "must list at least one protocol's metrics")
+    ]
     weights: Weights
     args_sha256: Sha256  # of the run's args.json (copied beside the card)
     url: str | None  # where `solo-tase zoo fetch` downloads the weights from
     solo_learn_commit: str
     solo_tase_version: str
     date: str  # ISO 8601, UTC
-    schema: Annotated[str, check(lambda s: s == CARD_SCHEMA,
-                                 f"must be {CARD_SCHEMA!r}")] = CARD_SCHEMA
+    schema: Annotated[str, check(lambda s: s == CARD_SCHEMA, f"must be {CARD_SCHEMA!r}")] = (
+        CARD_SCHEMA
+    )
 
     @classmethod
     def from_dict(cls, data: Any, where: str = "card") -> ModelCard:
@@ -105,7 +111,10 @@ def save_card(card: ModelCard, folder: Path) -> Path:
 
 def load_card(path: str | Path) -> ModelCard:
     """Read a card file, or ``card.yaml`` inside an entry folder."""
-    file, data = read_document(Path(path), f"no model card at {path}: a zoo entry folder holds "
-                                           f"{CARD_NAME} (written by `solo-tase zoo publish`)",
-                               CARD_NAME)
+    file, data = read_document(
+        Path(path),
+        f"no model card at {path}: a zoo entry folder holds "
+        f"{CARD_NAME} (written by `solo-tase zoo publish`)",
+        CARD_NAME,
+    )
     return ModelCard.from_dict(data, where=str(file))

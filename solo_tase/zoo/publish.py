@@ -20,9 +20,15 @@ from typing import Any
 import torch
 
 import solo_tase
-from solo_tase.eval.checkpoint import (ARGS_NAME, CIFAR_DATASETS, STATE_PREFIX,
-                                       backbone_factories, backbone_state_dict, build_backbone,
-                                       load_strict)
+from solo_tase.eval.checkpoint import (
+    ARGS_NAME,
+    CIFAR_DATASETS,
+    STATE_PREFIX,
+    backbone_factories,
+    backbone_state_dict,
+    build_backbone,
+    load_strict,
+)
 from solo_tase.eval.report import METRICS_FILE, load_metrics, protocol_label
 from solo_tase.settings import parse
 from solo_tase.solo_compat import SOLO_LEARN_COMMIT
@@ -31,8 +37,14 @@ from solo_tase.utils.documents import dotted
 from solo_tase.utils.hashing import sha256_file
 from solo_tase.zoo.card import Evaluation, ModelCard, save_card
 from solo_tase.zoo.listing import update_readme
-from solo_tase.zoo.run_folder import (DatasetId, SoloRun, check_name, checkpoint_epoch,
-                                      identify_dataset, read_run)
+from solo_tase.zoo.run_folder import (
+    DatasetId,
+    SoloRun,
+    check_name,
+    checkpoint_epoch,
+    identify_dataset,
+    read_run,
+)
 from solo_tase.zoo.store import DEFAULT_ZOO, iter_entries
 
 MetricsRead = tuple[Path, dict[str, Any], Evaluation]  # file, document, card row
@@ -56,7 +68,8 @@ def read_metrics(path: str | Path, run: SoloRun) -> MetricsRead:
             raise ValueError(
                 f"{path} is for {key} {data.get(key)!r} but the run's {run.args_path} has "
                 f"{arg_key} {run.args[arg_key]!r}: pass the metrics of this run (evaluate its "
-                "checkpoint with `solo-tase eval`) or the run folder these metrics came from")
+                "checkpoint with `solo-tase eval`) or the run folder these metrics came from"
+            )
     scores = {k: data.get(k) for k in ("protocol", "metrics", "metrics_std")}
     file = path / METRICS_FILE if path.is_dir() else path
     row = parse(Evaluation, {**scores, "file": file.name}, str(path))
@@ -70,13 +83,16 @@ def check_inputs(metrics: Sequence[MetricsRead], args_sha: str, checkpoint_shas:
     for path, data, _ in metrics:
         inputs = data.get("inputs", {})
         if inputs.get("args_sha256") not in (None, args_sha):
-            raise ValueError(f"{path} was computed with another args.json (inputs.args_sha256 "
-                             f"{inputs['args_sha256']}, this run's is {args_sha})")
+            raise ValueError(
+                f"{path} was computed with another args.json (inputs.args_sha256 "
+                f"{inputs['args_sha256']}, this run's is {args_sha})"
+            )
         if inputs.get("checkpoint_sha256") not in (None, *checkpoint_shas):
             raise ValueError(
                 f"{path} was computed on another checkpoint ({inputs.get('checkpoint')}, sha256 "
                 f"{inputs['checkpoint_sha256']}): evaluate the checkpoint you publish, or pass "
-                "--checkpoint with the one that was evaluated")
+                "--checkpoint with the one that was evaluated"
+            )
 
 
 def checked_backbone(run: SoloRun) -> dict[str, torch.Tensor]:
@@ -91,8 +107,10 @@ def checked_backbone(run: SoloRun) -> dict[str, torch.Tensor]:
 
 def save_backbone(state: Mapping[str, torch.Tensor], path: Path) -> None:
     """Write backbone tensors as a zoo weights file: floats in fp32, integer buffers as they are."""
-    out = {STATE_PREFIX + k: (v.float() if v.is_floating_point() else v).detach().contiguous()
-           for k, v in state.items()}
+    out = {
+        STATE_PREFIX + k: (v.float() if v.is_floating_point() else v).detach().contiguous()
+        for k, v in state.items()
+    }
     torch.save({"state_dict": out}, path)
 
 
@@ -104,35 +122,52 @@ def card_fields(run: SoloRun, data: DatasetId) -> dict[str, Any]:
     stem = "cifar" if dotted(args, "data.dataset") in CIFAR_DATASETS else "imagenet"
     return {
         "method_kwargs": dict(dotted(args, "method_kwargs") or {}),
-        "backbone": {"name": dotted(args, "backbone.name"),
-                     "kwargs": dict(dotted(args, "backbone.kwargs") or {}),
-                     "stem": stem if is_resnet else None},  # the stem solo-learn gives a ResNet
+        "backbone": {
+            "name": dotted(args, "backbone.name"),
+            "kwargs": dict(dotted(args, "backbone.kwargs") or {}),
+            "stem": stem if is_resnet else None,
+        },  # the stem solo-learn gives a ResNet
         "pretraining": {
-            "data": str(dotted(args, "data.dataset")), "manifest": data.manifest,
-            "manifest_checksum": data.manifest_checksum, "epochs": int(args["max_epochs"]),
+            "data": str(dotted(args, "data.dataset")),
+            "manifest": data.manifest,
+            "manifest_checksum": data.manifest_checksum,
+            "epochs": int(args["max_epochs"]),
             "checkpoint_epoch": checkpoint_epoch(run.checkpoint),
             "crop_size": crops[0].get("crop_size") if isinstance(crops, list) and crops else None,
-            "batch_size": dotted(args, "optimizer.batch_size"), "seed": dotted(args, "seed")},
+            "batch_size": dotted(args, "optimizer.batch_size"),
+            "seed": dotted(args, "seed"),
+        },
     }
 
 
 def _refuse_existing(target: Path, replace: bool) -> None:
     if target.exists() and not replace:
-        raise FileExistsError(f"{target} is already published: choose another --name or pass "
-                              "--replace to overwrite it")
+        raise FileExistsError(
+            f"{target} is already published: choose another --name or pass "
+            "--replace to overwrite it"
+        )
 
 
-def publish(run_dir: str | Path, metrics: Sequence[str | Path], zoo: Path = DEFAULT_ZOO, *,
-            url: str | None = None, name: str | None = None, dataset: str | None = None,
-            checkpoint: str | Path | None = None, replace: bool = False,
-            full_checkpoint: bool = False,
-            solo_learn_commit: str = SOLO_LEARN_COMMIT) -> Published:
+def publish(
+    run_dir: str | Path,
+    metrics: Sequence[str | Path],
+    zoo: Path = DEFAULT_ZOO,
+    *,
+    url: str | None = None,
+    name: str | None = None,
+    dataset: str | None = None,
+    checkpoint: str | Path | None = None,
+    replace: bool = False,
+    full_checkpoint: bool = False,
+    solo_learn_commit: str = SOLO_LEARN_COMMIT,
+) -> Published:
     """Write the zoo entry of a run (see the module docstring); returns what was written."""
     zoo = Path(zoo)
     run = read_run(run_dir, checkpoint)
     notes = [run.note] if run.note else []
-    name = check_name(name or str(run.args["name"]),
-                      "--name" if name else f"name in {run.args_path}")
+    name = check_name(
+        name or str(run.args["name"]), "--name" if name else f"name in {run.args_path}"
+    )
     method = check_name(str(run.args["method"]), f"method in {run.args_path}")
     if url is not None and not urllib.parse.urlparse(url).scheme:
         raise ValueError(f"--url {url!r} needs a scheme (https://..., file:///...)")
@@ -141,8 +176,10 @@ def publish(run_dir: str | Path, metrics: Sequence[str | Path], zoo: Path = DEFA
     read = [read_metrics(p, run) for p in metrics]
     files = [row.file for _, _, row in read]
     if len(set(files)) != len(files):
-        raise ValueError(f"two metrics files have the same protocol ({files}): publish one "
-                         "metrics file per protocol")
+        raise ValueError(
+            f"two metrics files have the same protocol ({files}): publish one "
+            "metrics file per protocol"
+        )
     data_id = identify_dataset(run.args, [d for _, d, _ in read], dataset)
     notes.append(f"dataset folder {data_id.name!r} from {data_id.rule}")
     target = zoo / data_id.name / method / name
@@ -152,8 +189,10 @@ def publish(run_dir: str | Path, metrics: Sequence[str | Path], zoo: Path = DEFA
     fields = card_fields(run, data_id)
     epoch, max_epochs = fields["pretraining"]["checkpoint_epoch"], int(run.args["max_epochs"])
     if epoch is not None and epoch + 1 < max_epochs:
-        notes.append(f"{run.checkpoint.name} is from epoch {epoch + 1} of max_epochs={max_epochs}"
-                     ": the run did not finish (the card records checkpoint_epoch)")
+        notes.append(
+            f"{run.checkpoint.name} is from epoch {epoch + 1} of max_epochs={max_epochs}"
+            ": the run did not finish (the card records checkpoint_epoch)"
+        )
     source_sha, args_sha = sha256_file(run.checkpoint), sha256_file(run.args_path)
     weights_file = name + (run.checkpoint.suffix if full_checkpoint else ".pth")
     made: list[ModelCard] = []
@@ -168,17 +207,29 @@ def publish(run_dir: str | Path, metrics: Sequence[str | Path], zoo: Path = DEFA
         shutil.copyfile(run.args_path, tmp / ARGS_NAME)
         for path, _, row in read:
             shutil.copyfile(path, tmp / row.file)
-        card = ModelCard.from_dict({
-            "name": name, "dataset": data_id.name, "method": method, **fields,
-            "evaluations": [dataclasses.asdict(row) for _, _, row in read],
-            "weights": {"file": weights_file,
-                        "kind": "checkpoint" if full_checkpoint else "backbone",
-                        "sha256": sha, "size": (tmp / weights_file).stat().st_size,
-                        "source_checkpoint": run.checkpoint.name, "source_sha256": source_sha},
-            "args_sha256": args_sha, "url": url, "solo_learn_commit": solo_learn_commit,
-            "solo_tase_version": solo_tase.__version__,
-            "date": datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ"),
-        }, where=str(tmp))
+        card = ModelCard.from_dict(
+            {
+                "name": name,
+                "dataset": data_id.name,
+                "method": method,
+                **fields,
+                "evaluations": [dataclasses.asdict(row) for _, _, row in read],
+                "weights": {
+                    "file": weights_file,
+                    "kind": "checkpoint" if full_checkpoint else "backbone",
+                    "sha256": sha,
+                    "size": (tmp / weights_file).stat().st_size,
+                    "source_checkpoint": run.checkpoint.name,
+                    "source_sha256": source_sha,
+                },
+                "args_sha256": args_sha,
+                "url": url,
+                "solo_learn_commit": solo_learn_commit,
+                "solo_tase_version": solo_tase.__version__,
+                "date": datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ"),
+            },
+            where=str(tmp),
+        )
         save_card(card, tmp)
         made.append(card)
 

@@ -52,21 +52,28 @@ def choose_checkpoint(folder: Path) -> tuple[Path, str | None]:
     if not found:
         raise FileNotFoundError(
             f"no checkpoint ({', '.join('*' + s for s in CHECKPOINT_SUFFIXES)}) in {folder}: "
-            "train with checkpoint.enabled=True or pass --checkpoint PATH")
+            "train with checkpoint.enabled=True or pass --checkpoint PATH"
+        )
     if len(found) == 1:
         return found[0], None
     epochs = {p: checkpoint_epoch(p) for p in found}
     unnamed = [p.name for p, e in epochs.items() if e is None]
     if unnamed:
-        raise ValueError(f"{folder} holds several checkpoints and {unnamed} carry no epoch "
-                         "(ep=N) in their name: pass --checkpoint PATH to choose one")
+        raise ValueError(
+            f"{folder} holds several checkpoints and {unnamed} carry no epoch "
+            "(ep=N) in their name: pass --checkpoint PATH to choose one"
+        )
     latest = max(e for e in epochs.values() if e is not None)
     best = [p for p, e in epochs.items() if e == latest]
     if len(best) > 1:
-        raise ValueError(f"{folder} holds several checkpoints of epoch {latest} "
-                         f"({[p.name for p in best]}): pass --checkpoint PATH to choose one")
-    return best[0], (f"{len(found)} checkpoints in {folder}; publishing the latest epoch, "
-                     f"{best[0].name} (pass --checkpoint PATH for another)")
+        raise ValueError(
+            f"{folder} holds several checkpoints of epoch {latest} "
+            f"({[p.name for p in best]}): pass --checkpoint PATH to choose one"
+        )
+    return best[0], (
+        f"{len(found)} checkpoints in {folder}; publishing the latest epoch, "
+        f"{best[0].name} (pass --checkpoint PATH for another)"
+    )
 
 
 def read_run(path: str | Path, checkpoint: str | Path | None = None) -> SoloRun:
@@ -84,41 +91,55 @@ def read_run(path: str | Path, checkpoint: str | Path | None = None) -> SoloRun:
         chosen = Path(checkpoint)
         chosen = folder / chosen if not chosen.is_file() and (folder / chosen).is_file() else chosen
         if not chosen.is_file():
-            raise FileNotFoundError(f"--checkpoint {checkpoint} is not a file (looked in the "
-                                    f"current folder and in {folder})")
+            raise FileNotFoundError(
+                f"--checkpoint {checkpoint} is not a file (looked in the "
+                f"current folder and in {folder})"
+            )
     args, args_path = read_run_args(chosen)
     if not isinstance(args.get("max_epochs"), int):
-        raise ValueError(f"{args_path} has no integer 'max_epochs': it is not a solo-learn "
-                         "pre-training config (use the args.json solo-learn wrote for this run)")
+        raise ValueError(
+            f"{args_path} has no integer 'max_epochs': it is not a solo-learn "
+            "pre-training config (use the args.json solo-learn wrote for this run)"
+        )
     return SoloRun(folder=folder, args=args, args_path=args_path, checkpoint=chosen, note=note)
 
 
 def check_name(value: str, what: str) -> str:
     """``value`` if it is a safe folder name (letters, digits, ``.``, ``_``, ``-``)."""
     if not _NAME.fullmatch(value or ""):
-        raise ValueError(f"{what} {value!r} is not a usable folder name: use letters, digits, "
-                         "'.', '_' and '-', starting with a letter or digit")
+        raise ValueError(
+            f"{what} {value!r} is not a usable folder name: use letters, digits, "
+            "'.', '_' and '-', starting with a letter or digit"
+        )
     return value
 
 
 def _fallback_manifests(args: dict[str, Any], metrics: Sequence[dict[str, Any]]) -> list[Path]:
     """Where a run without ``data.long_tail`` keeps its manifest, then the metrics' manifests."""
     train = dotted(args, "data.train_path")
-    paths = ([Path(train) / MANIFEST_NAME, Path(train).parent / MANIFEST_NAME]
-             if isinstance(train, str) and train else [])
-    return paths + [Path(m) for m in (dotted(d, "inputs.manifest") for d in metrics)
-                    if isinstance(m, str)]
+    paths = (
+        [Path(train) / MANIFEST_NAME, Path(train).parent / MANIFEST_NAME]
+        if isinstance(train, str) and train
+        else []
+    )
+    return paths + [
+        Path(m) for m in (dotted(d, "inputs.manifest") for d in metrics) if isinstance(m, str)
+    ]
 
 
-def identify_dataset(args: dict[str, Any], metrics: Sequence[dict[str, Any]],
-                     override: str | None = None) -> DatasetId:
+def identify_dataset(
+    args: dict[str, Any], metrics: Sequence[dict[str, Any]], override: str | None = None
+) -> DatasetId:
     """Name and manifest checksum of the run's pre-training data: ``--dataset``, else the run's
     manifest name, else ``data.dataset`` (unless long-tailed or custom)."""
-    found = {d["inputs"]["manifest_checksum"] for d in metrics
-             if dotted(d, "inputs.manifest_checksum")}
+    found = {
+        d["inputs"]["manifest_checksum"] for d in metrics if dotted(d, "inputs.manifest_checksum")
+    }
     if len(found) > 1:
-        raise ValueError(f"the metrics files were computed on different data manifests "
-                         f"(inputs.manifest_checksum {sorted(found)}): publish metrics of one run")
+        raise ValueError(
+            f"the metrics files were computed on different data manifests "
+            f"(inputs.manifest_checksum {sorted(found)}): publish metrics of one run"
+        )
     checksum = found.pop() if found else None
     try:
         path: Path | None = resolve_manifest(None, args)
@@ -129,18 +150,23 @@ def identify_dataset(args: dict[str, Any], metrics: Sequence[dict[str, Any]],
         manifest = Manifest.load(path)
         name, checksum = manifest.name, checksum or manifest.index_checksum
         if checksum != manifest.index_checksum:
-            raise ValueError(f"the metrics' inputs.manifest_checksum {checksum} does not match the "
-                             f"run's manifest {path} (index_checksum {manifest.index_checksum}): "
-                             "the model was evaluated on other data than it was trained on")
+            raise ValueError(
+                f"the metrics' inputs.manifest_checksum {checksum} does not match the "
+                f"run's manifest {path} (index_checksum {manifest.index_checksum}): "
+                "the model was evaluated on other data than it was trained on"
+            )
     if override:
         return DatasetId(check_name(override, "--dataset"), name, checksum, "--dataset")
     if name:
-        return DatasetId(check_name(name, f"the manifest name in {path}"), name, checksum,
-                         f"manifest {path}")
+        return DatasetId(
+            check_name(name, f"the manifest name in {path}"), name, checksum, f"manifest {path}"
+        )
     data = str(dotted(args, "data.dataset"))
     if dotted(args, "data.long_tail") is not None or data == "custom":
         why = "is long-tailed (data.long_tail)" if data != "custom" else "uses custom data"
         looked = [str(p) for p in _fallback_manifests(args, metrics)]
-        raise ValueError(f"the run {why} but no data manifest was found (looked at "
-                         f"data.long_tail and {looked}): pass --dataset NAME")
+        raise ValueError(
+            f"the run {why} but no data manifest was found (looked at "
+            f"data.long_tail and {looked}): pass --dataset NAME"
+        )
     return DatasetId(check_name(data, "data.dataset"), None, checksum, "data.dataset")

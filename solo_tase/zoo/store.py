@@ -19,16 +19,19 @@ def iter_entries(zoo: Path) -> list[tuple[Path, ModelCard]]:
     does not sit at the path its fields give raises ``ValueError``."""
     zoo = Path(zoo)
     if not zoo.is_dir():
-        raise FileNotFoundError(f"zoo folder {zoo} not found: run from the solo-tase checkout "
-                                "or pass --zoo-dir")
+        raise FileNotFoundError(
+            f"zoo folder {zoo} not found: run from the solo-tase checkout or pass --zoo-dir"
+        )
     entries = []
     for path in sorted(zoo.glob(f"*/*/*/{CARD_NAME}")):
         if any(part.startswith(".") for part in path.relative_to(zoo).parts):
             continue  # an entry being written (.<name>.tmp-<pid>)
         card = load_card(path)
         if entry_dir(zoo, card) != path.parent:
-            raise ValueError(f"{path} describes {card.dataset}/{card.method}/{card.name} but sits "
-                             f"in {path.parent.relative_to(zoo)}: move it back or republish it")
+            raise ValueError(
+                f"{path} describes {card.dataset}/{card.method}/{card.name} but sits "
+                f"in {path.parent.relative_to(zoo)}: move it back or republish it"
+            )
         entries.append((path.parent, card))
     return entries
 
@@ -36,15 +39,19 @@ def iter_entries(zoo: Path) -> list[tuple[Path, ModelCard]]:
 def find_entry(zoo: Path, ref: str) -> tuple[Path, ModelCard]:
     """The entry named ``ref``: a model name, or ``<dataset>/<method>/<name>`` when names repeat."""
     entries = iter_entries(zoo)
-    matches = [(d, c) for d, c in entries
-               if (d.relative_to(zoo).as_posix() == ref.strip("/") if "/" in ref
-                   else c.name == ref)]
+    matches = [
+        (d, c)
+        for d, c in entries
+        if (d.relative_to(zoo).as_posix() == ref.strip("/") if "/" in ref else c.name == ref)
+    ]
     if not matches:
         known = sorted(d.relative_to(zoo).as_posix() for d, _ in entries) or ["none"]
-        raise FileNotFoundError(f"no model {ref!r} in {zoo} (published: {', '.join(known)}); "
-                                "see `solo-tase zoo list`")
+        raise FileNotFoundError(
+            f"no model {ref!r} in {zoo} (published: {', '.join(known)}); see `solo-tase zoo list`"
+        )
     if len(matches) > 1:
         paths = [d.relative_to(zoo).as_posix() for d, _ in matches]
-        raise ValueError(f"several models are named {ref!r} ({', '.join(paths)}): "
-                         "pass DATASET/METHOD/NAME")
+        raise ValueError(
+            f"several models are named {ref!r} ({', '.join(paths)}): pass DATASET/METHOD/NAME"
+        )
     return matches[0]

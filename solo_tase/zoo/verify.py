@@ -49,11 +49,15 @@ def locate(path: Path, zoo: Path, card: Path | None = None) -> tuple[Path, Path,
             raise FileNotFoundError(f"{path} does not exist")
         matches = [(d, c) for d, c in iter_entries(zoo) if c.weights.file == path.name]
         if not matches:
-            raise FileNotFoundError(f"no {CARD_NAME} beside {path} and no card in {zoo} names a "
-                                    f"weights file {path.name!r}: pass --card CARD")
+            raise FileNotFoundError(
+                f"no {CARD_NAME} beside {path} and no card in {zoo} names a "
+                f"weights file {path.name!r}: pass --card CARD"
+            )
         if len(matches) > 1:
-            raise ValueError(f"several cards in {zoo} name {path.name!r} "
-                             f"({[str(d) for d, _ in matches]}): pass --card CARD")
+            raise ValueError(
+                f"several cards in {zoo} name {path.name!r} "
+                f"({[str(d) for d, _ in matches]}): pass --card CARD"
+            )
         card_path, found = matches[0][0] / CARD_NAME, matches[0][1]
     return (path / found.weights.file if path.is_dir() else path), card_path, found
 
@@ -64,6 +68,7 @@ def verify(path: Path, zoo: Path, card: Path | None = None) -> Verdict:
     problems = file_problems(weights, found)
     args = weights.parent / ARGS_NAME
     if args.is_file() and sha256_file(args) != found.args_sha256:
-        problems.append(f"{args} differs from the run's args.json the card records "
-                        f"(sha256 {found.args_sha256})")
+        problems.append(
+            f"{args} differs from the run's args.json the card records (sha256 {found.args_sha256})"
+        )
     return Verdict(weights=weights, card_path=card_path, card=found, problems=problems)

@@ -16,9 +16,15 @@ PRETRAIN_CONFIGS = REPO / "scripts" / "pretrain"
 LINEAR_CONFIGS = REPO / "scripts" / "linear"
 
 # Tiny, CPU-friendly overrides shared by the integration runs (~3 s per epoch here).
-TINY = ["data.num_workers=0", "optimizer.batch_size=32", "method_kwargs.proj_hidden_dim=64",
-        "method_kwargs.proj_output_dim=32", "+limit_train_batches=3", "log_every_n_steps=1",
-        "+deterministic=True"]
+TINY = [
+    "data.num_workers=0",
+    "optimizer.batch_size=32",
+    "method_kwargs.proj_hidden_dim=64",
+    "method_kwargs.proj_output_dim=32",
+    "+limit_train_batches=3",
+    "log_every_n_steps=1",
+    "+deterministic=True",
+]
 
 Runner = Callable[..., subprocess.CompletedProcess]
 
@@ -27,18 +33,40 @@ Runner = Callable[..., subprocess.CompletedProcess]
 def run_solo(solo_learn_dir: Path, digits_root: Path) -> Runner:
     """``run_solo(script, config_dir, config_name, overrides, out_dir, check=True)``."""
 
-    def run(script: str, config_dir: Path, config_name: str, overrides: Sequence[str],
-            out_dir: Path, check: bool = True, timeout: int = 600) -> subprocess.CompletedProcess:
-        env = {**os.environ, "SOLO_TASE_DATA": str(digits_root), "PYTHONUNBUFFERED": "1",
-               "OMP_NUM_THREADS": os.environ.get("OMP_NUM_THREADS", "2")}
-        cmd = [sys.executable, script, "--config-path", str(config_dir), "--config-name",
-               config_name, f"checkpoint.dir={out_dir}", f"default_root_dir={out_dir}",
-               *overrides]
-        proc = subprocess.run(cmd, cwd=solo_learn_dir, env=env, capture_output=True, text=True,
-                              timeout=timeout)
+    def run(
+        script: str,
+        config_dir: Path,
+        config_name: str,
+        overrides: Sequence[str],
+        out_dir: Path,
+        check: bool = True,
+        timeout: int = 600,
+    ) -> subprocess.CompletedProcess:
+        env = {
+            **os.environ,
+            "SOLO_TASE_DATA": str(digits_root),
+            "PYTHONUNBUFFERED": "1",
+            "OMP_NUM_THREADS": os.environ.get("OMP_NUM_THREADS", "2"),
+        }
+        cmd = [
+            sys.executable,
+            script,
+            "--config-path",
+            str(config_dir),
+            "--config-name",
+            config_name,
+            f"checkpoint.dir={out_dir}",
+            f"default_root_dir={out_dir}",
+            *overrides,
+        ]
+        proc = subprocess.run(
+            cmd, cwd=solo_learn_dir, env=env, capture_output=True, text=True, timeout=timeout
+        )
         if check and proc.returncode != 0:
-            pytest.fail(f"{' '.join(cmd)}\nexited {proc.returncode}\n--- stderr (tail) ---\n"
-                        f"{proc.stderr[-4000:]}\n--- stdout (tail) ---\n{proc.stdout[-2000:]}")
+            pytest.fail(
+                f"{' '.join(cmd)}\nexited {proc.returncode}\n--- stderr (tail) ---\n"
+                f"{proc.stderr[-4000:]}\n--- stdout (tail) ---\n{proc.stdout[-2000:]}"
+            )
         return proc
 
     return run
@@ -60,7 +88,9 @@ def checkpoints(folder: Path) -> dict[int, Path]:
 
 
 def read_stats(folder: Path) -> list[dict]:
-    return [json.loads(line) for line in (folder / "solo_tase_stats.jsonl").read_text().splitlines()]
+    return [
+        json.loads(line) for line in (folder / "solo_tase_stats.jsonl").read_text().splitlines()
+    ]
 
 
 def step_losses(out_dir: Path, key: str = "train_nce_loss_step") -> dict[int, float]:

@@ -163,21 +163,34 @@ def test_sdclr_official_head_trains_both_branches(build):
 
 # ----------------------------------------------------------------------------- TS in-process
 def test_ts_first_epoch_shifts_the_phase_and_batch_norm_is_an_option(build):
-    official = build("ts.yaml", ["method_kwargs.period=200", "+method_kwargs.first_epoch=1",
-                                 "+method_kwargs.proj_batch_norm=True"]).train()
+    official = build(
+        "ts.yaml",
+        [
+            "method_kwargs.period=200",
+            "+method_kwargs.first_epoch=1",
+            "+method_kwargs.proj_batch_norm=True",
+        ],
+    ).train()
     assert any(isinstance(m, torch.nn.BatchNorm1d) for m in official.projector)
-    assert not any(isinstance(m, torch.nn.BatchNorm1d)
-                   for m in build("ts.yaml").projector)
+    assert not any(isinstance(m, torch.nn.BatchNorm1d) for m in build("ts.yaml").projector)
     official.training_time = lambda batch_idx: 149.0
     tau = 0.1 + 0.9 * (1 + math.cos(math.pi * 150 / 200)) / 2  # t = 149 + 1
-    reference = build("ts.yaml", ["method_kwargs.period=200",
-                                  "+method_kwargs.proj_batch_norm=True"]).train()
+    reference = build(
+        "ts.yaml", ["method_kwargs.period=200", "+method_kwargs.proj_batch_norm=True"]
+    ).train()
     reference.load_state_dict(official.state_dict())
     reference.training_time = lambda batch_idx: 150.0
     with torch.no_grad():
-        assert abs(float(official.training_step(batch(8), 0))
-                   - float(reference.training_step(batch(8), 0))) < 1e-6
+        assert (
+            abs(
+                float(official.training_step(batch(8), 0))
+                - float(reference.training_step(batch(8), 0))
+            )
+            < 1e-6
+        )
     assert reference.ts.epoch_temperature(150.0) == pytest.approx(tau)
+
+
 def test_ts_step_equals_solo_simclr_at_the_scheduled_temperature(build):
     """Same weights, same batch: TS at t = 150 epochs == solo's SimCLR at tau(150)."""
     ts = build("ts.yaml", ["method_kwargs.period=200"]).train()
@@ -204,8 +217,12 @@ def sdclr_run(run_solo, tmp_path_factory) -> Path:
 def test_sdclr_pretrain_prunes_every_epoch_and_checkpoints(sdclr_run: Path):
     folder = run_folder(sdclr_run, "sdclr")
     args = json.loads((folder / "args.json").read_text())
-    assert args["method_kwargs"] == {"proj_hidden_dim": 64, "proj_output_dim": 32,
-                                     "temperature": 0.2, "prune_ratio": 0.9}
+    assert args["method_kwargs"] == {
+        "proj_hidden_dim": 64,
+        "proj_output_dim": 32,
+        "temperature": 0.2,
+        "prune_ratio": 0.9,
+    }
     stats = read_stats(folder)
     assert [s["epoch"] for s in stats] == [0, 1]
     for s in stats:
@@ -221,8 +238,10 @@ def test_sdclr_pretrain_prunes_every_epoch_and_checkpoints(sdclr_run: Path):
     assert removed == stats[1]["pruned_weights"]
     # separate BatchNorm statistics: the branches saw different weights and views
     for bn in ("bn1", "layer4.1.bn2"):
-        assert not torch.allclose(state[f"backbone.{bn}.running_mean"],
-                                  state[f"pruned_norms.norms.{bn.replace('.', '-')}.running_mean"])
+        assert not torch.allclose(
+            state[f"backbone.{bn}.running_mean"],
+            state[f"pruned_norms.norms.{bn.replace('.', '-')}.running_mean"],
+        )
     assert int(state["pruned_norms.norms.bn1.num_batches_tracked"]) == 6
     assert int(state["backbone.bn1.num_batches_tracked"]) == 6
     losses = step_losses(sdclr_run)
@@ -233,21 +252,33 @@ def test_sdclr_pretrain_prunes_every_epoch_and_checkpoints(sdclr_run: Path):
 def test_sdclr_resumes_exactly_from_a_checkpoint(sdclr_run: Path, run_solo, tmp_path: Path):
     ckpt = checkpoints(run_folder(sdclr_run, "sdclr"))[0]
     resumed = tmp_path / "resumed"
-    run_solo("main_pretrain.py", DIGITS, "sdclr.yaml",
-             SDCLR_RUN + [f"resume_from_checkpoint='{ckpt}'"], resumed)
+    run_solo(
+        "main_pretrain.py",
+        DIGITS,
+        "sdclr.yaml",
+        SDCLR_RUN + [f"resume_from_checkpoint='{ckpt}'"],
+        resumed,
+    )
     uninterrupted, after = step_losses(sdclr_run), step_losses(resumed)
     assert sorted(after) == [3, 4, 5]
     for step in after:
         assert abs(after[step] - uninterrupted[step]) < 1e-5, (step, after, uninterrupted)
-    assert (read_stats(run_folder(resumed, "sdclr"))[-1]["masks_checksum"]
-            == read_stats(run_folder(sdclr_run, "sdclr"))[1]["masks_checksum"])
+    assert (
+        read_stats(run_folder(resumed, "sdclr"))[-1]["masks_checksum"]
+        == read_stats(run_folder(sdclr_run, "sdclr"))[1]["masks_checksum"]
+    )
 
 
 @pytest.fixture(scope="module")
 def sdclr_ddp_run(run_solo, tmp_path_factory) -> Path:
     out = tmp_path_factory.mktemp("sdclr-ddp")
-    run_solo("main_pretrain.py", DIGITS, "sdclr.yaml",
-             SDCLR_RUN + DDP + ["optimizer.batch_size=16", "data.num_workers=0"], out)
+    run_solo(
+        "main_pretrain.py",
+        DIGITS,
+        "sdclr.yaml",
+        SDCLR_RUN + DDP + ["optimizer.batch_size=16", "data.num_workers=0"],
+        out,
+    )
     return out
 
 
@@ -268,10 +299,21 @@ def test_sdclr_runs_under_two_process_ddp(sdclr_ddp_run: Path):
 def test_main_linear_loads_the_dense_sdclr_weights(sdclr_ddp_run: Path, run_solo, tmp_path: Path):
     ckpt = checkpoints(run_folder(sdclr_ddp_run, "sdclr"))[1]
     out = tmp_path / "linear"
-    run_solo("main_linear.py", LINEAR_CONFIGS / "digits-lt", "linear.yaml",
-             [f"pretrained_feature_extractor='{ckpt}'", "pretrain_method=sdclr", "max_epochs=1",
-              "data.num_workers=0", "+limit_train_batches=1", "+limit_val_batches=1",
-              "optimizer.batch_size=16"], out)
+    run_solo(
+        "main_linear.py",
+        LINEAR_CONFIGS / "digits-lt",
+        "linear.yaml",
+        [
+            f"pretrained_feature_extractor='{ckpt}'",
+            "pretrain_method=sdclr",
+            "max_epochs=1",
+            "data.num_workers=0",
+            "+limit_train_batches=1",
+            "+limit_val_batches=1",
+            "optimizer.batch_size=16",
+        ],
+        out,
+    )
     (linear_ckpt,) = list(out.glob("linear/*/*.ckpt"))
     pre = torch.load(ckpt, map_location="cpu", weights_only=True)["state_dict"]
     lin = torch.load(linear_ckpt, map_location="cpu", weights_only=True)["state_dict"]
@@ -284,9 +326,13 @@ def test_main_linear_loads_the_dense_sdclr_weights(sdclr_ddp_run: Path, run_solo
 def test_ts_pretrain_follows_the_schedule(run_solo, tmp_path: Path):
     """period = 1 epoch: tau = 1.0, 0.1, 1.0 at the starts of epochs 0, 1, 2; per step, t moves
     by 1/3 epoch each of the 3 steps."""
-    run_solo("main_pretrain.py", DIGITS, "ts.yaml",
-             TINY + ["max_epochs=3", "method_kwargs.period=1", "method_kwargs.per_step=true"],
-             tmp_path)
+    run_solo(
+        "main_pretrain.py",
+        DIGITS,
+        "ts.yaml",
+        TINY + ["max_epochs=3", "method_kwargs.period=1", "method_kwargs.per_step=true"],
+        tmp_path,
+    )
     stats = read_stats(run_folder(tmp_path, "ts"))
     assert [(s["epoch"], round(s["tau"], 6)) for s in stats] == [(0, 1.0), (1, 0.1), (2, 1.0)]
     taus = step_losses(tmp_path, key="ts/tau_step")
@@ -297,17 +343,30 @@ def test_ts_pretrain_follows_the_schedule(run_solo, tmp_path: Path):
     assert all(math.isfinite(v) for v in step_losses(tmp_path).values())
 
 
-@pytest.mark.parametrize("config, override, message", [
-    ("sdclr.yaml", "method_kwargs.prune_ratio=1.0", "method_kwargs.prune_ratio must be in [0, 1)"),
-    ("sdclr.yaml", "backbone.name=vit_tiny", "backbone.name must be one of"),
-    ("ts.yaml", "method_kwargs.period=0", "method_kwargs.period must be > 0"),
-    ("ts.yaml", "method_kwargs.tau_min=1.5", "method_kwargs.tau_max must be >= method_kwargs.tau"),
-    ("ts.yaml", "augmentations.0.num_crops=3", "needs exactly 2 large crops"),
-])
-def test_bad_configuration_fails_at_start_naming_the_key(run_solo, tmp_path: Path, config,
-                                                         override, message):
-    proc = run_solo("main_pretrain.py", DIGITS, config, TINY + ["max_epochs=1", override],
-                    tmp_path, check=False)
+@pytest.mark.parametrize(
+    "config, override, message",
+    [
+        (
+            "sdclr.yaml",
+            "method_kwargs.prune_ratio=1.0",
+            "method_kwargs.prune_ratio must be in [0, 1)",
+        ),
+        ("sdclr.yaml", "backbone.name=vit_tiny", "backbone.name must be one of"),
+        ("ts.yaml", "method_kwargs.period=0", "method_kwargs.period must be > 0"),
+        (
+            "ts.yaml",
+            "method_kwargs.tau_min=1.5",
+            "method_kwargs.tau_max must be >= method_kwargs.tau",
+        ),
+        ("ts.yaml", "augmentations.0.num_crops=3", "needs exactly 2 large crops"),
+    ],
+)
+def test_bad_configuration_fails_at_start_naming_the_key(
+    run_solo, tmp_path: Path, config, override, message
+):
+    proc = run_solo(
+        "main_pretrain.py", DIGITS, config, TINY + ["max_epochs=1", override], tmp_path, check=False
+    )
     assert proc.returncode != 0
     assert message in proc.stderr + proc.stdout
     assert not list(tmp_path.glob("*/*/*.ckpt"))

@@ -43,28 +43,41 @@ def test_solo_learns_own_dataset_path_gets_the_boost(digits_root: Path):
     from solo_tase.data.boosted import BoostedRandAugment
     from solo_tase.data.boosted.solo_data import TABLE_ATTRIBUTE, install_boosted_augment
 
-    aug = OmegaConf.create({
-        "crop_size": 32, "rrc": {"enabled": True, "crop_min_scale": 0.2, "crop_max_scale": 1.0},
-        "color_jitter": {"prob": 0.8, "brightness": 0.4, "contrast": 0.4, "saturation": 0.4,
-                         "hue": 0.1},
-        "grayscale": {"prob": 0.2}, "gaussian_blur": {"prob": 0.0}, "solarization": {"prob": 0.0},
-        "equalization": {"prob": 0.0}, "horizontal_flip": {"prob": 0.5}})
-    transform = FullTransformPipeline([NCropAugmentation(build_transform_pipeline("custom", aug),
-                                                         2)])
+    aug = OmegaConf.create(
+        {
+            "crop_size": 32,
+            "rrc": {"enabled": True, "crop_min_scale": 0.2, "crop_max_scale": 1.0},
+            "color_jitter": {
+                "prob": 0.8,
+                "brightness": 0.4,
+                "contrast": 0.4,
+                "saturation": 0.4,
+                "hue": 0.1,
+            },
+            "grayscale": {"prob": 0.2},
+            "gaussian_blur": {"prob": 0.0},
+            "solarization": {"prob": 0.0},
+            "equalization": {"prob": 0.0},
+            "horizontal_flip": {"prob": 0.5},
+        }
+    )
+    transform = FullTransformPipeline(
+        [NCropAugmentation(build_transform_pipeline("custom", aug), 2)]
+    )
     import solo.data.pretrain_dataloader as solo_data
 
     original = solo_data.dataset_with_index
     try:
         install_boosted_augment(OmegaConf.create({"method": "bcl", "method_kwargs": {}}))
-        data = prepare_datasets("custom", transform, digits_root / "digits-lt" / "train",
-                                data_format="image_folder")
+        data = prepare_datasets(
+            "custom", transform, digits_root / "digits-lt" / "train", data_format="image_folder"
+        )
     finally:
         solo_data.dataset_with_index = original
     table = getattr(data, TABLE_ATTRIBUTE)
     assert len(table) == len(data) > 100
     steps = transform.transforms[0].transform.transforms
-    assert [type(s).__name__ for s in steps[-3:]] == ["BoostedRandAugment", "ToTensor",
-                                                      "Normalize"]
+    assert [type(s).__name__ for s in steps[-3:]] == ["BoostedRandAugment", "ToTensor", "Normalize"]
     assert isinstance(steps[-3], BoostedRandAugment) and steps[-3] is data.bcl_boost
     table.update(torch.ones(len(data)))
     index, views, target = data[5]
@@ -97,10 +110,15 @@ def bcl_run(run_solo, tmp_path_factory) -> Path:
 def test_bcl_pretrain_tracks_momentum_losses_and_checkpoints_them(bcl_run: Path):
     folder = run_folder(bcl_run, "bcl")
     args = json.loads((folder / "args.json").read_text())
-    assert args["method_kwargs"] == {"proj_hidden_dim": 64, "proj_output_dim": 32,
-                                     "proj_batch_norm": False, "temperature": 0.2,
-                                     "momentum_loss_beta": 0.97, "rand_k": 1,
-                                     "rand_strength": 30.0}
+    assert args["method_kwargs"] == {
+        "proj_hidden_dim": 64,
+        "proj_output_dim": 32,
+        "proj_batch_norm": False,
+        "temperature": 0.2,
+        "momentum_loss_beta": 0.97,
+        "rand_k": 1,
+        "rand_strength": 30.0,
+    }
     stats = read_stats(folder)
     assert [s["epoch"] for s in stats] == [0, 1, 2]
     assert stats[0]["bcl_seen"] == SEEN_PER_EPOCH
@@ -125,30 +143,43 @@ def test_bcl_resumes_exactly_from_a_checkpoint(bcl_run: Path, run_solo, tmp_path
     applied at start), views and losses as the uninterrupted run."""
     ckpt = checkpoints(run_folder(bcl_run, "bcl"))[0]
     resumed = tmp_path / "resumed"
-    run_solo("main_pretrain.py", DIGITS, "bcl.yaml",
-             BCL_RUN + [f"resume_from_checkpoint='{ckpt}'"], resumed)
+    run_solo(
+        "main_pretrain.py",
+        DIGITS,
+        "bcl.yaml",
+        BCL_RUN + [f"resume_from_checkpoint='{ckpt}'"],
+        resumed,
+    )
     uninterrupted, after = step_losses(bcl_run), step_losses(resumed)
     assert sorted(after) == [3, 4, 5, 6, 7, 8]
     for step in after:
         assert abs(after[step] - uninterrupted[step]) < 1e-5, (step, after, uninterrupted)
-    a = torch.load(checkpoints(run_folder(bcl_run, "bcl"))[2], map_location="cpu",
-                   weights_only=True)["solo_tase_bcl"]["momentum"]
-    b = torch.load(checkpoints(run_folder(resumed, "bcl"))[2], map_location="cpu",
-                   weights_only=True)["solo_tase_bcl"]["momentum"]
+    a = torch.load(
+        checkpoints(run_folder(bcl_run, "bcl"))[2], map_location="cpu", weights_only=True
+    )["solo_tase_bcl"]["momentum"]
+    b = torch.load(
+        checkpoints(run_folder(resumed, "bcl"))[2], map_location="cpu", weights_only=True
+    )["solo_tase_bcl"]["momentum"]
     assert torch.equal(a["seen"], b["seen"])
     assert torch.allclose(a["values"], b["values"], atol=1e-6)
 
 
 def test_bcl_runs_under_two_process_ddp(run_solo, tmp_path: Path):
     """Each rank observes its shard; the gathered momentum losses cover both ranks' samples."""
-    run_solo("main_pretrain.py", DIGITS, "bcl.yaml",
-             TINY + DDP + ["max_epochs=2", "optimizer.batch_size=16"], tmp_path)
+    run_solo(
+        "main_pretrain.py",
+        DIGITS,
+        "bcl.yaml",
+        TINY + DDP + ["max_epochs=2", "optimizer.batch_size=16"],
+        tmp_path,
+    )
     folder = run_folder(tmp_path, "bcl")
     stats = read_stats(folder)
     assert [s["epoch"] for s in stats] == [0, 1]
     assert stats[0]["bcl_seen"] == 2 * 3 * 16  # 2 ranks x 3 steps x 16 images
-    saved = torch.load(checkpoints(folder)[1], map_location="cpu",
-                       weights_only=True)["solo_tase_bcl"]["momentum"]
+    saved = torch.load(checkpoints(folder)[1], map_location="cpu", weights_only=True)[
+        "solo_tase_bcl"
+    ]["momentum"]
     # the epoch-1 checkpoint precedes epoch 1's update: epoch 0's samples, epoch 1's pending
     assert int(saved["seen"].sum()) == stats[0]["bcl_seen"]
     union = saved["seen"] | (saved["count"] > 0)
@@ -174,23 +205,41 @@ def test_bcl_d_is_sdclr_with_the_boost_and_resumes_exactly(run_solo, tmp_path: P
     assert "solo_tase_sdclr" in ckpt and ckpt["solo_tase_bcl"]["pending_epoch"] == 0
 
     resumed = tmp_path / "resumed"
-    run_solo("main_pretrain.py", DIGITS, "bcl_d.yaml",
-             run + [f"resume_from_checkpoint='{checkpoints(folder)[0]}'"], resumed)
+    run_solo(
+        "main_pretrain.py",
+        DIGITS,
+        "bcl_d.yaml",
+        run + [f"resume_from_checkpoint='{checkpoints(folder)[0]}'"],
+        resumed,
+    )
     uninterrupted, after = step_losses(first), step_losses(resumed)
     assert sorted(after) == [3, 4, 5, 6, 7, 8]
     for step in after:
         assert abs(after[step] - uninterrupted[step]) < 1e-5, (step, after, uninterrupted)
 
 
-@pytest.mark.parametrize("override, message", [
-    ("method_kwargs.momentum_loss_beta=1.0", "method_kwargs.momentum_loss_beta must be in [0, 1)"),
-    ("method_kwargs.rand_strength=40", "method_kwargs.rand_strength must be in [10, 30]"),
-    ("data.format=dali", "set data.format: image_folder"),
-])
-def test_bad_bcl_configuration_fails_at_start_naming_the_key(run_solo, tmp_path: Path, override,
-                                                             message):
-    proc = run_solo("main_pretrain.py", DIGITS, "bcl.yaml", TINY + ["max_epochs=1", override],
-                    tmp_path, check=False)
+@pytest.mark.parametrize(
+    "override, message",
+    [
+        (
+            "method_kwargs.momentum_loss_beta=1.0",
+            "method_kwargs.momentum_loss_beta must be in [0, 1)",
+        ),
+        ("method_kwargs.rand_strength=40", "method_kwargs.rand_strength must be in [10, 30]"),
+        ("data.format=dali", "set data.format: image_folder"),
+    ],
+)
+def test_bad_bcl_configuration_fails_at_start_naming_the_key(
+    run_solo, tmp_path: Path, override, message
+):
+    proc = run_solo(
+        "main_pretrain.py",
+        DIGITS,
+        "bcl.yaml",
+        TINY + ["max_epochs=1", override],
+        tmp_path,
+        check=False,
+    )
     assert proc.returncode != 0
     assert message in proc.stderr + proc.stdout
     assert not list(tmp_path.glob("*/*/*.ckpt"))

@@ -14,11 +14,19 @@ pytestmark = pytest.mark.integration
 
 DIGITS = PRETRAIN_CONFIGS / "digits-lt"
 # 20 steps in 2 epochs, so TASE re-clusters once (at epoch 1)
-STEPS = [*(o for o in TINY if "limit_train_batches" not in o), "max_epochs=2",
-         "+limit_train_batches=10", "seed=3"]
+STEPS = [
+    *(o for o in TINY if "limit_train_batches" not in o),
+    "max_epochs=2",
+    "+limit_train_batches=10",
+    "seed=3",
+]
 NEUTRAL = {
-    "tase": ["method_kwargs.adaptive_temperature=false", "method_kwargs.weighting=none",
-             "method_kwargs.tau_0=0.2", "method_kwargs.warmup_epochs=1"],
+    "tase": [
+        "method_kwargs.adaptive_temperature=false",
+        "method_kwargs.weighting=none",
+        "method_kwargs.tau_0=0.2",
+        "method_kwargs.warmup_epochs=1",
+    ],
     "ts": ["method_kwargs.tau_min=0.2", "method_kwargs.tau_max=0.2"],
 }
 
@@ -36,8 +44,10 @@ def build_model(method: str, overrides: list[str], data_root: Path) -> torch.nn.
 
     register_methods()
     with initialize_config_dir(str(DIGITS), version_base=None):
-        cfg = compose(f"{method}.yaml", overrides=[
-            f"data.train_path={data_root / 'digits-lt' / 'train'}", *STEPS, *overrides])
+        cfg = compose(
+            f"{method}.yaml",
+            overrides=[f"data.train_path={data_root / 'digits-lt' / 'train'}", *STEPS, *overrides],
+        )
     SoloTasePlugin().on_run_start(cfg)
     OmegaConf.set_struct(cfg, False)  # as main_pretrain.py does before parse_cfg
     cfg = parse_cfg(cfg)
@@ -62,10 +72,10 @@ def simclr_losses(run_solo, tmp_path_factory) -> dict[int, float]:
 
 
 @pytest.mark.parametrize("method", ["tase", "ts"])
-def test_same_loss_at_each_of_the_first_20_steps(method: str, simclr_losses, run_solo,
-                                                 tmp_path: Path):
-    run_solo("main_pretrain.py", DIGITS, f"{method}.yaml", [*STEPS, *NEUTRAL[method]],
-             tmp_path)
+def test_same_loss_at_each_of_the_first_20_steps(
+    method: str, simclr_losses, run_solo, tmp_path: Path
+):
+    run_solo("main_pretrain.py", DIGITS, f"{method}.yaml", [*STEPS, *NEUTRAL[method]], tmp_path)
     ours = step_losses(tmp_path)
     assert len(simclr_losses) == 20 and sorted(ours) == sorted(simclr_losses)
     for step, loss in simclr_losses.items():

@@ -29,17 +29,39 @@ def trained(run_solo, tmp_path_factory) -> dict[str, Path]:
     out = {}
     for method in METHODS:
         folder = tmp_path_factory.mktemp(f"pretrain-{method}")
-        run_solo("main_pretrain.py", PRETRAIN_CONFIGS / "digits-lt", f"{method}.yaml",
-                 [*TINY, "max_epochs=1"], folder)
+        run_solo(
+            "main_pretrain.py",
+            PRETRAIN_CONFIGS / "digits-lt",
+            f"{method}.yaml",
+            [*TINY, "max_epochs=1"],
+            folder,
+        )
         (out[method],) = checkpoints(run_folder(folder, method)).values()
     return out
 
 
 def eval_cmd(ckpt: Path, digits_root: Path, out: Path, cache: Path) -> list[str]:
     data = digits_root / "digits-lt"
-    return ["eval", str(ckpt), "--probe-set", str(data / "probe"), "--test-set",
-            str(data / "test"), "--manifest", str(data / "manifest.json"), "--epochs", "20",
-            "--num-workers", "0", "--device", "cpu", "--cache-dir", str(cache), "--out", str(out)]
+    return [
+        "eval",
+        str(ckpt),
+        "--probe-set",
+        str(data / "probe"),
+        "--test-set",
+        str(data / "test"),
+        "--manifest",
+        str(data / "manifest.json"),
+        "--epochs",
+        "20",
+        "--num-workers",
+        "0",
+        "--device",
+        "cpu",
+        "--cache-dir",
+        str(cache),
+        "--out",
+        str(out),
+    ]
 
 
 def test_tase_and_simclr_checkpoints_reproducibly(trained, digits_root, tmp_path, capsys):
@@ -50,12 +72,16 @@ def test_tase_and_simclr_checkpoints_reproducibly(trained, digits_root, tmp_path
             out = tmp_path / f"{method}-{attempt}"
             assert main(eval_cmd(ckpt, digits_root, out, tmp_path / f"cache-{attempt}")) == 0
             assert "resnet18 (solo-learn)" in capsys.readouterr().err
-            assert {p.name for p in out.iterdir()} == {"metrics.json", "per_class.csv",
-                                                       "per_class.png"}
+            assert {p.name for p in out.iterdir()} == {
+                "metrics.json",
+                "per_class.csv",
+                "per_class.png",
+            }
             docs.append(json.loads((out / "metrics.json").read_text()))
         assert docs[0] == docs[1], f"{method}: numbers differ between two CPU runs"
-        assert ((tmp_path / f"{method}-a" / "per_class.csv").read_bytes()
-                == (tmp_path / f"{method}-b" / "per_class.csv").read_bytes())
+        assert (tmp_path / f"{method}-a" / "per_class.csv").read_bytes() == (
+            tmp_path / f"{method}-b" / "per_class.csv"
+        ).read_bytes()
         doc = docs[0]
         assert (doc["method"], doc["versions"]["solo_learn"]) == (method, "1.0.6")
         assert [c["group"] for c in doc["per_class"]] == ["many"] * 4 + ["medium"] * 3 + ["few"] * 3
@@ -90,10 +116,15 @@ def test_cifar_linear_configs_parse_in_solo_learn(dataset, classes):
 
     folder = LINEAR_CONFIGS / f"{dataset}-lt"
     with initialize_config_dir(version_base="1.2", config_dir=str(folder)):
-        cfg = compose(config_name="linear.yaml",
-                      overrides=["pretrained_feature_extractor='/runs/x/tase-ep=1.ckpt'"])
+        cfg = compose(
+            config_name="linear.yaml",
+            overrides=["pretrained_feature_extractor='/runs/x/tase-ep=1.ckpt'"],
+        )
     OmegaConf.set_struct(cfg, False)
     cfg = parse_cfg(cfg)
-    assert (cfg.data.dataset, cfg.data.num_classes, cfg.pretrain_method) == (dataset, classes,
-                                                                              "tase")
+    assert (cfg.data.dataset, cfg.data.num_classes, cfg.pretrain_method) == (
+        dataset,
+        classes,
+        "tase",
+    )
     assert cfg.backbone.name == "resnet18" and cfg.optimizer.lr == pytest.approx(0.1)

@@ -69,16 +69,25 @@ def fake_cifar(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, np.ndarr
 
 
 def overrides(root: Path, ratio: float = RATIO) -> list[str]:
-    return [*TINY, "max_epochs=2", "accelerator=cpu", 'devices="1"', "strategy=auto",
-            "precision=32", "sync_batchnorm=False", "+limit_val_batches=1",
-            f"data.train_path={root}", f"data.val_path={root}", f"data.long_tail.ratio={ratio}",
-            "data.long_tail.download=false"]
+    return [
+        *TINY,
+        "max_epochs=2",
+        "accelerator=cpu",
+        'devices="1"',
+        "strategy=auto",
+        "precision=32",
+        "sync_batchnorm=False",
+        "+limit_val_batches=1",
+        f"data.train_path={root}",
+        f"data.val_path={root}",
+        f"data.long_tail.ratio={ratio}",
+        "data.long_tail.download=false",
+    ]
 
 
 def test_tase_trains_on_exactly_the_long_tailed_subset(run_solo, fake_cifar, tmp_path: Path):
     root, labels, wrapper = fake_cifar
-    run_solo(str(wrapper), PRETRAIN_CONFIGS / "cifar10-lt", "tase.yaml", overrides(root),
-             tmp_path)
+    run_solo(str(wrapper), PRETRAIN_CONFIGS / "cifar10-lt", "tase.yaml", overrides(root), tmp_path)
     n_lt = sum(COUNTS)
     expected = CifarLTSpec(dataset="cifar10", ratio=RATIO, seed=0)
     selection = expected.select(labels)
@@ -106,8 +115,14 @@ def test_tase_trains_on_exactly_the_long_tailed_subset(run_solo, fake_cifar, tmp
 
 def test_bad_long_tail_block_stops_the_run_naming_the_key(run_solo, fake_cifar, tmp_path: Path):
     root, _, wrapper = fake_cifar
-    proc = run_solo(str(wrapper), PRETRAIN_CONFIGS / "cifar10-lt", "simclr.yaml",
-                    overrides(root, ratio=0.5), tmp_path, check=False)
+    proc = run_solo(
+        str(wrapper),
+        PRETRAIN_CONFIGS / "cifar10-lt",
+        "simclr.yaml",
+        overrides(root, ratio=0.5),
+        tmp_path,
+        check=False,
+    )
     assert proc.returncode != 0
     assert "data.long_tail.ratio must be set to the imbalance ratio" in proc.stderr + proc.stdout
     assert not (tmp_path / "simclr").exists()

@@ -19,10 +19,10 @@ from tests.integration.test_long_tail_inplace import write_fake_cifar10
 
 pytestmark = pytest.mark.integration
 
-SITECUSTOMIZE = '''import os
+SITECUSTOMIZE = """import os
 import torchvision.datasets.cifar as _cifar
 _cifar.check_integrity = lambda fpath, md5=None: os.path.isfile(fpath)
-'''
+"""
 
 
 def synthetic_splits(root: Path, labels: np.ndarray) -> Path:
@@ -31,12 +31,14 @@ def synthetic_splits(root: Path, labels: np.ndarray) -> Path:
     3-per-class few-shot S_b inside the pool."""
     per_class = [np.flatnonzero(labels == c) for c in range(10)]
     files = {
-        "sdclr/cifar10_imbSub_with_subsets/split1_D_i.npy":
-            np.concatenate([m[:max(2, 20 - 2 * c)] for c, m in enumerate(per_class)]),
+        "sdclr/cifar10_imbSub_with_subsets/split1_D_i.npy": np.concatenate(
+            [m[: max(2, 20 - 2 * c)] for c, m in enumerate(per_class)]
+        ),
         "sdclr/cifar10/trainIdxList.npy": np.concatenate([m[:10] for m in per_class]),
         "sdclr/cifar10/valIdxList.npy": np.concatenate([m[10:15] for m in per_class]),
-        "sdclr/cifar10_imbSub_with_subsets/split1_S_b.npy":
-            np.concatenate([m[:3] for m in per_class]),
+        "sdclr/cifar10_imbSub_with_subsets/split1_S_b.npy": np.concatenate(
+            [m[:3] for m in per_class]
+        ),
     }
     for name, idx in files.items():
         (root / name).parent.mkdir(parents=True, exist_ok=True)
@@ -54,27 +56,58 @@ def test_cifar10_lt_recipe_runs_end_to_end(solo_learn_dir: Path, tmp_path: Path)
     hook.mkdir()
     (hook / "sitecustomize.py").write_text(SITECUSTOMIZE)
     out = tmp_path / "out"
-    overrides = [*TINY, "max_epochs=1", "accelerator=cpu", 'devices="1"', "strategy=auto",
-                 "precision=32", "sync_batchnorm=False", "+limit_val_batches=1",
-                 "data.long_tail.download=false"]
-    env = {**os.environ, "PYTHONPATH": os.pathsep.join([str(hook), str(REPO)]),
-           "SOLO_LEARN_DIR": str(solo_learn_dir), "PYTHONWARNINGS": "ignore"}
-    cmd = [sys.executable, str(REPO / "scripts/reproduce/reproduce.py"), "cifar10-lt",
-           "--data-root", str(data), "--out", str(out), "--splits", str(splits),
-           "--pretrain-splits", "1", "--methods", "simclr", "tase",
-           "--set", *overrides, "--eval-options", "--num-workers 0 --device cpu"]
+    overrides = [
+        *TINY,
+        "max_epochs=1",
+        "accelerator=cpu",
+        'devices="1"',
+        "strategy=auto",
+        "precision=32",
+        "sync_batchnorm=False",
+        "+limit_val_batches=1",
+        "data.long_tail.download=false",
+    ]
+    env = {
+        **os.environ,
+        "PYTHONPATH": os.pathsep.join([str(hook), str(REPO)]),
+        "SOLO_LEARN_DIR": str(solo_learn_dir),
+        "PYTHONWARNINGS": "ignore",
+    }
+    cmd = [
+        sys.executable,
+        str(REPO / "scripts/reproduce/reproduce.py"),
+        "cifar10-lt",
+        "--data-root",
+        str(data),
+        "--out",
+        str(out),
+        "--splits",
+        str(splits),
+        "--pretrain-splits",
+        "1",
+        "--methods",
+        "simclr",
+        "tase",
+        "--set",
+        *overrides,
+        "--eval-options",
+        "--num-workers 0 --device cpu",
+    ]
     proc = subprocess.run(cmd, cwd=REPO, env=env, capture_output=True, text=True, timeout=1500)
     assert proc.returncode == 0, proc.stdout[-3000:] + proc.stderr[-3000:]
     assert proc.stdout.startswith("# preset sdclr: ")
     for method in ("simclr", "tase"):
-        args = json.loads(next((out / "pretrain" / "split1" / method).glob("*/*/args.json"))
-                          .read_text())
-        assert args["data"]["long_tail"]["num_samples"] == sum(max(2, 20 - 2 * c)
-                                                               for c in range(10))
+        args = json.loads(
+            next((out / "pretrain" / "split1" / method).glob("*/*/args.json")).read_text()
+        )
+        assert args["data"]["long_tail"]["num_samples"] == sum(
+            max(2, 20 - 2 * c) for c in range(10)
+        )
         assert args["optimizer"]["weight_decay"] == 1e-4
         for setting, images in (("full-shot", 100), ("1pct", 30)):
-            metrics = json.loads((out / "eval" / setting / method / "split1" / "metrics.json")
-                                 .read_text())
+            metrics = json.loads(
+                (out / "eval" / setting / method / "split1" / "metrics.json").read_text()
+            )
             assert metrics["method"] == method and metrics["protocol"]["preset"] == "sdclr"
             assert metrics["runs"][0]["probe_images"] == images
             assert metrics["runs"][0]["best_epoch"] >= 1

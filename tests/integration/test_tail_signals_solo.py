@@ -21,15 +21,21 @@ pytestmark = pytest.mark.integration
 
 DIGITS = PRETRAIN_CONFIGS / "digits-lt"
 SIGNALS = ("knn_density", "memorisation")
-RUN = TINY + ["max_epochs=3", "method_kwargs.warmup_epochs=1", "method_kwargs.recluster_every=1",
-              "checkpoint.keep_prev=True", "method_kwargs.bank_feature=mean"]
+RUN = TINY + [
+    "max_epochs=3",
+    "method_kwargs.warmup_epochs=1",
+    "method_kwargs.recluster_every=1",
+    "checkpoint.keep_prev=True",
+    "method_kwargs.bank_feature=mean",
+]
 
 
 @pytest.mark.parametrize("signal", SIGNALS)
 def test_signal_resumes_exactly_and_logs_its_diagnostics(signal: str, run_solo, tmp_path: Path):
     full = tmp_path / "full"
-    run_solo("main_pretrain.py", DIGITS, "tase.yaml",
-             RUN + [f"method_kwargs.tail_signal={signal}"], full)
+    run_solo(
+        "main_pretrain.py", DIGITS, "tase.yaml", RUN + [f"method_kwargs.tail_signal={signal}"], full
+    )
     folder = run_folder(full, "tase")
     reclusters = [s for s in read_stats(folder) if s["reclustered"]]
     assert [s["epoch"] for s in reclusters] == [1, 2]
@@ -41,12 +47,17 @@ def test_signal_resumes_exactly_and_logs_its_diagnostics(signal: str, run_solo, 
 
     resumed = tmp_path / "resumed"
     ckpt = checkpoints(folder)[1]
-    run_solo("main_pretrain.py", DIGITS, "tase.yaml",
-             RUN + [f"method_kwargs.tail_signal={signal}",
-                    f"resume_from_checkpoint='{ckpt}'"], resumed)
+    run_solo(
+        "main_pretrain.py",
+        DIGITS,
+        "tase.yaml",
+        RUN + [f"method_kwargs.tail_signal={signal}", f"resume_from_checkpoint='{ckpt}'"],
+        resumed,
+    )
     a = torch.load(checkpoints(folder)[2], map_location="cpu", weights_only=True)
-    b = torch.load(checkpoints(run_folder(resumed, "tase"))[2], map_location="cpu",
-                   weights_only=True)
+    b = torch.load(
+        checkpoints(run_folder(resumed, "tase"))[2], map_location="cpu", weights_only=True
+    )
     sa, sb = a["solo_tase"]["state"], b["solo_tase"]["state"]
     for key in ("tau", "weights", "log_freq"):
         assert torch.equal(sa[key].nan_to_num(-9.0), sb[key].nan_to_num(-9.0)), key
@@ -60,12 +71,23 @@ def test_signal_resumes_exactly_and_logs_its_diagnostics(signal: str, run_solo, 
 
 
 @pytest.mark.parametrize("signal", SIGNALS)
-def test_signal_under_ddp_gives_identical_tables_on_both_ranks(signal: str, run_solo,
-                                                               tmp_path: Path):
-    run_solo("main_pretrain.py", DIGITS, "tase.yaml",
-             TINY + ["max_epochs=2", "method_kwargs.warmup_epochs=1",
-                     f"method_kwargs.tail_signal={signal}", "strategy=ddp", "devices='2'"],
-             tmp_path)
+def test_signal_under_ddp_gives_identical_tables_on_both_ranks(
+    signal: str, run_solo, tmp_path: Path
+):
+    run_solo(
+        "main_pretrain.py",
+        DIGITS,
+        "tase.yaml",
+        TINY
+        + [
+            "max_epochs=2",
+            "method_kwargs.warmup_epochs=1",
+            f"method_kwargs.tail_signal={signal}",
+            "strategy=ddp",
+            "devices='2'",
+        ],
+        tmp_path,
+    )
     (record,) = [s for s in read_stats(run_folder(tmp_path, "tase")) if s["reclustered"]]
     assert len(record["tables_checksum_by_rank"]) == 2
     assert len(set(record["tables_checksum_by_rank"])) == 1

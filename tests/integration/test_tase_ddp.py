@@ -19,11 +19,23 @@ pytestmark = pytest.mark.integration
 def test_ddp_two_cpu_ranks_share_identical_tables(run_solo, tmp_path: Path):
     # On CPU Lightning wants devices as an int-like string; solo-learn then scales the lr by
     # len("2") == 1 (documented in docs/developing.md).
-    run_solo("main_pretrain.py", PRETRAIN_CONFIGS / "digits-lt", "tase.yaml",
-             TINY + ["max_epochs=3", "method_kwargs.warmup_epochs=1",
-                     "method_kwargs.recluster_every=1", "checkpoint.keep_prev=True",
-                     "method_kwargs.kmeans_backend=torch", "strategy=ddp", "devices='2'"],
-             tmp_path)
+    run_solo(
+        "main_pretrain.py",
+        PRETRAIN_CONFIGS / "digits-lt",
+        "tase.yaml",
+        TINY
+        + [
+            "max_epochs=3",
+            "method_kwargs.warmup_epochs=1",
+            "method_kwargs.recluster_every=1",
+            "checkpoint.keep_prev=True",
+            "method_kwargs.kmeans_backend=torch",
+            "method_kwargs.tail_signal=kmeans",
+            "strategy=ddp",
+            "devices='2'",
+        ],
+        tmp_path,
+    )
     folder = run_folder(tmp_path, "tase")
     stats = read_stats(folder)
     reclusters = [s for s in stats if s["reclustered"]]
@@ -38,7 +50,9 @@ def test_ddp_two_cpu_ranks_share_identical_tables(run_solo, tmp_path: Path):
     before = torch.load(ckpts[1], map_location="cpu", weights_only=True)["solo_tase"]["state"]
     after = torch.load(ckpts[2], map_location="cpu", weights_only=True)["solo_tase"]["state"]
     cfg = TaseConfig.from_kwargs(
-        {"num_clusters": 10, "warmup_epochs": 1, "recluster_every": 1}, max_epochs=3)
+        {"num_clusters": 10, "warmup_epochs": 1, "recluster_every": 1, "tail_signal": "kmeans"},
+        max_epochs=3,
+    )
     single = TaseState(cfg, before["num_samples"], before["bank"]["features"].size(1))
     single.bank.load_state_dict(before["bank"])
     stat = single.recluster(make_backend("torch"), epoch=2, seed=5 + 2)  # seed = cfg.seed + epoch

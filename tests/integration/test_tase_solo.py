@@ -27,9 +27,14 @@ pytestmark = pytest.mark.integration
 
 DIGITS = PRETRAIN_CONFIGS / "digits-lt"
 # warm-up 1 epoch, re-cluster at the start of epochs 1 and 2
-TASE_RUN = TINY + ["max_epochs=3", "method_kwargs.warmup_epochs=1",
-                   "method_kwargs.recluster_every=1", "checkpoint.keep_prev=True",
-                   "method_kwargs.kmeans_backend=torch"]
+TASE_RUN = TINY + [
+    "max_epochs=3",
+    "method_kwargs.warmup_epochs=1",
+    "method_kwargs.recluster_every=1",
+    "checkpoint.keep_prev=True",
+    "method_kwargs.kmeans_backend=torch",
+    "method_kwargs.tail_signal=kmeans",
+]
 
 
 def test_registration_is_idempotent_and_leaves_solo_untouched():
@@ -60,8 +65,7 @@ def test_loss_equals_solo_simclr_loss_func():
         want = simclr_loss_func(z, indexes=indexes, temperature=temperature)
         (want_grad,) = torch.autograd.grad(want, z)
         # bit for bit, values and gradients: training amplifies last-bit differences
-        for tau, weights in ((temperature, None),
-                             (torch.full((64,), temperature), torch.ones(64))):
+        for tau, weights in ((temperature, None), (torch.full((64,), temperature), torch.ones(64))):
             got = tase_loss_func(z, tau, weights)
             (got_grad,) = torch.autograd.grad(got, z)
             assert torch.equal(got, want) and torch.equal(got_grad, want_grad)
@@ -95,18 +99,32 @@ def test_pretrain_runs_tase_reclusters_and_checkpoints(tase_run: Path, digits_ro
     assert len(losses) == 9 and all(torch.isfinite(torch.tensor(list(losses.values()))))
 
 
-def test_killed_run_resumes_with_identical_tables_and_loss_curve(tase_run: Path, run_solo,
-                                                                  solo_learn_dir: Path,
-                                                                  digits_root: Path,
-                                                                  tmp_path: Path):
+def test_killed_run_resumes_with_identical_tables_and_loss_curve(
+    tase_run: Path, run_solo, solo_learn_dir: Path, digits_root: Path, tmp_path: Path
+):
     """Kill a run during epoch 2 (after the epoch-1 checkpoint), resume from that checkpoint:
     the re-clustering at epoch 2 and the losses of its steps match the uninterrupted run."""
     killed = tmp_path / "killed"
     env = {**os.environ, "SOLO_TASE_DATA": str(digits_root), "PYTHONUNBUFFERED": "1"}
-    cmd = [sys.executable, "main_pretrain.py", "--config-path", str(DIGITS), "--config-name",
-           "tase.yaml", f"checkpoint.dir={killed}", f"default_root_dir={killed}", *TASE_RUN]
-    proc = subprocess.Popen(cmd, cwd=solo_learn_dir, env=env, stdout=subprocess.DEVNULL,
-                            stderr=subprocess.DEVNULL, start_new_session=True)
+    cmd = [
+        sys.executable,
+        "main_pretrain.py",
+        "--config-path",
+        str(DIGITS),
+        "--config-name",
+        "tase.yaml",
+        f"checkpoint.dir={killed}",
+        f"default_root_dir={killed}",
+        *TASE_RUN,
+    ]
+    proc = subprocess.Popen(
+        cmd,
+        cwd=solo_learn_dir,
+        env=env,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+        start_new_session=True,
+    )
     deadline = time.time() + 300
     stats_file = None
     while time.time() < deadline and proc.poll() is None:
@@ -121,16 +139,27 @@ def test_killed_run_resumes_with_identical_tables_and_loss_curve(tase_run: Path,
     ckpt = checkpoints(stats_file.parent)[1]
 
     resumed = tmp_path / "resumed"
-    run_solo("main_pretrain.py", DIGITS, "tase.yaml",
-             TASE_RUN + [f"resume_from_checkpoint='{ckpt}'"], resumed)
+    run_solo(
+        "main_pretrain.py",
+        DIGITS,
+        "tase.yaml",
+        TASE_RUN + [f"resume_from_checkpoint='{ckpt}'"],
+        resumed,
+    )
     uninterrupted, after = step_losses(tase_run), step_losses(resumed)
     assert sorted(after) == [6, 7, 8]
     for step in after:
-        assert abs(after[step] - uninterrupted[step]) < 1e-5, (step, after[step], uninterrupted[step])
-    a = torch.load(checkpoints(run_folder(tase_run, "tase"))[2], map_location="cpu",
-                   weights_only=True)["solo_tase"]["state"]
-    b = torch.load(checkpoints(run_folder(resumed, "tase"))[2], map_location="cpu",
-                   weights_only=True)["solo_tase"]["state"]
+        assert abs(after[step] - uninterrupted[step]) < 1e-5, (
+            step,
+            after[step],
+            uninterrupted[step],
+        )
+    a = torch.load(
+        checkpoints(run_folder(tase_run, "tase"))[2], map_location="cpu", weights_only=True
+    )["solo_tase"]["state"]
+    b = torch.load(
+        checkpoints(run_folder(resumed, "tase"))[2], map_location="cpu", weights_only=True
+    )["solo_tase"]["state"]
     for key in ("tau", "weights", "assignments", "similarity", "sizes"):
         assert torch.equal(a[key], b[key]), key
     assert read_stats(run_folder(resumed, "tase"))[-1]["reclustered"] is True
@@ -139,9 +168,20 @@ def test_killed_run_resumes_with_identical_tables_and_loss_curve(tase_run: Path,
 def test_main_linear_loads_the_tase_checkpoint(tase_run: Path, run_solo, tmp_path: Path):
     ckpt = checkpoints(run_folder(tase_run, "tase"))[2]
     out = tmp_path / "linear"
-    run_solo("main_linear.py", LINEAR_CONFIGS / "digits-lt", "linear.yaml",
-             [f"pretrained_feature_extractor='{ckpt}'", "max_epochs=1", "data.num_workers=0",
-              "+limit_train_batches=1", "+limit_val_batches=1", "optimizer.batch_size=16"], out)
+    run_solo(
+        "main_linear.py",
+        LINEAR_CONFIGS / "digits-lt",
+        "linear.yaml",
+        [
+            f"pretrained_feature_extractor='{ckpt}'",
+            "max_epochs=1",
+            "data.num_workers=0",
+            "+limit_train_batches=1",
+            "+limit_val_batches=1",
+            "optimizer.batch_size=16",
+        ],
+        out,
+    )
     (linear_ckpt,) = list(out.glob("linear/*/*.ckpt"))
     pre = torch.load(ckpt, map_location="cpu", weights_only=True)["state_dict"]
     lin = torch.load(linear_ckpt, map_location="cpu", weights_only=True)["state_dict"]
@@ -151,15 +191,25 @@ def test_main_linear_loads_the_tase_checkpoint(tase_run: Path, run_solo, tmp_pat
         assert torch.equal(pre[k], lin[k]), k
 
 
-@pytest.mark.parametrize("override, message", [
-    ("method_kwargs.tau_min=-1", "method_kwargs.tau_min must be > 0"),
-    ("method_kwargs.num_clusters=1000", "method_kwargs.num_clusters=1000 exceeds the 503"),
-    ("augmentations.0.num_crops=3", "needs exactly 2 large crops"),
-])
-def test_bad_configuration_fails_at_start_naming_the_key(run_solo, tmp_path: Path, override,
-                                                         message):
-    proc = run_solo("main_pretrain.py", DIGITS, "tase.yaml", TINY + ["max_epochs=1", override],
-                    tmp_path, check=False)
+@pytest.mark.parametrize(
+    "override, message",
+    [
+        ("method_kwargs.tau_min=-1", "method_kwargs.tau_min must be > 0"),
+        ("method_kwargs.num_clusters=1000", "method_kwargs.num_clusters=1000 exceeds the 503"),
+        ("augmentations.0.num_crops=3", "needs exactly 2 large crops"),
+    ],
+)
+def test_bad_configuration_fails_at_start_naming_the_key(
+    run_solo, tmp_path: Path, override, message
+):
+    proc = run_solo(
+        "main_pretrain.py",
+        DIGITS,
+        "tase.yaml",
+        TINY + ["max_epochs=1", override],
+        tmp_path,
+        check=False,
+    )
     assert proc.returncode != 0
     assert message in proc.stderr + proc.stdout
     assert not list(tmp_path.glob("tase/*/*.ckpt"))

@@ -84,8 +84,13 @@ class _Full:
 
 
 def pipeline() -> _Full:
-    views = transforms.Compose([transforms.RandomHorizontalFlip(), transforms.ToTensor(),
-                                transforms.Normalize((0.5,) * 3, (0.5,) * 3)])
+    views = transforms.Compose(
+        [
+            transforms.RandomHorizontalFlip(),
+            transforms.ToTensor(),
+            transforms.Normalize((0.5,) * 3, (0.5,) * 3),
+        ]
+    )
     return _Full([_NCrop(views)])
 
 
@@ -99,8 +104,10 @@ def test_boost_goes_before_to_tensor_once():
 
 def test_boost_without_to_tensor_is_refused():
     with pytest.raises(ValueError, match="ToTensor"):
-        insert_boost(_Full([_NCrop(transforms.Compose([transforms.RandomHorizontalFlip()]))]),
-                     BoostedRandAugment(1, 30))
+        insert_boost(
+            _Full([_NCrop(transforms.Compose([transforms.RandomHorizontalFlip()]))]),
+            BoostedRandAugment(1, 30),
+        )
 
 
 class TinySet(Dataset):
@@ -155,8 +162,9 @@ def test_boost_settings_from_the_run_config():
     bcl = boost_settings(OmegaConf.create({"method": "bcl", "method_kwargs": {"rand_k": 1}}))
     assert bcl == BoostSettings(0.97, 1, 30.0)
     with pytest.raises(ConfigError, match="method_kwargs.momentum_loss_beta"):
-        boost_settings(OmegaConf.create({"method": "bcl",
-                                         "method_kwargs": {"momentum_loss_beta": 1.2}}))
+        boost_settings(
+            OmegaConf.create({"method": "bcl", "method_kwargs": {"momentum_loss_beta": 1.2}})
+        )
 
 
 def test_install_swaps_solo_learns_factory_and_refuses_dali():
@@ -172,7 +180,8 @@ def test_install_swaps_solo_learns_factory_and_refuses_dali():
         assert install_boosted_augment(OmegaConf.create({"method": "simclr"})) is None
         assert solo_data.dataset_with_index is original
         with pytest.raises(ConfigError, match="data.format"):
-            install_boosted_augment(OmegaConf.create(
-                {"method": "bcl", "method_kwargs": {}, "data": {"format": "dali"}}))
+            install_boosted_augment(
+                OmegaConf.create({"method": "bcl", "method_kwargs": {}, "data": {"format": "dali"}})
+            )
     finally:
         solo_data.dataset_with_index = original

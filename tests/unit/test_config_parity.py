@@ -23,13 +23,27 @@ METHOD_BLOCK = ("name", "method", "method_kwargs")
 # the papers' settings (SDCLR, BCL: README commands; TS: Kukleva et al.); Digits-LT is CPU-sized
 TS_PAPER = {"tau_min": 0.1, "tau_max": 1.0, "period": 200}
 BCL_I = {"temperature": 0.2, "momentum_loss_beta": 0.97, "rand_k": 1, "rand_strength": 30}
-BCL_D = {"prune_ratio": 0.9, "temperature": 0.2, "bcl": True, "momentum_loss_beta": 0.97,
-         "rand_k": 2, "rand_strength": 30}
+BCL_D = {
+    "prune_ratio": 0.9,
+    "temperature": 0.2,
+    "bcl": True,
+    "momentum_loss_beta": 0.97,
+    "rand_k": 2,
+    "rand_strength": 30,
+}
 PAPER = {
-    "cifar10-lt": {"sdclr": {"prune_ratio": 0.9, "temperature": 0.2}, "ts": TS_PAPER,
-                   "bcl": BCL_I, "bcl_d": BCL_D},
-    "cifar100-lt": {"sdclr": {"prune_ratio": 0.9, "temperature": 0.2}, "ts": TS_PAPER,
-                    "bcl": BCL_I, "bcl_d": BCL_D},
+    "cifar10-lt": {
+        "sdclr": {"prune_ratio": 0.9, "temperature": 0.2},
+        "ts": TS_PAPER,
+        "bcl": BCL_I,
+        "bcl_d": BCL_D,
+    },
+    "cifar100-lt": {
+        "sdclr": {"prune_ratio": 0.9, "temperature": 0.2},
+        "ts": TS_PAPER,
+        "bcl": BCL_I,
+        "bcl_d": BCL_D,
+    },
     "imagenet100-lt": {"sdclr": {"prune_ratio": 0.3, "temperature": 0.3}, "ts": TS_PAPER},
 }
 
@@ -37,8 +51,10 @@ PAPER = {
 def load(folder: str, method: str) -> dict[str, Any]:
     path = PRETRAIN / folder / f"{method}.yaml"
     if not path.is_file():
-        pytest.fail(f"{path} is missing: every scripts/pretrain/<dataset>/ folder ships "
-                    f"{', '.join(m + '.yaml' for m in METHODS)}")
+        pytest.fail(
+            f"{path} is missing: every scripts/pretrain/<dataset>/ folder ships "
+            f"{', '.join(m + '.yaml' for m in METHODS)}"
+        )
     return yaml.safe_load(path.read_text())
 
 
@@ -63,8 +79,13 @@ def test_methods_differ_only_in_the_method_block(folder: str):
 
 @pytest.mark.parametrize("folder", FOLDERS)
 def test_projectors_have_the_same_size_for_every_method(folder: str):
-    dims = {m: (load(folder, m)["method_kwargs"]["proj_hidden_dim"],
-                load(folder, m)["method_kwargs"]["proj_output_dim"]) for m in METHODS}
+    dims = {
+        m: (
+            load(folder, m)["method_kwargs"]["proj_hidden_dim"],
+            load(folder, m)["method_kwargs"]["proj_output_dim"],
+        )
+        for m in METHODS
+    }
     assert len(set(dims.values())) == 1, f"{folder}: projector sizes differ: {dims}"
 
 

@@ -28,8 +28,9 @@ def fake_split(per_class: int, seed: int) -> CifarArrays:
 def fake_cifar(monkeypatch: pytest.MonkeyPatch) -> dict[bool, CifarArrays]:
     """``load_cifar`` returns a 10-class set of 30 train / 2 test images per class."""
     splits = {True: fake_split(30, 0), False: fake_split(2, 1)}
-    monkeypatch.setattr(cifar, "load_cifar",
-                        lambda dataset, root, train=True, download=False: splits[train])
+    monkeypatch.setattr(
+        cifar, "load_cifar", lambda dataset, root, train=True, download=False: splits[train]
+    )
     return splits
 
 
@@ -41,18 +42,26 @@ def test_load_cifar_without_files_names_the_folder_and_the_fix(tmp_path: Path):
         load_cifar("cifar100", tmp_path)
 
 
-@pytest.mark.parametrize("spec, message", [
-    (CifarLTSpec("cifar10"), "--ratio must be set to the imbalance ratio"),
-    (CifarLTSpec("cifar10", ratio=0.5), "--ratio must be set.*got 0.5"),
-    (CifarLTSpec("cifar10", ratio=10, n_max=0), "--n-max must be an integer >= 1"),
-    (CifarLTSpec("svhn", ratio=10), "--dataset must be one of 'cifar10', 'cifar100'"),
-    (CifarLTSpec("cifar10", source="lists"), "--source must be one of 'profile', 'sdclr'"),
-    (CifarLTSpec("cifar10", source="sdclr"), "--split-file must be the .npy split file"),
-    (CifarLTSpec("cifar10", ratio=10, split_file="s.npy"), r"\['--split-file'\] only apply to "
-                                                          "source 'sdclr'"),
-    (CifarLTSpec("cifar10", source="sdclr", split_file="s.npy", seed=1),
-     r"\['--seed'\] only apply to source 'profile'"),
-])
+@pytest.mark.parametrize(
+    "spec, message",
+    [
+        (CifarLTSpec("cifar10"), "--ratio must be set to the imbalance ratio"),
+        (CifarLTSpec("cifar10", ratio=0.5), "--ratio must be set.*got 0.5"),
+        (CifarLTSpec("cifar10", ratio=10, n_max=0), "--n-max must be an integer >= 1"),
+        (CifarLTSpec("svhn", ratio=10), "--dataset must be one of 'cifar10', 'cifar100'"),
+        (CifarLTSpec("cifar10", source="lists"), "--source must be one of 'profile', 'sdclr'"),
+        (CifarLTSpec("cifar10", source="sdclr"), "--split-file must be the .npy split file"),
+        (
+            CifarLTSpec("cifar10", ratio=10, split_file="s.npy"),
+            r"\['--split-file'\] only apply to "
+            "source 'sdclr'",
+        ),
+        (
+            CifarLTSpec("cifar10", source="sdclr", split_file="s.npy", seed=1),
+            r"\['--seed'\] only apply to source 'profile'",
+        ),
+    ],
+)
 def test_spec_validation_names_the_key(spec: CifarLTSpec, message: str):
     with pytest.raises(ConfigError, match=message):
         spec.validate("--")
@@ -60,8 +69,9 @@ def test_spec_validation_names_the_key(spec: CifarLTSpec, message: str):
 
 def test_spec_validation_missing_file_and_config_prefix(tmp_path: Path):
     with pytest.raises(FileNotFoundError, match="data.long_tail.split_file: no such file"):
-        CifarLTSpec("cifar10", source="sdclr",
-                    split_file=str(tmp_path / "x.npy")).validate("data.long_tail.")
+        CifarLTSpec("cifar10", source="sdclr", split_file=str(tmp_path / "x.npy")).validate(
+            "data.long_tail."
+        )
     with pytest.raises(ConfigError, match="data.long_tail.n_max"):
         CifarLTSpec("cifar10", ratio=10, n_max=-1).validate("data.long_tail.")
 
@@ -70,8 +80,10 @@ def test_names():
     assert CifarLTSpec("cifar100", ratio=100).name == "cifar100-lt-r100-s0"
     spec = CifarLTSpec("cifar10", ratio=50, seed=2, n_max=4500, exclude_file="/x/valIdxList.npy")
     assert spec.name == "cifar10-lt-r50-s2-n4500-excl-valIdxList"
-    assert CifarLTSpec("cifar10", source="sdclr",
-                       split_file="/s/split1_D_i.npy").name == "cifar10-lt-sdclr-split1_D_i"
+    assert (
+        CifarLTSpec("cifar10", source="sdclr", split_file="/s/split1_D_i.npy").name
+        == "cifar10-lt-sdclr-split1_D_i"
+    )
 
 
 def test_build_writes_the_long_tailed_train_set_and_the_test_set(fake_cifar, tmp_path: Path):
@@ -111,8 +123,12 @@ def test_sdclr_build_through_a_pool_and_its_refusals(fake_cifar, tmp_path: Path)
     split = np.concatenate([np.flatnonzero(labels[pool] == c)[: 10 - c] for c in range(10)])
     np.save(tmp_path / "pool.npy", pool)
     np.save(tmp_path / "split.npy", split)
-    spec = CifarLTSpec("cifar10", source="sdclr", split_file=str(tmp_path / "split.npy"),
-                       pool_file=str(tmp_path / "pool.npy"))
+    spec = CifarLTSpec(
+        "cifar10",
+        source="sdclr",
+        split_file=str(tmp_path / "split.npy"),
+        pool_file=str(tmp_path / "pool.npy"),
+    )
     m = build_cifar_lt(tmp_path / "s", spec, tmp_path)
     assert m.counts == list(range(10, 0, -1)) and m.profile["pool_file"] == "pool.npy"
     ids = sorted(int(p.stem) for p in (tmp_path / "s" / "train").rglob("*.png"))
@@ -143,8 +159,12 @@ def test_ldam_draw_spec_name_manifest_and_refusals(fake_cifar):
     assert sorted(selection.positions.tolist()) == sorted(expected)
     manifest = spec.manifest_for(selection, CLASSES)
     assert manifest.profile["draw"] == "ldam"
-    assert "draw" not in CifarLTSpec("cifar10", ratio=10).manifest_for(
-        CifarLTSpec("cifar10", ratio=10).select(labels), CLASSES).profile
+    assert (
+        "draw"
+        not in CifarLTSpec("cifar10", ratio=10)
+        .manifest_for(CifarLTSpec("cifar10", ratio=10).select(labels), CLASSES)
+        .profile
+    )
     with pytest.raises(ConfigError, match="draw"):
         CifarLTSpec("cifar10", ratio=10, draw="numpy").validate()
     with pytest.raises(ConfigError, match="n_max"):

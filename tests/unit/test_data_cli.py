@@ -28,11 +28,16 @@ def folder(tmp_path: Path) -> Path:
     return src
 
 
-def test_build_image_folder_then_inspect_with_plot(folder: Path, tmp_path: Path, capsys,
-                                                    monkeypatch: pytest.MonkeyPatch):
+def test_build_image_folder_then_inspect_with_plot(
+    folder: Path, tmp_path: Path, capsys, monkeypatch: pytest.MonkeyPatch
+):
     monkeypatch.chdir(tmp_path)
-    assert main(["data", "build", "image-folder", "--root", str(folder), "--ratio", "5",
-                 "--out", "lt"]) == 0
+    assert (
+        main(
+            ["data", "build", "image-folder", "--root", str(folder), "--ratio", "5", "--out", "lt"]
+        )
+        == 0
+    )
     out = capsys.readouterr().out
     assert "src-lt-r5-s0: 16 train images in 3 classes" in out and "data.train_path=" in out
     assert main(["data", "inspect", "lt"]) == 0
@@ -49,8 +54,19 @@ def test_build_image_folder_then_inspect_with_plot(folder: Path, tmp_path: Path,
 def test_inspect_a_plain_image_folder_and_a_manifest_file(folder: Path, tmp_path: Path, capsys):
     assert main(["data", "inspect", str(folder), "--no-plot", "--groups", "thresholds"]) == 0
     assert "src: 30 images, 3 classes (thresholds)" in capsys.readouterr().out
-    main(["data", "build", "image-folder", "--root", str(folder), "--ratio", "2",
-          "--out", str(tmp_path / "lt")])
+    main(
+        [
+            "data",
+            "build",
+            "image-folder",
+            "--root",
+            str(folder),
+            "--ratio",
+            "2",
+            "--out",
+            str(tmp_path / "lt"),
+        ]
+    )
     capsys.readouterr()
     assert main(["data", "inspect", str(tmp_path / "lt" / "manifest.json"), "--no-plot"]) == 0
     assert "src-lt-r2-s0" in capsys.readouterr().out
@@ -59,15 +75,55 @@ def test_inspect_a_plain_image_folder_and_a_manifest_file(folder: Path, tmp_path
 
 
 def test_user_errors_are_one_line_and_write_nothing(folder: Path, tmp_path: Path, capsys):
-    assert main(["data", "build", "cifar10-lt", "--root", str(tmp_path / "none"),
-                 "--out", str(tmp_path / "c")]) == 2
+    assert (
+        main(
+            [
+                "data",
+                "build",
+                "cifar10-lt",
+                "--root",
+                str(tmp_path / "none"),
+                "--out",
+                str(tmp_path / "c"),
+            ]
+        )
+        == 2
+    )
     err = capsys.readouterr().err
     assert err.count("\n") == 1 and "cifar-10-batches-py does not exist" in err
-    assert main(["data", "build", "image-folder", "--root", str(folder), "--ratio", "0.5",
-                 "--out", str(tmp_path / "x")]) == 2
+    assert (
+        main(
+            [
+                "data",
+                "build",
+                "image-folder",
+                "--root",
+                str(folder),
+                "--ratio",
+                "0.5",
+                "--out",
+                str(tmp_path / "x"),
+            ]
+        )
+        == 2
+    )
     assert "ratio must be >= 1" in capsys.readouterr().err
-    assert main(["data", "build", "list", "--root", str(folder), "--train-list",
-                 str(tmp_path / "missing.txt"), "--out", str(tmp_path / "y")]) == 2
+    assert (
+        main(
+            [
+                "data",
+                "build",
+                "list",
+                "--root",
+                str(folder),
+                "--train-list",
+                str(tmp_path / "missing.txt"),
+                "--out",
+                str(tmp_path / "y"),
+            ]
+        )
+        == 2
+    )
     assert "missing.txt does not exist" in capsys.readouterr().err
     assert not (tmp_path / "c").exists() and not (tmp_path / "x").exists()
     assert not (tmp_path / "y").exists()
@@ -76,26 +132,70 @@ def test_user_errors_are_one_line_and_write_nothing(folder: Path, tmp_path: Path
 def test_build_cifar_and_sdclr_sources(tmp_path: Path, capsys, monkeypatch: pytest.MonkeyPatch):
     rng = np.random.default_rng(0)
     labels = np.repeat(np.arange(10), 12)
-    arrays = CifarArrays(images=rng.integers(0, 256, (120, 32, 32, 3), dtype=np.uint8),
-                         labels=labels, classes=[f"c{i}" for i in range(10)])
+    arrays = CifarArrays(
+        images=rng.integers(0, 256, (120, 32, 32, 3), dtype=np.uint8),
+        labels=labels,
+        classes=[f"c{i}" for i in range(10)],
+    )
     monkeypatch.setattr(cifar, "load_cifar", lambda *a, **k: arrays)
     monkeypatch.setenv("SOLO_TASE_DATA", str(tmp_path))
     np.save(tmp_path / "val.npy", np.arange(0, 120, 12))  # one image of every class held out
-    assert main(["data", "build", "cifar10-lt", "--ratio", "11", "--exclude-file",
-                 str(tmp_path / "val.npy")]) == 0
+    assert (
+        main(
+            [
+                "data",
+                "build",
+                "cifar10-lt",
+                "--ratio",
+                "11",
+                "--exclude-file",
+                str(tmp_path / "val.npy"),
+            ]
+        )
+        == 0
+    )
     m = Manifest.load(tmp_path / "cifar10-lt-r11-s0-excl-val")
     assert m.counts[0] == 11 and m.counts[-1] == 1
     np.save(tmp_path / "split.npy", np.arange(0, 120, 2))
-    assert main(["data", "build", "sdclr", "--dataset", "cifar10", "--split-file",
-                 str(tmp_path / "split.npy"), "--out", str(tmp_path / "s")]) == 0
+    assert (
+        main(
+            [
+                "data",
+                "build",
+                "sdclr",
+                "--dataset",
+                "cifar10",
+                "--split-file",
+                str(tmp_path / "split.npy"),
+                "--out",
+                str(tmp_path / "s"),
+            ]
+        )
+        == 0
+    )
     assert Manifest.load(tmp_path / "s").counts == [6] * 10
     assert "cifar10-lt-sdclr-split" in capsys.readouterr().out
 
 
 def test_build_list_preset_names_the_dataset(folder: Path, tmp_path: Path):
-    (tmp_path / "l.txt").write_text("".join(f"{c}/{i}.png {k}\n" for k, c in enumerate("abc")
-                                            for i in range(10 - 3 * k)))
-    assert main(["data", "build", "places-lt", "--root", str(folder), "--train-list",
-                 str(tmp_path / "l.txt"), "--out", str(tmp_path / "p")]) == 0
+    (tmp_path / "l.txt").write_text(
+        "".join(f"{c}/{i}.png {k}\n" for k, c in enumerate("abc") for i in range(10 - 3 * k))
+    )
+    assert (
+        main(
+            [
+                "data",
+                "build",
+                "places-lt",
+                "--root",
+                str(folder),
+                "--train-list",
+                str(tmp_path / "l.txt"),
+                "--out",
+                str(tmp_path / "p"),
+            ]
+        )
+        == 0
+    )
     m = Manifest.load(tmp_path / "p")
     assert (m.name, m.counts, m.group_rule) == ("places-lt", [10, 7, 4], "thresholds")

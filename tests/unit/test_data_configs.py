@@ -40,7 +40,10 @@ def test_recipe(folder: str, method: str):
     assert cfg.optimizer.lr * batch * len(cfg.devices) / 256 == pytest.approx(0.5)
     assert cfg.optimizer.weight_decay == pytest.approx(1e-4)
     assert (cfg.scheduler.name, cfg.scheduler.warmup_epochs, cfg.max_epochs) == (
-        "warmup_cosine", 10, epochs)
+        "warmup_cosine",
+        10,
+        epochs,
+    )
     assert [a.crop_size for a in cfg.augmentations] == [crop]
     assert sum(a.num_crops for a in cfg.augmentations) == 2
     raw = OmegaConf.load(CONFIGS / folder / f"{method}.yaml")
@@ -52,8 +55,9 @@ def test_recipe(folder: str, method: str):
         assert tase.tau_0 == pytest.approx(0.2) and tase.num_clusters == classes
 
 
-@pytest.mark.parametrize("folder, n_max, total", [("cifar10-lt", 5000, 12_406),
-                                                   ("cifar100-lt", 500, 10_847)])
+@pytest.mark.parametrize(
+    "folder, n_max, total", [("cifar10-lt", 5000, 12_406), ("cifar100-lt", 500, 10_847)]
+)
 def test_cifar_configs_draw_the_standard_profile_in_place(folder: str, n_max: int, total: int):
     for method in ("tase", "simclr"):
         block = read_block(compose(folder, f"{method}.yaml"))

@@ -22,7 +22,8 @@ from solo_tase.data.fashion_mnist import (
 
 def write_idx(path: Path, array: np.ndarray, gz: bool) -> Path:
     header = bytes([0, 0, 0x08, array.ndim]) + b"".join(
-        int(d).to_bytes(4, "big") for d in array.shape)
+        int(d).to_bytes(4, "big") for d in array.shape
+    )
     data = header + array.astype(np.uint8).tobytes()
     path = path.with_name(path.name + (".gz" if gz else ""))
     path.write_bytes(gzip.compress(data) if gz else data)
@@ -46,8 +47,12 @@ def test_a_truncated_file_is_a_clear_error(tmp_path: Path):
 def test_files_are_found_in_a_folder_or_torchvision_layout(tmp_path: Path):
     raw = tmp_path / "FashionMNIST" / "raw"
     raw.mkdir(parents=True)
-    for stem in ("train-images-idx3-ubyte", "train-labels-idx1-ubyte",
-                 "t10k-images-idx3-ubyte", "t10k-labels-idx1-ubyte"):
+    for stem in (
+        "train-images-idx3-ubyte",
+        "train-labels-idx1-ubyte",
+        "t10k-images-idx3-ubyte",
+        "t10k-labels-idx1-ubyte",
+    ):
         write_idx(raw / stem, np.zeros(3), gz=stem.startswith("train"))
     found = find_raw_files(tmp_path)
     assert found["train_images"].name == "train-images-idx3-ubyte.gz"
@@ -61,8 +66,20 @@ def test_missing_files_name_what_was_looked_for_and_the_three_ways(tmp_path: Pat
     assert "train-images-idx3-ubyte[.gz]" in msg and str(tmp_path / "FashionMNIST" / "raw") in msg
     assert "apt-get install dataset-fashion-mnist" in msg and "--root" in msg
     assert "--download" in msg
-    assert cli(["data", "build", "fashion-mnist-lt", "--root", str(tmp_path), "--out",
-                str(tmp_path / "out")]) == 2
+    assert (
+        cli(
+            [
+                "data",
+                "build",
+                "fashion-mnist-lt",
+                "--root",
+                str(tmp_path),
+                "--out",
+                str(tmp_path / "out"),
+            ]
+        )
+        == 2
+    )
     assert not (tmp_path / "out").exists()
 
 
@@ -79,8 +96,9 @@ def test_class_orders():
 
 def test_split_is_disjoint_balanced_and_follows_the_class_order():
     targets = np.repeat(np.arange(10), 300)
-    spec = FashionLTSpec(ratio=10, n_max=200, class_order="random:2", val_per_class=20,
-                         probe_per_class=250, seed=5)
+    spec = FashionLTSpec(
+        ratio=10, n_max=200, class_order="random:2", val_per_class=20, probe_per_class=250, seed=5
+    )
     s = split_fashion(targets, spec)
     order = parse_class_order("random:2")
     assert s.counts[order[0]] == 200 and s.counts[order[-1]] == 20
@@ -101,8 +119,23 @@ def test_build_from_the_real_files(tmp_path: Path):
     except FileNotFoundError:
         pytest.skip(f"Fashion-MNIST not in {DEFAULT_ROOT}: apt-get install dataset-fashion-mnist")
     out = tmp_path / "fm"
-    args = ["data", "build", "fashion-mnist-lt", "--n-max", "60", "--ratio", "10", "--probe-per-class", "80",
-            "--val-per-class", "10", "--class-order", "random:0", "--out", str(out)]
+    args = [
+        "data",
+        "build",
+        "fashion-mnist-lt",
+        "--n-max",
+        "60",
+        "--ratio",
+        "10",
+        "--probe-per-class",
+        "80",
+        "--val-per-class",
+        "10",
+        "--class-order",
+        "random:0",
+        "--out",
+        str(out),
+    ]
     assert cli(args) == 0
     manifest = json.loads((out / "manifest.json").read_text())
     assert manifest["num_samples"] == sum(manifest["counts"]) and max(manifest["counts"]) == 60

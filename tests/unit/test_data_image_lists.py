@@ -44,19 +44,33 @@ def test_read_list_counts_and_class_names(image_root: Path):
     assert val.counts == [1, 1, 1]
 
 
-@pytest.mark.parametrize("lines, error, message", [
-    (["train/dog/0.png"], ValueError, r"train.txt:1: expected 'relative/path label'"),
-    (["train/dog/0.png 0", "train/cat/0.png -1"], ValueError, "train.txt:2: labels must be >= 0"),
-    (["/abs/dog.png 0"], ValueError, "must be relative to the image root"),
-    (["../images/train/dog/0.png 0"], ValueError, "stay inside it"),
-    (["train/dog/0.png 0", "train/dog/0.png 0"], ValueError, r"lists 1 path\(s\) more than once"),
-    (["train/dog/0.png 0", "train/dog/notes.txt 0"], ValueError, "not images that torchvision"),
-    (["train/dog/0.png 0", "train/eel/0.png 2"], ValueError, r"no images of label\(s\) 1"),
-    ([f"train/dog/x{i}.png 0" for i in range(7)] + ["train/dog/0.png 0"], FileNotFoundError,
-     r"7 of the 8 files listed in .* do not exist under .* \(first: train/dog/x0.png, "
-     r"train/dog/x1.png, train/dog/x2.png, train/dog/x3.png, train/dog/x4.png \.\.\.\)"),
-    ([], ValueError, "lists no images"),
-])
+@pytest.mark.parametrize(
+    "lines, error, message",
+    [
+        (["train/dog/0.png"], ValueError, r"train.txt:1: expected 'relative/path label'"),
+        (
+            ["train/dog/0.png 0", "train/cat/0.png -1"],
+            ValueError,
+            "train.txt:2: labels must be >= 0",
+        ),
+        (["/abs/dog.png 0"], ValueError, "must be relative to the image root"),
+        (["../images/train/dog/0.png 0"], ValueError, "stay inside it"),
+        (
+            ["train/dog/0.png 0", "train/dog/0.png 0"],
+            ValueError,
+            r"lists 1 path\(s\) more than once",
+        ),
+        (["train/dog/0.png 0", "train/dog/notes.txt 0"], ValueError, "not images that torchvision"),
+        (["train/dog/0.png 0", "train/eel/0.png 2"], ValueError, r"no images of label\(s\) 1"),
+        (
+            [f"train/dog/x{i}.png 0" for i in range(7)] + ["train/dog/0.png 0"],
+            FileNotFoundError,
+            r"7 of the 8 files listed in .* do not exist under .* \(first: train/dog/x0.png, "
+            r"train/dog/x1.png, train/dog/x2.png, train/dog/x3.png, train/dog/x4.png \.\.\.\)",
+        ),
+        ([], ValueError, "lists no images"),
+    ],
+)
 def test_bad_lists_are_refused_with_the_reason(image_root: Path, lines, error, message):
     (image_root.parent / "train.txt").write_text("\n".join(lines))
     with pytest.raises(error, match=message):
@@ -74,9 +88,14 @@ def test_missing_list_root_and_val_labels(image_root: Path):
 
 def test_list_build_links_every_image_in_imagefolder_order(image_root: Path, tmp_path: Path):
     out = tmp_path / "built"
-    m = build_list_dataset(out, image_root, image_root.parent / "train.txt",
-                           val_list=image_root.parent / "val.txt", name="toy-lt",
-                           group_rule="thirds")
+    m = build_list_dataset(
+        out,
+        image_root,
+        image_root.parent / "train.txt",
+        val_list=image_root.parent / "val.txt",
+        name="toy-lt",
+        group_rule="thirds",
+    )
     assert (m.name, m.counts, m.groups) == ("toy-lt", [5, 3, 1], ["many", "medium", "few"])
     train = ImageFolder(str(out / "train"))
     assert train.classes == ["0_dog", "1_cat", "2_eel"]
@@ -90,7 +109,8 @@ def test_list_build_links_every_image_in_imagefolder_order(image_root: Path, tmp
 
 
 def test_list_build_defaults_to_imagenet_lt_thresholds_and_writes_nothing_on_error(
-        image_root: Path, tmp_path: Path):
+    image_root: Path, tmp_path: Path
+):
     m = build_list_dataset(tmp_path / "a", image_root, image_root.parent / "train.txt")
     assert m.group_rule == "thresholds" and m.groups == ["few"] * 3 and m.name == "train"
     (image_root / "train" / "cat" / "1.png").unlink()

@@ -36,8 +36,11 @@ ORIGINAL_CIFAR10 = cifar.CIFAR_SETS["cifar10"]
 def fake_train(per_class: int = 30, seed: int = 0) -> CifarArrays:
     rng = np.random.default_rng(seed)
     labels = rng.permutation(np.repeat(np.arange(10), per_class))
-    return CifarArrays(images=rng.integers(0, 256, (labels.size, 32, 32, 3), dtype=np.uint8),
-                       labels=labels, classes=[f"c{i}" for i in range(10)])
+    return CifarArrays(
+        images=rng.integers(0, 256, (labels.size, 32, 32, 3), dtype=np.uint8),
+        labels=labels,
+        classes=[f"c{i}" for i in range(10)],
+    )
 
 
 @pytest.fixture()
@@ -58,26 +61,45 @@ def patched(monkeypatch: pytest.MonkeyPatch) -> CifarArrays:
 
 
 def config(root: Path, **block) -> DictConfig:
-    return OmegaConf.create({"data": {"dataset": "cifar10", "train_path": str(root),
-                                      "format": "image_folder",
-                                      "long_tail": {"source": "profile", "ratio": 10, **block}}})
+    return OmegaConf.create(
+        {
+            "data": {
+                "dataset": "cifar10",
+                "train_path": str(root),
+                "format": "image_folder",
+                "long_tail": {"source": "profile", "ratio": 10, **block},
+            }
+        }
+    )
 
 
-@pytest.mark.parametrize("data, message", [
-    ({"long_tail": "lt.json"}, "data.long_tail must be a mapping with keys"),
-    ({"long_tail": {"ratio": 10, "dataset": "cifar10"}},
-     r"unknown keys \['data.long_tail.dataset'\].*the dataset itself is data.dataset"),
-    ({"long_tail": {"ratio": 10, "ration": 5}}, r"unknown keys \['data.long_tail.ration'\]"),
-    ({"dataset": "custom", "long_tail": {"ratio": 10}}, "only to data.dataset cifar10 or cifar100"
-                                                        ".*solo-tase data build"),
-    ({"format": "dali", "long_tail": {"ratio": 10}}, "cannot restrict DALI"),
-    ({"fraction": 0.5, "long_tail": {"ratio": 10}}, "data.fraction=0.5 cannot be combined"),
-    ({"long_tail": {"ratio": "steep"}}, "data.long_tail.ratio must be of type float"),
-    ({"long_tail": {"ratio": 10, "download": "yes"}},
-     "data.long_tail.download must be true or false"),
-    ({"long_tail": {"ratio": 0.5}}, "data.long_tail.ratio must be set"),
-    ({"long_tail": {"source": "sdclr"}}, "data.long_tail.split_file must be the .npy split file"),
-])
+@pytest.mark.parametrize(
+    "data, message",
+    [
+        ({"long_tail": "lt.json"}, "data.long_tail must be a mapping with keys"),
+        (
+            {"long_tail": {"ratio": 10, "dataset": "cifar10"}},
+            r"unknown keys \['data.long_tail.dataset'\].*the dataset itself is data.dataset",
+        ),
+        ({"long_tail": {"ratio": 10, "ration": 5}}, r"unknown keys \['data.long_tail.ration'\]"),
+        (
+            {"dataset": "custom", "long_tail": {"ratio": 10}},
+            "only to data.dataset cifar10 or cifar100.*solo-tase data build",
+        ),
+        ({"format": "dali", "long_tail": {"ratio": 10}}, "cannot restrict DALI"),
+        ({"fraction": 0.5, "long_tail": {"ratio": 10}}, "data.fraction=0.5 cannot be combined"),
+        ({"long_tail": {"ratio": "steep"}}, "data.long_tail.ratio must be of type float"),
+        (
+            {"long_tail": {"ratio": 10, "download": "yes"}},
+            "data.long_tail.download must be true or false",
+        ),
+        ({"long_tail": {"ratio": 0.5}}, "data.long_tail.ratio must be set"),
+        (
+            {"long_tail": {"source": "sdclr"}},
+            "data.long_tail.split_file must be the .npy split file",
+        ),
+    ],
+)
 def test_bad_blocks_name_the_key(data: dict, message: str):
     cfg = OmegaConf.create({"data": {"dataset": "cifar10", "format": "image_folder", **data}})
     with pytest.raises(ConfigError, match=message):
@@ -85,8 +107,14 @@ def test_bad_blocks_name_the_key(data: dict, message: str):
 
 
 def test_block_ignores_recorded_keys():
-    cfg = OmegaConf.create({"data": {"dataset": "cifar100", "long_tail": {
-        "ratio": 50, "name": "old", "num_samples": 3}}})
+    cfg = OmegaConf.create(
+        {
+            "data": {
+                "dataset": "cifar100",
+                "long_tail": {"ratio": 50, "name": "old", "num_samples": 3},
+            }
+        }
+    )
     block = read_block(cfg)
     assert block.dataset == "cifar100" and block.ratio == 50.0 and block.download is True
 
@@ -145,15 +173,15 @@ def test_restrict_keeps_the_subset_with_indexes_from_zero():
 
 def test_the_mixin_restricts_only_the_train_split(monkeypatch: pytest.MonkeyPatch):
     class Base:
-        def __init__(self, root, train=True, transform=None, target_transform=None,
-                     download=False):
+        def __init__(self, root, train=True, transform=None, target_transform=None, download=False):
             self.root, self.data, self.targets = root, np.arange(6), [0, 1, 0, 1, 1, 0]
 
     class Restricted(_LongTail, Base):
         pass
 
-    monkeypatch.setattr(Restricted, "selection",
-                        profile_selection(np.array([0, 1, 0, 1, 1, 0]), 2, ratio=3, seed=0))
+    monkeypatch.setattr(
+        Restricted, "selection", profile_selection(np.array([0, 1, 0, 1, 1, 0]), 2, ratio=3, seed=0)
+    )
     assert len(Restricted("r", train=True).targets) == 4
     assert len(Restricted("r", train=False).targets) == 6
 

@@ -17,12 +17,15 @@ from solo_tase.data.selection import (
 )
 
 
-@pytest.mark.parametrize("n_max, classes, total", [
-    (500, 100, 10_847),  # CIFAR-100-LT, r = 100 (LDAM / BCL)
-    (5000, 10, 12_406),  # CIFAR-10-LT, r = 100
-    (450, 100, 9_754),  # SDCLR's CIFAR-100-LT profile
-    (4500, 10, 11_165),  # SDCLR's CIFAR-10-LT profile
-])
+@pytest.mark.parametrize(
+    "n_max, classes, total",
+    [
+        (500, 100, 10_847),  # CIFAR-100-LT, r = 100 (LDAM / BCL)
+        (5000, 10, 12_406),  # CIFAR-10-LT, r = 100
+        (450, 100, 9_754),  # SDCLR's CIFAR-100-LT profile
+        (4500, 10, 11_165),  # SDCLR's CIFAR-10-LT profile
+    ],
+)
 def test_reference_profile_sizes(n_max, classes, total):
     counts = exponential_profile(n_max, classes, 100)
     assert sum(counts) == total

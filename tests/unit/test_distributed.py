@@ -28,8 +28,7 @@ def data():
 
 
 def _worker(rank: int, init_file: str, out_dir: str) -> None:
-    dist.init_process_group("gloo", init_method=f"file://{init_file}", rank=rank,
-                            world_size=WORLD)
+    dist.init_process_group("gloo", init_method=f"file://{init_file}", rank=rank, world_size=WORLD)
     v1, v2, tau, w = data()
     own = slice(rank * B, (rank + 1) * B)
     z = torch.cat([v1[own], v2[own]]).requires_grad_(True)
@@ -37,7 +36,9 @@ def _worker(rank: int, init_file: str, out_dir: str) -> None:
     loss.backward()
 
     # per-sample state: each rank observes its own shard; banks and tables must agree
-    cfg = TaseConfig.from_kwargs({"num_clusters": 3, "warmup_epochs": 1}, max_epochs=5)
+    cfg = TaseConfig.from_kwargs(
+        {"num_clusters": 3, "warmup_epochs": 1, "tail_signal": "kmeans"}, max_epochs=5
+    )
     state = TaseState(cfg, WORLD * B * 2, D)
     feats = torch.cat([v1, v2])
     labels = torch.arange(WORLD * B * 2) % 3
@@ -45,9 +46,17 @@ def _worker(rank: int, init_file: str, out_dir: str) -> None:
         idx = torch.arange(step * WORLD * B + rank * B, step * WORLD * B + (rank + 1) * B)
         state.observe(idx, feats[idx] + 3 * torch.eye(D)[labels[idx]], labels[idx], epoch=0)
     stats = state.recluster(TorchKMeans(), epoch=1, seed=0)
-    torch.save({"loss": loss.detach(), "grad": z.grad, "bank": state.bank.features,
-                "tau": state.tau, "weights": state.weights, "checksum": stats["tables_checksum"]},
-               Path(out_dir) / f"rank{rank}.pt")
+    torch.save(
+        {
+            "loss": loss.detach(),
+            "grad": z.grad,
+            "bank": state.bank.features,
+            "tau": state.tau,
+            "weights": state.weights,
+            "checksum": stats["tables_checksum"],
+        },
+        Path(out_dir) / f"rank{rank}.pt",
+    )
     dist.destroy_process_group()
 
 
@@ -78,7 +87,9 @@ def test_every_rank_holds_the_whole_bank_and_identical_tables(ranks):
     assert torch.equal(a["tau"], b["tau"]) and torch.equal(a["weights"], b["weights"])
     assert a["checksum"] == b["checksum"]
     # the tables equal what one process computes from the same bank
-    cfg = TaseConfig.from_kwargs({"num_clusters": 3, "warmup_epochs": 1}, max_epochs=5)
+    cfg = TaseConfig.from_kwargs(
+        {"num_clusters": 3, "warmup_epochs": 1, "tail_signal": "kmeans"}, max_epochs=5
+    )
     single = TaseState(cfg, WORLD * B * 2, D)
     single.bank.features = a["bank"].clone()
     single.bank.epoch_seen[:] = 0

@@ -22,9 +22,14 @@ from solo_tase.solo_compat import SOLO_LEARN_COMMIT, solo_available
 def _replace(monkeypatch, **runs) -> None:
     """Swap the ``run`` of the named checks (``name=function``; ``_`` stands for a space)."""
     names = {k.replace("_", " "): v for k, v in runs.items()}
-    monkeypatch.setattr(doctor, "CHECKS", tuple(
-        dataclasses.replace(c, run=names[c.name]) if c.name in names else c
-        for c in doctor.CHECKS))
+    monkeypatch.setattr(
+        doctor,
+        "CHECKS",
+        tuple(
+            dataclasses.replace(c, run=names[c.name]) if c.name in names else c
+            for c in doctor.CHECKS
+        ),
+    )
 
 
 def _fashion(monkeypatch, find) -> None:
@@ -46,8 +51,9 @@ def healthy(monkeypatch, tmp_path: Path) -> Path:
     monkeypatch.setenv("SOLO_LEARN_DIR", str(checkout))
     monkeypatch.setenv("SOLO_TASE_DATA", str(tmp_path / "data"))
     monkeypatch.setattr(doctor, "solo_available", lambda: True)
-    monkeypatch.setattr(doctor, "registered_methods", lambda: {"tase": True, "sdclr": True,
-                                                               "ts": True})
+    monkeypatch.setattr(
+        doctor, "registered_methods", lambda: {"tase": True, "sdclr": True, "ts": True}
+    )
     _replace(monkeypatch, solo_learn_deps=lambda: doctor.Finding(doctor.OK, "lightning 2.6"))
     _fashion(monkeypatch, lambda root: {"train_images": Path("/x/train-images-idx3-ubyte.gz")})
     return checkout
@@ -96,8 +102,9 @@ def test_torch_and_torchvision_that_do_not_work_together_block(healthy, monkeypa
 
 
 def test_a_method_missing_from_solo_methods_blocks(healthy, monkeypatch, capsys):
-    monkeypatch.setattr(doctor, "registered_methods",
-                        lambda: {"tase": True, "sdclr": False, "ts": True})
+    monkeypatch.setattr(
+        doctor, "registered_methods", lambda: {"tase": True, "sdclr": False, "ts": True}
+    )
     assert cli(["doctor"]) == 1
     assert "not in solo.methods.METHODS after the callback: sdclr" in capsys.readouterr().out
 
@@ -107,8 +114,9 @@ def test_optional_parts_missing_warn_but_do_not_block(healthy, monkeypatch, caps
 
     def no_fashion(root):
         assert root is None
-        raise FileNotFoundError("Fashion-MNIST not found: looked in /nowhere.\n"
-                                "apt-get install dataset-fashion-mnist")
+        raise FileNotFoundError(
+            "Fashion-MNIST not found: looked in /nowhere.\napt-get install dataset-fashion-mnist"
+        )
 
     _fashion(monkeypatch, no_fashion)
     assert cli(["doctor"]) == 0
@@ -150,15 +158,21 @@ def test_digits_lt_built_or_the_command_to_build_it(healthy, tmp_path):
 
 
 def test_terminal_output_uses_marks_and_plain_output_words():
-    findings = [("x", doctor.Finding(doctor.OK, "fine")),
-                ("y", doctor.Finding(doctor.FAIL, "broken", "do this\nthen that"))]
+    findings = [
+        ("x", doctor.Finding(doctor.OK, "fine")),
+        ("y", doctor.Finding(doctor.FAIL, "broken", "do this\nthen that")),
+    ]
     tty, plain = io.StringIO(), io.StringIO()
     assert not doctor.report(findings, Console(file=tty, force_terminal=True, width=200))
     assert not doctor.report(findings, Console(file=plain, force_terminal=False, width=200))
     assert "✓" in tty.getvalue() and "✗" in tty.getvalue()
     assert plain.getvalue().splitlines() == [
-        "OK   x  fine", "FAIL y  broken", "        fix: do this", "             then that",
-        "doctor: the main job (make demo) cannot run here: fix the FAIL lines above"]
+        "OK   x  fine",
+        "FAIL y  broken",
+        "        fix: do this",
+        "             then that",
+        "doctor: the main job (make demo) cannot run here: fix the FAIL lines above",
+    ]
 
 
 @pytest.mark.skipif(not solo_available(), reason="solo-learn is not importable")

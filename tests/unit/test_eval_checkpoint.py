@@ -16,9 +16,15 @@ from solo_tase.eval.checkpoint import build_backbone, load_backbone
 
 
 def run_args(dataset: str = "custom", backbone: str = "resnet18", crop: int = 32) -> dict:
-    return {"name": f"fake-{dataset}", "method": "simclr", "max_epochs": 1,
-            "backbone": {"name": backbone, "kwargs": {}}, "data": {"dataset": dataset},
-            "augmentations": [{"crop_size": crop}], "method_kwargs": {}}
+    return {
+        "name": f"fake-{dataset}",
+        "method": "simclr",
+        "max_epochs": 1,
+        "backbone": {"name": backbone, "kwargs": {}},
+        "data": {"dataset": dataset},
+        "augmentations": [{"crop_size": crop}],
+        "method_kwargs": {},
+    }
 
 
 def write_args(folder: Path, args: dict) -> Path:
@@ -27,8 +33,9 @@ def write_args(folder: Path, args: dict) -> Path:
     return folder / "args.json"
 
 
-def make_run(folder: Path, dataset: str = "custom", extra: dict | None = None,
-             seed: int = 0) -> tuple[Path, dict[str, torch.Tensor]]:
+def make_run(
+    folder: Path, dataset: str = "custom", extra: dict | None = None, seed: int = 0
+) -> tuple[Path, dict[str, torch.Tensor]]:
     """A fake solo-learn run folder: args.json and a checkpoint with a seeded ResNet-18
     backbone plus other heads. Returns the checkpoint path and the backbone's tensors."""
     args = run_args(dataset)
@@ -46,8 +53,9 @@ def test_loads_every_backbone_tensor_with_the_cifar_stem(tmp_path):
     path, saved = make_run(tmp_path, dataset="cifar10")
     loaded = load_backbone(path, use_solo=False)
     assert loaded.registry == "torchvision" and loaded.args["data"]["dataset"] == "cifar10"
-    assert loaded.module.conv1.kernel_size == (3, 3) and isinstance(loaded.module.maxpool,
-                                                                    torch.nn.Identity)
+    assert loaded.module.conv1.kernel_size == (3, 3) and isinstance(
+        loaded.module.maxpool, torch.nn.Identity
+    )
     for k, v in loaded.module.state_dict().items():
         assert torch.equal(v, saved[k]), k
     assert not loaded.module.training

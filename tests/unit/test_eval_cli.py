@@ -25,8 +25,9 @@ def without_solo(monkeypatch):
 
 
 def manifest(path: Path, names: list[str], counts: list[int]) -> Path:
-    Manifest.build(name="fake-lt", source="test", class_names=names, counts=counts,
-                   items=range(sum(counts))).save(path)
+    Manifest.build(
+        name="fake-lt", source="test", class_names=names, counts=counts, items=range(sum(counts))
+    ).save(path)
     return path
 
 
@@ -34,16 +35,31 @@ def manifest(path: Path, names: list[str], counts: list[int]) -> Path:
 def folders(tmp_path_factory) -> dict[str, Path]:
     root = tmp_path_factory.mktemp("eval-cli")
     ckpt, _ = make_run(root / "run")
-    return {"root": root, "ckpt": ckpt,
-            "probe": write_image_folder(root / "data" / "probe", [6, 6, 6], NAMES, seed=1),
-            "test": write_image_folder(root / "data" / "test", [4, 4, 4], NAMES, seed=2),
-            "manifest": manifest(root / "data" / "manifest.json", NAMES, [30, 10, 3]),
-            "cache": root / "cache"}
+    return {
+        "root": root,
+        "ckpt": ckpt,
+        "probe": write_image_folder(root / "data" / "probe", [6, 6, 6], NAMES, seed=1),
+        "test": write_image_folder(root / "data" / "test", [4, 4, 4], NAMES, seed=2),
+        "manifest": manifest(root / "data" / "manifest.json", NAMES, [30, 10, 3]),
+        "cache": root / "cache",
+    }
 
 
 def eval_cmd(f: dict[str, Path], *extra: str) -> list[str]:
-    return ["eval", str(f["ckpt"]), "--probe-set", str(f["probe"]), "--test-set", str(f["test"]),
-            "--manifest", str(f["manifest"]), "--cache-dir", str(f["cache"]), *FAST, *extra]
+    return [
+        "eval",
+        str(f["ckpt"]),
+        "--probe-set",
+        str(f["probe"]),
+        "--test-set",
+        str(f["test"]),
+        "--manifest",
+        str(f["manifest"]),
+        "--cache-dir",
+        str(f["cache"]),
+        *FAST,
+        *extra,
+    ]
 
 
 def test_eval_writes_results_and_never_overwrites(folders, capsys):
@@ -53,10 +69,18 @@ def test_eval_writes_results_and_never_overwrites(folders, capsys):
     assert doc["schema"] == "solo-tase/metrics/v1"
     assert (doc["method"], doc["run_name"]) == ("simclr", "fake-custom")
     assert doc["protocol"]["name"] == "linear" and doc["protocol"]["epochs"] == 30
-    assert doc["metrics_std"] is None and set(doc["metrics"]) == {"all", "many", "medium",
-                                                                   "few", "std"}
+    assert doc["metrics_std"] is None and set(doc["metrics"]) == {
+        "all",
+        "many",
+        "medium",
+        "few",
+        "std",
+    }
     assert [(c["class"], c["train_count"], c["group"]) for c in doc["per_class"]] == [
-        ("0", 30, "many"), ("1", 10, "medium"), ("2", 3, "few")]
+        ("0", 30, "many"),
+        ("1", 10, "medium"),
+        ("2", 3, "few"),
+    ]
     ckpt_sha = hashlib.sha256(folders["ckpt"].read_bytes()).hexdigest()
     assert doc["inputs"]["checkpoint_sha256"] == ckpt_sha
     assert doc["inputs"]["manifest_checksum"] == Manifest.load(folders["manifest"]).index_checksum
@@ -112,7 +136,7 @@ def test_manifest_from_args_long_tail_block_or_a_clear_error(folders, tmp_path, 
     ckpt, _ = make_run(tmp_path / "run")
     cmd = eval_cmd(folders, "--out", str(tmp_path / "res"))
     cmd[1] = str(ckpt)
-    del cmd[cmd.index("--manifest"):cmd.index("--manifest") + 2]
+    del cmd[cmd.index("--manifest") : cmd.index("--manifest") + 2]
     assert main(cmd) == 2
     assert "pass --manifest" in capsys.readouterr().err
     args = run_args()
@@ -129,9 +153,24 @@ def test_cifar_through_torchvision_with_probe_indices(tmp_path, monkeypatch, cap
     lt = manifest(tmp_path / "manifest.json", CIFAR10_NAMES, [50, 35, 25, 17, 12, 8, 6, 4, 3, 2])
     indices = tmp_path / "pool.npy"
     np.save(indices, np.arange(25))  # half of the 50 train images, every class present
-    cmd = ["eval", str(ckpt), "--probe-set", "cifar10", "--test-set", "cifar10", "--data-root",
-           str(root), "--manifest", str(lt), "--probe-indices", str(indices), "--no-cache",
-           "--out", str(tmp_path / "res"), *FAST]
+    cmd = [
+        "eval",
+        str(ckpt),
+        "--probe-set",
+        "cifar10",
+        "--test-set",
+        "cifar10",
+        "--data-root",
+        str(root),
+        "--manifest",
+        str(lt),
+        "--probe-indices",
+        str(indices),
+        "--no-cache",
+        "--out",
+        str(tmp_path / "res"),
+        *FAST,
+    ]
     assert main(cmd) == 0
     doc = json.loads((tmp_path / "res" / "metrics.json").read_text())
     assert doc["inputs"]["probe_set"].startswith("cifar10:train@")

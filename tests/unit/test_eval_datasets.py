@@ -16,8 +16,18 @@ import torchvision.datasets.cifar
 from solo_tase.data.writer import write_png_split
 from solo_tase.eval.datasets import open_set
 
-CIFAR10_NAMES = ["airplane", "automobile", "bird", "cat", "deer", "dog", "frog", "horse", "ship",
-                 "truck"]
+CIFAR10_NAMES = [
+    "airplane",
+    "automobile",
+    "bird",
+    "cat",
+    "deer",
+    "dog",
+    "frog",
+    "horse",
+    "ship",
+    "truck",
+]
 
 
 def class_images(labels: np.ndarray, seed: int, size: int = 32) -> np.ndarray:
@@ -35,14 +45,16 @@ def write_image_folder(root: Path, per_class: list[int], names: list[str], seed:
     return root
 
 
-def write_fake_cifar(root: Path, monkeypatch: pytest.MonkeyPatch, per_batch: int = 1,
-                     test_per_class: int = 2) -> Path:
+def write_fake_cifar(
+    root: Path, monkeypatch: pytest.MonkeyPatch, per_batch: int = 1, test_per_class: int = 2
+) -> Path:
     """A tiny CIFAR-10 in torchvision's pickle layout (5 train batches of ``per_batch`` images
     per class); torchvision's MD5 check is bypassed for it."""
     folder = root / "cifar-10-batches-py"
     folder.mkdir(parents=True)
-    batches = [(f"data_batch_{i}", per_batch) for i in range(1, 6)] + [("test_batch",
-                                                                          test_per_class)]
+    batches = [(f"data_batch_{i}", per_batch) for i in range(1, 6)] + [
+        ("test_batch", test_per_class)
+    ]
     for i, (name, n) in enumerate(batches):
         labels = np.repeat(np.arange(10), n)
         data = class_images(labels, seed=i).transpose(0, 3, 1, 2).reshape(len(labels), -1)

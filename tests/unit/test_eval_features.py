@@ -14,8 +14,7 @@ def test_extract_in_order_on_cpu():
     x = torch.randn(10, 4)
     y = torch.arange(10) % 3
     model = torch.nn.Linear(4, 2)
-    feats = extract_features(model, TensorDataset(x, y), device=torch.device("cpu"),
-                             batch_size=3)
+    feats = extract_features(model, TensorDataset(x, y), device=torch.device("cpu"), batch_size=3)
     assert feats.x.shape == (10, 2) and feats.x.dtype == torch.float32
     assert torch.equal(feats.y, y)
     with torch.no_grad():

@@ -30,9 +30,13 @@ def test_fraction_is_balanced_over_the_probe_set():
 
 
 def test_one_percent_matches_sdclr_subset_sizes(reference_splits):
-    for pool, subset in (("cifar10/trainIdxList.npy", "cifar10_imbSub_with_subsets/split1_S_b.npy"),
-                         ("cifar100/cifar100_trainIdxList.npy",
-                          "cifar100_imbSub_with_subsets/cifar100_split1_S_b.npy")):
+    for pool, subset in (
+        ("cifar10/trainIdxList.npy", "cifar10_imbSub_with_subsets/split1_S_b.npy"),
+        (
+            "cifar100/cifar100_trainIdxList.npy",
+            "cifar100_imbSub_with_subsets/cifar100_split1_S_b.npy",
+        ),
+    ):
         n_pool = len(np.load(reference_splits / "sdclr" / pool))
         n_subset = len(np.load(reference_splits / "sdclr" / subset))
         classes = 10 if pool.startswith("cifar10/") else 100

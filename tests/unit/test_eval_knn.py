@@ -16,8 +16,9 @@ def angle(deg: float) -> list[float]:
 
 # One class-0 neighbour very close to the query (at 0 degrees), two class-1 neighbours further
 # away (at 40 and -40 degrees); a class-2 point opposite.
-TRAIN = (torch.tensor([angle(5), angle(40), angle(-40), angle(180)])
-         * torch.tensor([[1.0], [2.0], [0.5], [3.0]]))  # norms differ: cosine ignores them
+TRAIN = torch.tensor([angle(5), angle(40), angle(-40), angle(180)]) * torch.tensor(
+    [[1.0], [2.0], [0.5], [3.0]]
+)  # norms differ: cosine ignores them
 LABELS = torch.tensor([0, 1, 1, 2])
 QUERY = torch.tensor([angle(0)])
 

@@ -24,8 +24,7 @@ def test_hand_built_predictions_with_tied_counts():
     assert (m.many, m.medium, m.few) == (50.0, 100.0, 50.0)
     # population std of (50, 100, 50) = 50 * sqrt(2) / 3 (the sample std would be 28.87)
     assert m.std == pytest.approx(50 * math.sqrt(2) / 3)
-    assert m.headline() == {"all": m.all, "many": 50.0, "medium": 100.0, "few": 50.0,
-                            "std": m.std}
+    assert m.headline() == {"all": m.all, "many": 50.0, "medium": 100.0, "few": 50.0, "std": m.std}
 
 
 def test_group_accuracy_is_the_mean_of_its_classes():

@@ -29,15 +29,19 @@ from tests.unit.test_eval_cli import manifest
 from tests.unit.test_eval_datasets import CIFAR10_NAMES, write_fake_cifar
 
 REFERENCE = Path(__file__).resolve().parents[3] / "shared" / "reference-splits"
-needs_reference = pytest.mark.skipif(not REFERENCE.is_dir(),
-                                     reason="the published split files are not on this machine")
+needs_reference = pytest.mark.skipif(
+    not REFERENCE.is_dir(), reason="the published split files are not on this machine"
+)
 
 
 def test_each_preset_fixes_every_choice():
     assert set(PRESETS) == {"sdclr", "bcl", "gh"}
     assert {get_preset(n).recipe for n in PRESETS} == {"sdclr-sgd", "adam"}
     assert (PRESETS["sdclr"].augment, PRESETS["bcl"].augment, PRESETS["gh"].augment) == (
-        "every-epoch", "none", "one-pass")
+        "every-epoch",
+        "none",
+        "one-pass",
+    )
     for preset in PRESETS.values():
         for benchmark, protocol in preset.benchmarks.items():
             assert protocol.settings and protocol.sources and protocol.group_rule
@@ -69,13 +73,17 @@ def test_refusals_name_the_option_and_the_alternatives(tmp_path):
 def test_options_point_at_the_published_files():
     bcl = request_options("bcl", "cifar100-lt", "100-shot", None, REFERENCE)
     assert [p.name for p in bcl["probe_indices"]] == [
-        f"cifar100_split{k}_test_100shot.npy" for k in range(1, 6)]
+        f"cifar100_split{k}_test_100shot.npy" for k in range(1, 6)
+    ]
     assert bcl["recipe"] == "adam" and bcl["augment"] == "none"
     sdclr = request_options("sdclr", "cifar10-lt", "1%", 3, REFERENCE)
     assert [p.name for p in sdclr["probe_indices"]] == ["split3_S_b.npy"]
     assert sdclr["val_indices"].name == "valIdxList.npy"
     assert (sdclr["sgd"].epochs, sdclr["sgd"].milestones, sdclr["sgd"].eval_every) == (
-        100, (40, 60), 5)
+        100,
+        (40, 60),
+        5,
+    )
     full = request_options("sdclr", "cifar100-lt", "full-shot", None, REFERENCE)
     assert [p.name for p in full["probe_indices"]] == ["cifar100_trainIdxList.npy"]
     assert (full["sgd"].epochs, full["sgd"].lr, full["sgd"].batch_size) == (30, 30.0, 128)
@@ -86,12 +94,15 @@ def test_options_point_at_the_published_files():
 
 
 @needs_reference
-@pytest.mark.parametrize("name, size", [
-    ("bcl/cifar100_imbSub_with_subsets/cifar100_split{split}_test_100shot.npy", 10_000),
-    ("bcl/cifar100_imbSub_with_subsets/cifar100_split{split}_test_50shot.npy", 5_000),
-    ("sdclr/cifar100_imbSub_with_subsets/cifar100_split{split}_D_i.npy", 9_754),
-    ("sdclr/cifar10_imbSub_with_subsets/split{split}_D_i.npy", 11_165),
-])
+@pytest.mark.parametrize(
+    "name, size",
+    [
+        ("bcl/cifar100_imbSub_with_subsets/cifar100_split{split}_test_100shot.npy", 10_000),
+        ("bcl/cifar100_imbSub_with_subsets/cifar100_split{split}_test_50shot.npy", 5_000),
+        ("sdclr/cifar100_imbSub_with_subsets/cifar100_split{split}_D_i.npy", 9_754),
+        ("sdclr/cifar10_imbSub_with_subsets/split{split}_D_i.npy", 11_165),
+    ],
+)
 def test_the_preset_files_hold_the_published_sizes(name, size):
     for k in range(1, 6):
         assert np.load(split_file(REFERENCE, name, k)).size == size
@@ -105,7 +116,9 @@ def test_every_file_a_preset_names_is_in_the_release():
             for s in protocol.settings:
                 files += [*s.probe_indices, *(s.probe_list,) * bool(s.probe_list)]
             for name in files:
-                if name.startswith(("gh/Places_LT/Places_split1", "sdclr/imagenet-100/ImageNet_100_val")):
+                if name.startswith(
+                    ("gh/Places_LT/Places_split1", "sdclr/imagenet-100/ImageNet_100_val")
+                ):
                     continue  # not in the local copy of the release
                 assert split_file(REFERENCE, name, 1).is_file(), (preset.name, benchmark, name)
 
@@ -117,10 +130,17 @@ FAST = ["--num-workers", "0", "--device", "cpu", "--no-cache"]
 def short_presets(monkeypatch: pytest.MonkeyPatch) -> None:
     """The presets with probes of a few epochs (CPU test time); everything else as shipped."""
     sdclr = SDCLR.benchmarks["cifar10-lt"]
-    settings = tuple(replace(s, sgd=replace(s.sgd, epochs=10, milestones=(4, 6), eval_every=5))
-                     for s in sdclr.settings)
-    monkeypatch.setitem(PRESETS, "sdclr", replace(SDCLR, benchmarks={
-        **SDCLR.benchmarks, "cifar10-lt": replace(sdclr, settings=settings)}))
+    settings = tuple(
+        replace(s, sgd=replace(s.sgd, epochs=10, milestones=(4, 6), eval_every=5))
+        for s in sdclr.settings
+    )
+    monkeypatch.setitem(
+        PRESETS,
+        "sdclr",
+        replace(
+            SDCLR, benchmarks={**SDCLR.benchmarks, "cifar10-lt": replace(sdclr, settings=settings)}
+        ),
+    )
     monkeypatch.setitem(PRESETS, "bcl", replace(BCL, probe=ProbeOptions(epochs=20)))
     monkeypatch.setitem(PRESETS, "gh", replace(GH, probe=ProbeOptions(epochs=20)))
 
@@ -134,12 +154,20 @@ def fake(tmp_path, monkeypatch) -> dict[str, Path]:
     root = write_fake_cifar(tmp_path / "cifar", monkeypatch)
     ckpt, _ = make_run(tmp_path / "run", dataset="cifar10")
     splits = tmp_path / "splits"
-    files = {"sdclr/cifar10/trainIdxList.npy": np.arange(40),
-             "sdclr/cifar10/valIdxList.npy": np.arange(40, 50),
-             **{f"sdclr/cifar10_imbSub_with_subsets/split{k}_S_b.npy": np.arange(10) + 10 * (k % 4)
-                for k in range(1, 6)},
-             **{f"bcl/cifar100_imbSub_with_subsets/cifar100_split{k}_test_{n}shot.npy":
-                np.arange(20) + 10 * (k % 3) for k in range(1, 6) for n in (50, 100)}}
+    files = {
+        "sdclr/cifar10/trainIdxList.npy": np.arange(40),
+        "sdclr/cifar10/valIdxList.npy": np.arange(40, 50),
+        **{
+            f"sdclr/cifar10_imbSub_with_subsets/split{k}_S_b.npy": np.arange(10) + 10 * (k % 4)
+            for k in range(1, 6)
+        },
+        **{
+            f"bcl/cifar100_imbSub_with_subsets/cifar100_split{k}_test_{n}shot.npy": np.arange(20)
+            + 10 * (k % 3)
+            for k in range(1, 6)
+            for n in (50, 100)
+        },
+    }
     for name, idx in files.items():
         (splits / name).parent.mkdir(parents=True, exist_ok=True)
         np.save(splits / name, idx)
@@ -148,15 +176,31 @@ def fake(tmp_path, monkeypatch) -> dict[str, Path]:
 
 
 def preset_cmd(f: dict[str, Path], out: str, *extra: str) -> list[str]:
-    return ["eval", str(f["ckpt"]), "--probe-set", "cifar10", "--test-set", "cifar10",
-            "--data-root", str(f["root"]), "--manifest", str(f["manifest"]), "--splits",
-            str(f["splits"]), "--out", str(f["tmp"] / out), *FAST, *extra]
+    return [
+        "eval",
+        str(f["ckpt"]),
+        "--probe-set",
+        "cifar10",
+        "--test-set",
+        "cifar10",
+        "--data-root",
+        str(f["root"]),
+        "--manifest",
+        str(f["manifest"]),
+        "--splits",
+        str(f["splits"]),
+        "--out",
+        str(f["tmp"] / out),
+        *FAST,
+        *extra,
+    ]
 
 
 def test_bcl_few_shot_evaluates_the_five_files_and_reports_their_mean(fake):
     """The BCL protocol's cifar100-lt files, written for the tiny CIFAR-10."""
-    cmd = preset_cmd(fake, "bcl", "--preset", "bcl", "--setting", "100-shot", "--benchmark",
-                     "cifar100-lt")
+    cmd = preset_cmd(
+        fake, "bcl", "--preset", "bcl", "--setting", "100-shot", "--benchmark", "cifar100-lt"
+    )
     assert main(cmd) == 0
     doc = json.loads((fake["tmp"] / "bcl" / "metrics.json").read_text())
     assert (doc["protocol"]["preset"], doc["protocol"]["setting"]) == ("bcl", "100-shot")
@@ -164,7 +208,8 @@ def test_bcl_few_shot_evaluates_the_five_files_and_reports_their_mean(fake):
     assert doc["protocol"]["recipe"] == "adam" and doc["protocol"]["epochs"] == 20
     assert len(doc["protocol"]["probe_indices_sha256"]) == 5
     assert [Path(r["probe_indices"]).name for r in doc["runs"]] == [
-        f"cifar100_split{k}_test_100shot.npy" for k in range(1, 6)]
+        f"cifar100_split{k}_test_100shot.npy" for k in range(1, 6)
+    ]
     alls = [r["all"] for r in doc["runs"]]
     assert doc["metrics"]["all"] == pytest.approx(np.mean(alls))
     assert doc["metrics_std"]["all"] == pytest.approx(np.std(alls))
@@ -176,14 +221,20 @@ def test_sdclr_preset_runs_the_sgd_probe_and_picks_an_epoch(fake, capsys):
     doc = json.loads((fake["tmp"] / "sdclr" / "metrics.json").read_text())
     p = doc["protocol"]
     assert (p["recipe"], p["augment"], p["sgd_epochs"], p["sgd_milestones"]) == (
-        "sdclr-sgd", "every-epoch", 10, [4, 6])
+        "sdclr-sgd",
+        "every-epoch",
+        10,
+        [4, 6],
+    )
     (run,) = doc["runs"]
     assert run["probe_images"] == 10 and Path(run["probe_indices"]).name == "split2_S_b.npy"
     assert run["best_epoch"] % 5 == 0 and 0 <= run["val_accuracy"] <= 100
     # the held-out images may not be probe images
     np.save(fake["splits"] / "sdclr/cifar10/valIdxList.npy", np.arange(15, 25))
-    assert main(preset_cmd(fake, "sdclr2", "--preset", "sdclr", "--setting", "1%",
-                           "--split", "2")) == 2
+    assert (
+        main(preset_cmd(fake, "sdclr2", "--preset", "sdclr", "--setting", "1%", "--split", "2"))
+        == 2
+    )
     assert "shares images with the probe" in capsys.readouterr().err
 
 
@@ -195,8 +246,23 @@ def test_gh_preset_probes_on_one_augmented_pass(fake):
 
 
 def test_options_fixed_by_the_preset_are_refused(fake, capsys):
-    assert main(preset_cmd(fake, "x", "--preset", "bcl", "--benchmark", "cifar100-lt",
-                           "--lr", "0.1", "--shots", "2")) == 2
+    assert (
+        main(
+            preset_cmd(
+                fake,
+                "x",
+                "--preset",
+                "bcl",
+                "--benchmark",
+                "cifar100-lt",
+                "--lr",
+                "0.1",
+                "--shots",
+                "2",
+            )
+        )
+        == 2
+    )
     err = capsys.readouterr().err
     assert "--preset bcl fixes" in err and "--lr" in err and "--shots" in err
     assert main(preset_cmd(fake, "y", "--setting", "1%")) == 2

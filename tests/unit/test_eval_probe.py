@@ -13,8 +13,9 @@ from solo_tase.eval.probe import (
 )
 
 
-def clusters(n_per_class: int, num_classes: int, dim: int, seed: int,
-             spread: float) -> tuple[torch.Tensor, torch.Tensor]:
+def clusters(
+    n_per_class: int, num_classes: int, dim: int, seed: int, spread: float
+) -> tuple[torch.Tensor, torch.Tensor]:
     g = torch.Generator().manual_seed(seed)
     centres = torch.randn(num_classes, dim, generator=torch.Generator().manual_seed(99)) * 3
     y = torch.arange(num_classes).repeat_interleave(n_per_class)
@@ -65,10 +66,16 @@ def test_learning_rate_decays_from_lr_to_lr_min(schedule):
     assert all(a > b for a, b in zip(lrs, lrs[1:]))
 
 
-@pytest.mark.parametrize("bad, key", [({"epochs": 0}, "--epochs"), ({"lr_min": 1.0}, "--lr-min"),
-                                      ({"lr_schedule": "step"}, "--lr-schedule"),
-                                      ({"batch_size": 0}, "--batch-size"),
-                                      ({"weight_decay": -1.0}, "--weight-decay")])
+@pytest.mark.parametrize(
+    "bad, key",
+    [
+        ({"epochs": 0}, "--epochs"),
+        ({"lr_min": 1.0}, "--lr-min"),
+        ({"lr_schedule": "step"}, "--lr-schedule"),
+        ({"batch_size": 0}, "--batch-size"),
+        ({"weight_decay": -1.0}, "--weight-decay"),
+    ],
+)
 def test_bad_options_name_the_flag(bad, key):
     with pytest.raises(ValueError, match=key):
         ProbeOptions(**bad).validate()

@@ -15,13 +15,22 @@ GROUPS = ["many", "many", "medium", "few"]
 
 def document(method: str = "tase", all_: float = 70.0, std: dict | None = None) -> dict:
     return {
-        "schema": "solo-tase/metrics/v1", "method": method, "run_name": f"{method}-run",
-        "protocol": {"name": "linear", "shots": None, "fraction": None, "seeds": [0],
-                     "epochs": 500},
+        "schema": "solo-tase/metrics/v1",
+        "method": method,
+        "run_name": f"{method}-run",
+        "protocol": {
+            "name": "linear",
+            "shots": None,
+            "fraction": None,
+            "seeds": [0],
+            "epochs": 500,
+        },
         "metrics": {"all": all_, "many": 80.0, "medium": 70.0, "few": 55.5, "std": 10.27},
         "metrics_std": std,
-        "per_class": [{"class": str(c), "train_count": n, "group": g, "accuracy": 50.0 + c}
-                      for c, (n, g) in enumerate(zip([100, 50, 20, 5], GROUPS))],
+        "per_class": [
+            {"class": str(c), "train_count": n, "group": g, "accuracy": 50.0 + c}
+            for c, (n, g) in enumerate(zip([100, 50, 20, 5], GROUPS))
+        ],
         "inputs": {"manifest": "/data/manifest.json", "manifest_checksum": "abc"},
         "versions": {},
     }
@@ -50,15 +59,17 @@ def test_failed_write_leaves_nothing(tmp_path):
 
 
 def test_comparison_table(tmp_path):
-    write_result(tmp_path / "a", document("tase", 71.234, std={k: 0.5 for k in
-                                                                ("all", "many", "medium", "few",
-                                                                 "std")}))
-    table = comparison_table([("a", load_metrics(tmp_path / "a")),
-                              ("b", document("simclr", 65.0))])
+    write_result(
+        tmp_path / "a",
+        document("tase", 71.234, std={k: 0.5 for k in ("all", "many", "medium", "few", "std")}),
+    )
+    table = comparison_table([("a", load_metrics(tmp_path / "a")), ("b", document("simclr", 65.0))])
     lines = table.splitlines()
     assert lines[2] == "| method | run | Many | Medium | Few | Std | All |"
-    assert lines[4] == ("| tase | tase-run | 80.00 ± 0.50 | 70.00 ± 0.50 | 55.50 ± 0.50 | "
-                        "10.27 ± 0.50 | 71.23 ± 0.50 |")
+    assert lines[4] == (
+        "| tase | tase-run | 80.00 ± 0.50 | 70.00 ± 0.50 | 55.50 ± 0.50 | "
+        "10.27 ± 0.50 | 71.23 ± 0.50 |"
+    )
     assert lines[5] == "| simclr | simclr-run | 80.00 | 70.00 | 55.50 | 10.27 | 65.00 |"
 
 

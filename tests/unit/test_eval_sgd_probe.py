@@ -15,16 +15,21 @@ from solo_tase.settings import ConfigError
 def test_lr_steps_like_sdclrs_multisteplr_stepped_before_each_epoch():
     opts = SgdProbeOptions()  # lr 30, x0.1 at 10 and 20
     assert [opts.lr_at(e) for e in (1, 9, 10, 19, 20, 30)] == pytest.approx(
-        [30, 30, 3, 3, 0.3, 0.3])
+        [30, 30, 3, 3, 0.3, 0.3]
+    )
     few = SgdProbeOptions(epochs=100, milestones=(40, 60), eval_every=5)
     assert few.lr_at(39) == pytest.approx(30) and few.lr_at(60) == pytest.approx(0.3)
 
 
-@pytest.mark.parametrize("opts, key", [
-    (SgdProbeOptions(epochs=0), "epochs"), (SgdProbeOptions(lr=0), "lr"),
-    (SgdProbeOptions(eval_every=40), "eval_every"),
-    (SgdProbeOptions(milestones=(20, 10)), "milestones"),
-])
+@pytest.mark.parametrize(
+    "opts, key",
+    [
+        (SgdProbeOptions(epochs=0), "epochs"),
+        (SgdProbeOptions(lr=0), "lr"),
+        (SgdProbeOptions(eval_every=40), "eval_every"),
+        (SgdProbeOptions(milestones=(20, 10)), "milestones"),
+    ],
+)
 def test_bad_options_name_the_option(opts, key):
     with pytest.raises(ConfigError, match=key):
         opts.validate()
@@ -82,9 +87,15 @@ def test_the_probe_of_the_best_held_out_epoch_is_returned_not_the_last(monkeypat
     assert (info["best_epoch"], info["val_accuracy"]) == (2, 50.0)
     rising = iter(range(100))  # every epoch better: the last epoch's probe is returned
     monkeypatch.setattr(sgd, "accuracy", lambda clf, x, y: float(next(rising)))
-    two, _ = fit_sgd_probe(nn.Identity(), TensorDataset(x, y), x, y, 3,
-                           SgdProbeOptions(epochs=2, lr=1.0, batch_size=16, milestones=(),
-                                           eval_every=1), seed=0)
+    two, _ = fit_sgd_probe(
+        nn.Identity(),
+        TensorDataset(x, y),
+        x,
+        y,
+        3,
+        SgdProbeOptions(epochs=2, lr=1.0, batch_size=16, milestones=(), eval_every=1),
+        seed=0,
+    )
     four, _ = fit_sgd_probe(nn.Identity(), TensorDataset(x, y), x, y, 3, opts, seed=0)
     assert torch.equal(clf.weight, two.weight)  # the state after epoch 2 ...
     assert not torch.equal(clf.weight, four.weight)  # ... not the last one

@@ -18,14 +18,18 @@ CLASSES = [("a", 30, "many"), ("b", 10, "medium"), ("c", 3, "few")]
 
 def write_doc(folder: Path, method: str, split: int, all_: float, protocol: str = "linear") -> None:
     folder.mkdir(parents=True)
-    doc = {"schema": METRICS_SCHEMA, "method": method, "run_name": f"{method}-{split}",
-           "protocol": {"name": protocol, "preset": "bcl", "setting": "100-shot"},
-           "metrics": {"all": all_, "many": all_ + 5, "medium": all_, "few": all_ - 5,
-                       "std": 4.08},
-           "metrics_std": None,
-           "per_class": [{"class": c, "train_count": n, "group": g, "accuracy": all_}
-                         for c, n, g in CLASSES],
-           "inputs": {"manifest": f"split{split}.json", "manifest_checksum": f"sum{split}"}}
+    doc = {
+        "schema": METRICS_SCHEMA,
+        "method": method,
+        "run_name": f"{method}-{split}",
+        "protocol": {"name": protocol, "preset": "bcl", "setting": "100-shot"},
+        "metrics": {"all": all_, "many": all_ + 5, "medium": all_, "few": all_ - 5, "std": 4.08},
+        "metrics_std": None,
+        "per_class": [
+            {"class": c, "train_count": n, "group": g, "accuracy": all_} for c, n, g in CLASSES
+        ],
+        "inputs": {"manifest": f"split{split}.json", "manifest_checksum": f"sum{split}"},
+    }
     (folder / "metrics.json").write_text(json.dumps(doc))
 
 
@@ -38,8 +42,7 @@ def test_mean_and_std_over_the_splits(tmp_path: Path, capsys):
     assert "mean ± std over 3 pre-training split(s) (split1, split2, split3)" in table
     assert f"| simclr | 3 | 57.00 ± {np.std([55, 57, 59]):.2f} |" in table
     assert f"{np.mean(values['tase']):.2f} ± {np.std(values['tase']):.2f} |" in table
-    assert main(["compare", "--over-splits", str(tmp_path / "simclr"),
-                 str(tmp_path / "tase")]) == 0
+    assert main(["compare", "--over-splits", str(tmp_path / "simclr"), str(tmp_path / "tase")]) == 0
     assert capsys.readouterr().out.strip() == table
 
 

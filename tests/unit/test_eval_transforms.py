@@ -51,8 +51,10 @@ def test_bad_args_are_refused():
         eval_transform(run_args("custom", mean=[0.5]))
 
 
-@pytest.mark.parametrize("dataset, crop, kind", [("cifar10", 32, "random_crop=32 padding=4"),
-                                                  ("imagenet100", 224, "random_resized_crop=224")])
+@pytest.mark.parametrize(
+    "dataset, crop, kind",
+    [("cifar10", 32, "random_crop=32 padding=4"), ("imagenet100", 224, "random_resized_crop=224")],
+)
 def test_probe_augmentation_crops_and_flips_with_the_same_normalisation(dataset, crop, kind):
     t = eval_transform(run_args(dataset, crop=crop))
     assert t.describe_augmented().startswith(kind + ",hflip,mean=")

@@ -5,7 +5,7 @@ from __future__ import annotations
 import subprocess
 import sys
 
-SCRIPT = r'''
+SCRIPT = r"""
 import sys
 sys.modules["solo"] = None  # make `import solo` fail as if solo-learn were not installed
 import solo_tase, solo_tase.losses, solo_tase.pseudo_labels.kmeans, solo_tase.methods.tase_state
@@ -21,12 +21,13 @@ try:
     import solo_tase.plugin
 except ImportError as err:
     print("PLUGIN:", err)
-'''
+"""
 
 
 def test_package_imports_and_glue_explains_how_to_install_solo_learn():
-    proc = subprocess.run([sys.executable, "-c", SCRIPT], capture_output=True, text=True,
-                          timeout=120)
+    proc = subprocess.run(
+        [sys.executable, "-c", SCRIPT], capture_output=True, text=True, timeout=120
+    )
     assert proc.returncode == 0, proc.stderr
     assert "HINT: solo-learn is not installed" in proc.stdout
     assert "PLUGIN: solo-learn is not installed" in proc.stdout

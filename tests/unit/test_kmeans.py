@@ -11,8 +11,15 @@ from sklearn.metrics import adjusted_rand_score
 from solo_tase.pseudo_labels.kmeans import faiss_available, make_backend
 from solo_tase.pseudo_labels.torch_kmeans import TorchKMeans
 
-BACKENDS = ["torch", pytest.param("faiss", marks=pytest.mark.skipif(
-    not faiss_available(), reason="faiss is not installed (pip install faiss-cpu)"))]
+BACKENDS = [
+    "torch",
+    pytest.param(
+        "faiss",
+        marks=pytest.mark.skipif(
+            not faiss_available(), reason="faiss is not installed (pip install faiss-cpu)"
+        ),
+    ),
+]
 
 
 def blobs(n_per: list[int], dim: int = 16, spread: float = 0.05, seed: int = 0):
@@ -81,8 +88,10 @@ def test_default_chunk_keeps_the_similarity_block_within_budget():
     km = TorchKMeans(chunk_mb=1)
     x, _ = blobs([100] * 4, dim=8)
     # 1 MiB / (4 bytes * K) rows per chunk: the result must not depend on it
-    assert torch.equal(km.fit(x, 4, n_iter=5, seed=0).assignments,
-                       TorchKMeans().fit(x, 4, n_iter=5, seed=0).assignments)
+    assert torch.equal(
+        km.fit(x, 4, n_iter=5, seed=0).assignments,
+        TorchKMeans().fit(x, 4, n_iter=5, seed=0).assignments,
+    )
 
 
 @pytest.mark.parametrize("backend", BACKENDS)
@@ -142,8 +151,11 @@ def test_backends_share_one_loop_and_do_not_import_the_backend_registry():
     from solo_tase.pseudo_labels.lloyd import SphericalKMeans
 
     for module in (tk, fk):
-        imported = {node.module for node in ast.walk(ast.parse(inspect.getsource(module)))
-                    if isinstance(node, ast.ImportFrom)}
+        imported = {
+            node.module
+            for node in ast.walk(ast.parse(inspect.getsource(module)))
+            if isinstance(node, ast.ImportFrom)
+        }
         assert "solo_tase.pseudo_labels.kmeans" not in imported, module.__name__
     assert issubclass(TorchKMeans, SphericalKMeans) and "fit" not in vars(TorchKMeans)
     assert "fit" not in vars(fk.FaissKMeans)

@@ -138,8 +138,7 @@ WORLD, B = 2, 3
 
 
 def _worker(rank: int, init_file: str, out_dir: str) -> None:
-    dist.init_process_group("gloo", init_method=f"file://{init_file}", rank=rank,
-                            world_size=WORLD)
+    dist.init_process_group("gloo", init_method=f"file://{init_file}", rank=rank, world_size=WORLD)
     m = MomentumLoss(WORLD * B, beta=0.5)
     own = torch.arange(rank * B, (rank + 1) * B)
     m.observe(own, own.float() + 1)  # each rank sees only its shard
@@ -176,8 +175,13 @@ class _Module:
         from types import SimpleNamespace
 
         loader = SimpleNamespace(dataset=_Sized(n))
-        self.trainer = SimpleNamespace(train_dataloader=loader, callbacks=[], current_epoch=0,
-                                       is_global_zero=True, num_training_batches=1)
+        self.trainer = SimpleNamespace(
+            train_dataloader=loader,
+            callbacks=[],
+            current_epoch=0,
+            is_global_zero=True,
+            num_training_batches=1,
+        )
         self.device = torch.device("cpu")
         self.current_epoch = 0
         self.logged: list[dict] = []

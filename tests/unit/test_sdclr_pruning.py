@@ -22,9 +22,14 @@ from solo_tase.methods.pruning import (
 
 def tiny_backbone() -> nn.Sequential:
     return nn.Sequential(
-        nn.Conv2d(3, 8, 3, padding=1, bias=False), nn.BatchNorm2d(8), nn.ReLU(),
-        nn.Conv2d(8, 8, 1, bias=False), nn.BatchNorm2d(8), nn.ReLU(),
-        nn.AdaptiveAvgPool2d(1), nn.Flatten(),
+        nn.Conv2d(3, 8, 3, padding=1, bias=False),
+        nn.BatchNorm2d(8),
+        nn.ReLU(),
+        nn.Conv2d(8, 8, 1, bias=False),
+        nn.BatchNorm2d(8),
+        nn.ReLU(),
+        nn.AdaptiveAvgPool2d(1),
+        nn.Flatten(),
     )
 
 
@@ -62,9 +67,11 @@ def views(batch: int = 6) -> tuple[torch.Tensor, torch.Tensor]:
 @pytest.mark.parametrize("ratio", [0.0, 0.3, 0.5, 0.9, 0.999])
 def test_mask_removes_exactly_the_requested_fraction_by_global_magnitude(ratio):
     g = torch.Generator().manual_seed(0)
-    weights = {"a": torch.randn(16, 3, 3, 3, generator=g),
-               "b": 10 * torch.randn(32, 16, 1, 1, generator=g),
-               "c": 0.01 * torch.randn(7, 5, generator=g)}
+    weights = {
+        "a": torch.randn(16, 3, 3, 3, generator=g),
+        "b": 10 * torch.randn(32, 16, 1, 1, generator=g),
+        "c": 0.01 * torch.randn(7, 5, generator=g),
+    }
     masks = global_magnitude_masks(weights, ratio)
     n = sum(w.numel() for w in weights.values())
     assert sum(int((~m).sum()) for m in masks.values()) == round(ratio * n)
@@ -127,8 +134,10 @@ def test_pruned_branch_equals_a_pruned_copy_with_its_own_norms():
 
 def test_pruned_branch_never_changes_the_dense_weights_or_statistics():
     model = TinySdclr(0.7).train()
-    dense_before = {k: v.clone() for k, v in
-                    {**model.backbone.state_dict(), **model.projector.state_dict()}.items()}
+    dense_before = {
+        k: v.clone()
+        for k, v in {**model.backbone.state_dict(), **model.projector.state_dict()}.items()
+    }
     x, _ = views()
     model.pruned(x).sum().backward()
     for k, v in {**model.backbone.state_dict(), **model.projector.state_dict()}.items():
@@ -149,8 +158,9 @@ def test_the_two_branches_keep_separate_batchnorm_statistics_and_parameters():
     model.pruned(x2)
     assert dense_bn.num_batches_tracked == 0 and head_bn.num_batches_tracked == 0
     assert pruned_bn.num_batches_tracked == 1 and pruned_head_bn.num_batches_tracked == 1
-    pruned_conv = nn.functional.conv2d(x2, model.backbone[0].weight * model.masks["0.weight"],
-                                       padding=1)
+    pruned_conv = nn.functional.conv2d(
+        x2, model.backbone[0].weight * model.masks["0.weight"], padding=1
+    )
     assert torch.allclose(pruned_bn.running_mean, 0.1 * pruned_conv.mean(dim=(0, 2, 3)), atol=1e-6)
     pruned_stats = pruned_bn.running_mean.clone()
 
@@ -209,8 +219,9 @@ def official_copy(seq: nn.Sequential, norms: BranchNorms, masks: dict) -> nn.Seq
     layers = []
     for i, m in enumerate(seq):
         if isinstance(m, nn.Conv2d):
-            conv = PruneConv2d(m.in_channels, m.out_channels, m.kernel_size, padding=m.padding,
-                               bias=False)
+            conv = PruneConv2d(
+                m.in_channels, m.out_channels, m.kernel_size, padding=m.padding, bias=False
+            )
             conv.weight = nn.Parameter(m.weight.detach().clone())
             conv.prune_mask = masks[f"{i}.weight"].float()
             layers.append(conv)
@@ -233,8 +244,10 @@ def test_one_backward_equals_the_official_two_pass_gradient():
     computed here on an independent flag-switched model as in the official code."""
     tau = 0.2
     model = TinySdclr(0.6).train()
-    official = nn.Sequential(official_copy(model.backbone, model.pruned_norms, model.masks),
-                             official_copy(model.projector, model.pruned_head_norms, {}))
+    official = nn.Sequential(
+        official_copy(model.backbone, model.pruned_norms, model.masks),
+        official_copy(model.projector, model.pruned_head_norms, {}),
+    )
     x1, x2 = views(8)
 
     tase_loss_func(torch.cat([model.dense(x1), model.pruned(x2)]), tau).backward()
@@ -249,14 +262,20 @@ def test_one_backward_equals_the_official_two_pass_gradient():
     tase_loss_func(torch.cat([z1.detach(), official(x2)]), tau).backward()
 
     pairs = []
-    for ours, theirs, norms in ((model.backbone, official[0], model.pruned_norms),
-                                (model.projector, official[1], model.pruned_head_norms)):
+    for ours, theirs, norms in (
+        (model.backbone, official[0], model.pruned_norms),
+        (model.projector, official[1], model.pruned_head_norms),
+    ):
         for i, m in enumerate(ours):
             for name, p in m.named_parameters():
                 if isinstance(theirs[i], DualNorm):
                     pairs.append((p, theirs[i].bns[0].get_parameter(name)))
-                    pairs.append((norms.norms[str(i)].get_parameter(name),
-                                  theirs[i].bns[1].get_parameter(name)))
+                    pairs.append(
+                        (
+                            norms.norms[str(i)].get_parameter(name),
+                            theirs[i].bns[1].get_parameter(name),
+                        )
+                    )
                 else:
                     pairs.append((p, theirs[i].get_parameter(name)))
     assert len(pairs) == len(list(model.parameters())) == 18
@@ -277,14 +296,17 @@ def test_sdclr_defaults_are_the_paper_cifar_settings():
     assert (cfg.prune_ratio, cfg.temperature, cfg.proj_output_dim) == (0.9, 0.2, 128)
 
 
-@pytest.mark.parametrize("kwargs, key, allowed", [
-    ({"prune_ratio": 1.0}, "method_kwargs.prune_ratio", "in [0, 1)"),
-    ({"prune_ratio": -0.1}, "method_kwargs.prune_ratio", "in [0, 1)"),
-    ({"temperature": 0}, "method_kwargs.temperature", "> 0"),
-    ({"proj_hidden_dim": 0}, "method_kwargs.proj_hidden_dim", ">= 1"),
-    ({"prune_ratio": "most"}, "method_kwargs.prune_ratio", "type float"),
-    ({"p": 0.9}, "method_kwargs.p", "known keys"),
-])
+@pytest.mark.parametrize(
+    "kwargs, key, allowed",
+    [
+        ({"prune_ratio": 1.0}, "method_kwargs.prune_ratio", "in [0, 1)"),
+        ({"prune_ratio": -0.1}, "method_kwargs.prune_ratio", "in [0, 1)"),
+        ({"temperature": 0}, "method_kwargs.temperature", "> 0"),
+        ({"proj_hidden_dim": 0}, "method_kwargs.proj_hidden_dim", ">= 1"),
+        ({"prune_ratio": "most"}, "method_kwargs.prune_ratio", "type float"),
+        ({"p": 0.9}, "method_kwargs.p", "known keys"),
+    ],
+)
 def test_bad_sdclr_values_name_the_key(kwargs, key, allowed):
     with pytest.raises(ConfigError) as err:
         SdclrConfig.from_kwargs(kwargs)
@@ -299,12 +321,12 @@ def test_restored_masks_follow_their_weights_device():
 
     model = TinySdclr()
     cpu_masks = {n: m.cpu() for n, m in model.masks.items()}
-    weights = {n: torch.empty_like(p, device="meta")
-               for n, p in model.backbone.named_parameters()}
+    weights = {n: torch.empty_like(p, device="meta") for n, p in model.backbone.named_parameters()}
     moved = masks_on_weights(cpu_masks, weights)
     assert {m.device.type for m in moved.values()} == {"meta"}
-    assert all(moved[n].shape == cpu_masks[n].shape and moved[n].dtype == torch.bool
-               for n in cpu_masks)
+    assert all(
+        moved[n].shape == cpu_masks[n].shape and moved[n].dtype == torch.bool for n in cpu_masks
+    )
     same = masks_on_weights(cpu_masks, dict(model.backbone.named_parameters()))
     assert all(same[n] is cpu_masks[n] for n in cpu_masks)  # already in place: not copied
 

@@ -18,8 +18,9 @@ REPO = Path(__file__).resolve().parents[2]
 SCRIPT = REPO / "scripts" / "install_solo_learn.sh"
 CLONE = "git clone https://github.com/vturrisi/solo-learn"
 
-pytestmark = pytest.mark.skipif(shutil.which("bash") is None or shutil.which("git") is None,
-                                reason="needs bash and git")
+pytestmark = pytest.mark.skipif(
+    shutil.which("bash") is None or shutil.which("git") is None, reason="needs bash and git"
+)
 
 
 def _bin(tmp_path: Path, name: str, body: str) -> Path:
@@ -32,18 +33,34 @@ def _bin(tmp_path: Path, name: str, body: str) -> Path:
     return folder
 
 
-def _run(cmd: list[str], env: dict[str, str], cwd: Path = REPO, path_first: Path | None = None,
-         timeout: int = 120) -> subprocess.CompletedProcess:
+def _run(
+    cmd: list[str],
+    env: dict[str, str],
+    cwd: Path = REPO,
+    path_first: Path | None = None,
+    timeout: int = 120,
+) -> subprocess.CompletedProcess:
     full = {k: v for k, v in os.environ.items() if k != "SOLO_LEARN_DIR"}
     full.update({"PYTHON": sys.executable, **env})
     if path_first is not None:
         full["PATH"] = f"{path_first}{os.pathsep}{full['PATH']}"
-    return subprocess.run(cmd, cwd=cwd, env=full, capture_output=True, text=True, timeout=timeout,
-                          stdin=subprocess.DEVNULL)
+    return subprocess.run(
+        cmd,
+        cwd=cwd,
+        env=full,
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+        stdin=subprocess.DEVNULL,
+    )
 
 
-def _script(*args: str, env: dict[str, str] | None = None, path_first: Path | None = None,
-            script: Path = SCRIPT) -> subprocess.CompletedProcess:
+def _script(
+    *args: str,
+    env: dict[str, str] | None = None,
+    path_first: Path | None = None,
+    script: Path = SCRIPT,
+) -> subprocess.CompletedProcess:
     return _run(["bash", str(script), *args], env or {}, path_first=path_first)
 
 
@@ -66,8 +83,11 @@ def test_shell_and_python_search_the_same_places_in_the_same_order(tmp_path: Pat
     assert default.returncode == 0, default.stderr
     expected = [str(p) for p in solo_learn_candidates(REPO)]
     assert default.stdout.splitlines() == expected
-    assert expected == [str(REPO / "solo-learn"), str(REPO.parent / "solo-learn"),
-                        "/opt/solo-learn"]
+    assert expected == [
+        str(REPO / "solo-learn"),
+        str(REPO.parent / "solo-learn"),
+        "/opt/solo-learn",
+    ]
     chosen = _script("--places", env={"SOLO_LEARN_DIR": str(tmp_path)})
     assert chosen.stdout.splitlines() == [str(tmp_path)]
 
@@ -93,8 +113,9 @@ def test_both_pick_the_first_place_holding_a_checkout(tmp_path: Path, monkeypatc
 def test_no_checkout_and_no_network_stops_with_the_clone_commands(tmp_path: Path):
     empty = tmp_path / "solo"
     empty.mkdir()
-    proc = _script("--get", env={"SOLO_LEARN_DIR": str(empty)},
-                   path_first=_bin(tmp_path, "git", FAILING_GIT))
+    proc = _script(
+        "--get", env={"SOLO_LEARN_DIR": str(empty)}, path_first=_bin(tmp_path, "git", FAILING_GIT)
+    )
     assert proc.returncode == 3
     assert f"{CLONE} {empty}\n" in proc.stderr
     assert f"git -C {empty} checkout {SOLO_LEARN_COMMIT}\n" in proc.stderr
@@ -111,8 +132,13 @@ def test_no_git_stops_with_the_clone_commands(tmp_path: Path):
     target = tmp_path / "solo"
     env = {k: v for k, v in os.environ.items() if k != "SOLO_LEARN_DIR"}
     env.update(PATH=str(tools), PYTHON=sys.executable, SOLO_LEARN_DIR=str(target))
-    proc = subprocess.run([str(tools / "bash"), str(SCRIPT), "--get"], env=env,
-                          capture_output=True, text=True, timeout=60)
+    proc = subprocess.run(
+        [str(tools / "bash"), str(SCRIPT), "--get"],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
     assert proc.returncode == 3
     assert "git is not installed" in proc.stderr and f"{CLONE} {target}" in proc.stderr
     assert not target.exists()
@@ -125,8 +151,10 @@ def test_a_checkout_at_another_commit_is_used_with_a_warning(tmp_path: Path):
         proc = _script(mode, env={"SOLO_LEARN_DIR": str(repo)})
         assert proc.returncode == 0, proc.stderr
         assert proc.stdout == f"solo-learn checkout: {repo} (commit {head[:7]})\n"
-        assert (f"warning: {repo} is at commit {head[:7]}, solo-tase is tested with "
-                f"{SOLO_LEARN_COMMIT}; using it as it is") in proc.stderr
+        assert (
+            f"warning: {repo} is at commit {head[:7]}, solo-tase is tested with "
+            f"{SOLO_LEARN_COMMIT}; using it as it is"
+        ) in proc.stderr
         assert "cloning" not in proc.stderr
 
 
@@ -143,15 +171,19 @@ def test_a_folder_with_other_files_is_never_cloned_over(tmp_path: Path):
 def _redirecting_git(tmp_path: Path, source: Path) -> Path:
     """A git whose `clone URL DIR` clones ``source`` instead of GitHub."""
     real = shutil.which("git")
-    return _bin(tmp_path, "git", f'[ "$1" = clone ] && exec {real} clone -q {source} "$4"\n'
-                                 f'exec {real} "$@"\n')
+    return _bin(
+        tmp_path,
+        "git",
+        f'[ "$1" = clone ] && exec {real} clone -q {source} "$4"\nexec {real} "$@"\n',
+    )
 
 
 def test_a_clone_without_the_pinned_commit_is_refused_and_removed(tmp_path: Path):
     source = _checkout(tmp_path / "upstream")
     target = tmp_path / "solo"
-    proc = _script("--get", env={"SOLO_LEARN_DIR": str(target)},
-                   path_first=_redirecting_git(tmp_path, source))
+    proc = _script(
+        "--get", env={"SOLO_LEARN_DIR": str(target)}, path_first=_redirecting_git(tmp_path, source)
+    )
     assert proc.returncode == 3
     assert f"the clone has no commit {SOLO_LEARN_COMMIT}" in proc.stderr
     assert not target.exists()
@@ -166,8 +198,9 @@ def test_a_clone_is_checked_out_at_the_pinned_commit(tmp_path: Path):
     if not (checkout_commit(source) or "").startswith(SOLO_LEARN_COMMIT):
         pytest.skip(f"the local checkout {source} is not a git checkout at {SOLO_LEARN_COMMIT}")
     target = tmp_path / "solo"
-    proc = _script("--get", env={"SOLO_LEARN_DIR": str(target)},
-                   path_first=_redirecting_git(tmp_path, source))
+    proc = _script(
+        "--get", env={"SOLO_LEARN_DIR": str(target)}, path_first=_redirecting_git(tmp_path, source)
+    )
     assert proc.returncode == 0, proc.stderr
     assert proc.stdout == f"solo-learn checkout: {target} (commit {SOLO_LEARN_COMMIT})\n"
     assert (target / "main_pretrain.py").is_file()
@@ -184,11 +217,13 @@ def fake_venv(tmp_path: Path) -> Path:
     (venv / ".ready").touch()
     os.utime(venv / ".ready", (4e9, 4e9))  # newer than pyproject.toml: no set-up is run
     python = venv / "bin" / "python"
-    python.write_text(f'#!/usr/bin/env bash\ncase "$1 $2" in\n'
-                      f'  "-m pytest") echo "PYTEST RAN"; exit 0;;\n'
-                      f'  "-m pip") echo "pip failed" >&2; exit 1;;\n'
-                      f'  "- ") exit 1;;\n'
-                      f'esac\nexec {sys.executable} "$@"\n')
+    python.write_text(
+        f'#!/usr/bin/env bash\ncase "$1 $2" in\n'
+        f'  "-m pytest") echo "PYTEST RAN"; exit 0;;\n'
+        f'  "-m pip") echo "pip failed" >&2; exit 1;;\n'
+        f'  "- ") exit 1;;\n'
+        f'esac\nexec {sys.executable} "$@"\n'
+    )
     python.chmod(0o755)
     return venv
 
@@ -196,15 +231,17 @@ def fake_venv(tmp_path: Path) -> Path:
 def _make(target: str, venv: Path, env: dict[str, str], path_first: Path | None = None):
     if shutil.which("make") is None:
         pytest.skip("make is not installed")
-    return _run(["make", "--no-print-directory", target, f"VENV={venv}"], env,
-                path_first=path_first)
+    return _run(
+        ["make", "--no-print-directory", target, f"VENV={venv}"], env, path_first=path_first
+    )
 
 
 def test_make_test_runs_the_unit_tier_when_no_checkout_can_be_had(tmp_path: Path, fake_venv):
     empty = tmp_path / "solo"
     empty.mkdir()
-    proc = _make("test", fake_venv, {"SOLO_LEARN_DIR": str(empty)},
-                 _bin(tmp_path, "git", FAILING_GIT))
+    proc = _make(
+        "test", fake_venv, {"SOLO_LEARN_DIR": str(empty)}, _bin(tmp_path, "git", FAILING_GIT)
+    )
     assert proc.returncode == 0, proc.stderr
     assert "PYTEST RAN" in proc.stdout
     assert "no solo-learn checkout: the integration tier will be skipped" in proc.stderr
@@ -221,27 +258,53 @@ def test_make_demo_stops_before_any_set_up_without_a_checkout(tmp_path: Path):
     empty = tmp_path / "solo"
     empty.mkdir()
     venv = tmp_path / "venv"
-    proc = _make("demo", venv, {"SOLO_LEARN_DIR": str(empty)},
-                 _bin(tmp_path, "git", FAILING_GIT))
+    proc = _make("demo", venv, {"SOLO_LEARN_DIR": str(empty)}, _bin(tmp_path, "git", FAILING_GIT))
     assert proc.returncode != 0
     assert f"{CLONE} {empty}" in proc.stderr
     assert not venv.exists()
 
 
-@pytest.mark.parametrize("summary, make_rc, error, rc, says", [
-    ("integration tier: 4 passed, 0 failed, 0 skipped", 0, "", 0,
-     "CI: ran the unit and integration tiers with solo-learn "),
-    ("integration tier: 0 passed, 0 failed, 7 skipped", 0, "", 0,
-     "CI: ran the unit tier only (integration tier skipped"),
-    ("integration tier: 0 passed, 0 failed, 0 skipped", 2, "make: *** [Makefile:29: test] Error 5",
-     1, "CI: FAILED - pytest collected or ran no tests (exit 5)"),
-    ("integration tier: 3 passed, 1 failed, 0 skipped", 2, "make: *** [Makefile:29: test] Error 1",
-     2, "CI: FAILED - make test exited with 2"),
-])
-def test_ci_prints_the_tier_and_keeps_the_exit_codes(tmp_path: Path, summary, make_rc, error, rc,
-                                                     says):
-    fake_make = _bin(tmp_path, "make", f'[ "$1" = test ] || exit 99\necho "{summary}"\n'
-                                       f'echo "{error}" >&2\nexit {make_rc}\n')
+@pytest.mark.parametrize(
+    "summary, make_rc, error, rc, says",
+    [
+        (
+            "integration tier: 4 passed, 0 failed, 0 skipped",
+            0,
+            "",
+            0,
+            "CI: ran the unit and integration tiers with solo-learn ",
+        ),
+        (
+            "integration tier: 0 passed, 0 failed, 7 skipped",
+            0,
+            "",
+            0,
+            "CI: ran the unit tier only (integration tier skipped",
+        ),
+        (
+            "integration tier: 0 passed, 0 failed, 0 skipped",
+            2,
+            "make: *** [Makefile:29: test] Error 5",
+            1,
+            "CI: FAILED - pytest collected or ran no tests (exit 5)",
+        ),
+        (
+            "integration tier: 3 passed, 1 failed, 0 skipped",
+            2,
+            "make: *** [Makefile:29: test] Error 1",
+            2,
+            "CI: FAILED - make test exited with 2",
+        ),
+    ],
+)
+def test_ci_prints_the_tier_and_keeps_the_exit_codes(
+    tmp_path: Path, summary, make_rc, error, rc, says
+):
+    fake_make = _bin(
+        tmp_path,
+        "make",
+        f'[ "$1" = test ] || exit 99\necho "{summary}"\necho "{error}" >&2\nexit {make_rc}\n',
+    )
     _bin(tmp_path, "apt-get", "exit 100\n")  # where Fashion-MNIST is missing, its install fails
     proc = _run(["bash", str(REPO / ".ci" / "run")], {"CI": "true"}, path_first=fake_make)
     assert proc.returncode == rc, proc.stdout + proc.stderr

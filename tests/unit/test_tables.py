@@ -38,8 +38,7 @@ def test_log_frequency_of_cluster_sizes_is_relative_to_the_mean_cluster():
 
 
 def test_temperature_grows_with_cluster_size_when_beta_is_zero():
-    tau = temperature_table(lf([0, 1, 2], [100, 10, 1]), None, beta=0.0,
-                            **{**TAU, "tau_0": 0.3})
+    tau = temperature_table(lf([0, 1, 2], [100, 10, 1]), None, beta=0.0, **{**TAU, "tau_0": 0.3})
     assert tau[0] > tau[1] > tau[2]
     assert torch.all((tau >= 0.1) & (tau <= 0.5))
 
@@ -48,8 +47,9 @@ def test_absolute_scale_nearly_balanced_clusters_give_nearly_uniform_temperature
     """A clustering with imbalance 1.2 must not get the spread of one with 100."""
     nearly = temperature_table(lf([0, 1], [12, 10]), None, beta=0.0, **TAU)
     steep = temperature_table(lf([0, 1], [100, 1]), None, beta=0.0, **TAU)
-    assert float(nearly[0] - nearly[1]) == pytest.approx(0.4 * math.log(1.2) / math.log(100),
-                                                         rel=1e-5)
+    assert float(nearly[0] - nearly[1]) == pytest.approx(
+        0.4 * math.log(1.2) / math.log(100), rel=1e-5
+    )
     assert float(nearly[0] - nearly[1]) < 0.02 < float(steep[0] - steep[1])
     balanced = temperature_table(lf([0, 1, 1, 0], [2, 2]), None, beta=0.0, **TAU)
     assert torch.allclose(balanced, torch.full((4,), 0.2))
@@ -90,9 +90,15 @@ def test_effective_number_weights_really_weight():
     before normalising they would all end at 1."""
     sizes = [400, 100, 20]
     log_freq = lf([0] * 400 + [1] * 100 + [2] * 20, sizes)
-    w = weight_table(log_freq, scheme="effective", effective_beta=0.999,
-                     mean_size=sum(sizes) / 3, w_min=0.1, w_max=10.0)
-    raw = [(1 - 0.999) / (1 - 0.999 ** n) for n in sizes]
+    w = weight_table(
+        log_freq,
+        scheme="effective",
+        effective_beta=0.999,
+        mean_size=sum(sizes) / 3,
+        w_min=0.1,
+        w_max=10.0,
+    )
+    raw = [(1 - 0.999) / (1 - 0.999**n) for n in sizes]
     assert float(w[500] / w[0]) == pytest.approx(raw[2] / raw[0], rel=1e-3)
     assert float(w[500]) > float(w[400]) > float(w[0])
     with pytest.raises(ValueError, match="weighting must be"):

@@ -19,12 +19,30 @@ def write_stats(folder: Path, records: list[dict]) -> Path:
 
 RECORDS = [
     {"epoch": 0, "reclustered": False},
-    {"epoch": 1, "reclustered": True, "tail_signal": "knn_density", "rho": 0.41,
-     "recovered_imbalance": 3.2, "true_imbalance": 100.0, "tau_many": 0.3, "tau_few": 0.12,
-     "w_many": 0.7, "w_few": 2.1},
-    {"epoch": 2, "reclustered": True, "tail_signal": "knn_density", "rho": 0.55,
-     "recovered_imbalance": 5.0, "true_imbalance": 100.0, "tau_many": 0.31, "tau_few": 0.11,
-     "w_many": 0.6, "w_few": 2.4},
+    {
+        "epoch": 1,
+        "reclustered": True,
+        "tail_signal": "knn_density",
+        "rho": 0.41,
+        "recovered_imbalance": 3.2,
+        "true_imbalance": 100.0,
+        "tau_many": 0.3,
+        "tau_few": 0.12,
+        "w_many": 0.7,
+        "w_few": 2.1,
+    },
+    {
+        "epoch": 2,
+        "reclustered": True,
+        "tail_signal": "knn_density",
+        "rho": 0.55,
+        "recovered_imbalance": 5.0,
+        "true_imbalance": 100.0,
+        "tau_many": 0.31,
+        "tau_few": 0.11,
+        "w_many": 0.6,
+        "w_few": 2.4,
+    },
 ]
 
 
@@ -41,8 +59,10 @@ def test_table_and_plot_of_the_estimates(tmp_path: Path, capsys):
 
 
 def test_unlabelled_runs_say_why_there_is_no_plot(tmp_path: Path, capsys):
-    run = write_stats(tmp_path / "run", [{"epoch": 1, "reclustered": True,
-                                          "diagnostics": "not computed: no labels"}])
+    run = write_stats(
+        tmp_path / "run",
+        [{"epoch": 1, "reclustered": True, "diagnostics": "not computed: no labels"}],
+    )
     assert cli(["diagnostics", str(run)]) == 0
     assert "not computed" in capsys.readouterr().out
     assert not (run / "tail_diagnostics.png").exists()

@@ -16,7 +16,9 @@ SIZES = (60, 20, 6)
 
 
 def make_state(**kw) -> TaseState:
-    cfg = TaseConfig.from_kwargs({"num_clusters": 3, "warmup_epochs": 1, **kw}, max_epochs=10)
+    cfg = TaseConfig.from_kwargs(
+        {"num_clusters": 3, "warmup_epochs": 1, "tail_signal": "kmeans", **kw}, max_epochs=10
+    )
     return TaseState(cfg, sum(SIZES), feat_dim=8)
 
 
@@ -42,14 +44,20 @@ def test_knn_density_in_chunks_equals_the_dense_computation():
     assert torch.allclose(knn_density(x, 5), dense, atol=1e-6)
 
 
-@pytest.mark.parametrize("kw, min_rho", [
-    ({"tail_signal": "kmeans"}, 0.99),
-    # fine clusters split the head blob: sizes flatten (k-means' uniform effect), order stays
-    ({"tail_signal": "overcluster", "overcluster_factor": 2}, 0.2),
-    ({"tail_signal": "overcluster", "overcluster_factor": 2, "overcluster_sizes": "merged"}, 0.99),
-    # same spread in every blob: only the number of close neighbours differs
-    ({"tail_signal": "knn_density", "knn_k": 5}, 0.4),
-])
+@pytest.mark.parametrize(
+    "kw, min_rho",
+    [
+        ({"tail_signal": "kmeans"}, 0.99),
+        # fine clusters split the head blob: sizes flatten (k-means' uniform effect), order stays
+        ({"tail_signal": "overcluster", "overcluster_factor": 2}, 0.2),
+        (
+            {"tail_signal": "overcluster", "overcluster_factor": 2, "overcluster_sizes": "merged"},
+            0.99,
+        ),
+        # same spread in every blob: only the number of close neighbours differs
+        ({"tail_signal": "knn_density", "knn_k": 5}, 0.4),
+    ],
+)
 def test_every_bank_signal_sees_the_imbalance(kw, min_rho):
     state = make_state(**kw)
     labels = fill(state)
@@ -77,8 +85,9 @@ def test_memorisation_signal_takes_late_learned_samples_for_rare():
     idx = torch.arange(len(labels))
     # the tail keeps a high loss, the head learns fast
     for epoch, (head_loss, tail_loss) in enumerate([(4.0, 4.0), (1.0, 3.5)]):
-        losses = torch.where(labels == 0, head_loss,
-                             torch.where(labels == 1, 4.0 - 2.0 * epoch, tail_loss))
+        losses = torch.where(
+            labels == 0, head_loss, torch.where(labels == 1, 4.0 - 2.0 * epoch, tail_loss)
+        )
         state.observe_losses(idx, losses)
         state.end_epoch(epoch)
     stats = state.recluster(TorchKMeans(), epoch=2, seed=0)

@@ -84,15 +84,15 @@ def test_weights_are_scale_invariant_and_zero_weight_removes_an_anchor(z):
     # with all weight on anchor 0 the loss is l_0 alone
     only0 = torch.zeros(16)
     only0[0] = 1.0
-    per_anchor_0 = reference_loss(z, torch.full((16,), 0.2, dtype=torch.float64),
-                                  only0.double())
+    per_anchor_0 = reference_loss(z, torch.full((16,), 0.2, dtype=torch.float64), only0.double())
     assert torch.allclose(tase_loss_func(z.float(), 0.2, only0).double(), per_anchor_0, atol=1e-5)
 
 
 def test_upweighting_an_anchor_moves_the_loss_towards_its_term(z):
     tau = torch.full((16,), 0.2, dtype=torch.float64)
-    terms = torch.stack([reference_loss(z, tau, torch.eye(16, dtype=torch.float64)[a])
-                         for a in range(16)])
+    terms = torch.stack(
+        [reference_loss(z, tau, torch.eye(16, dtype=torch.float64)[a]) for a in range(16)]
+    )
     hardest = int(terms.argmax())
     w = torch.ones(16)
     w[hardest] = 10.0

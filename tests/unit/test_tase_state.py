@@ -14,7 +14,9 @@ from solo_tase.pseudo_labels.torch_kmeans import TorchKMeans
 
 
 def make_state(n: int = 60, k: int = 3, **kw) -> TaseState:
-    cfg = TaseConfig.from_kwargs({"num_clusters": k, "warmup_epochs": 1, **kw}, max_epochs=10)
+    cfg = TaseConfig.from_kwargs(
+        {"num_clusters": k, "warmup_epochs": 1, "tail_signal": "kmeans", **kw}, max_epochs=10
+    )
     return TaseState(cfg, n, feat_dim=8)
 
 
@@ -26,7 +28,7 @@ def fill(state: TaseState, sizes=(40, 15, 5), epoch: int = 0, seed: int = 0) -> 
     feats = centres[labels] + 0.3 * torch.randn(len(labels), 8, generator=g)
     order = torch.randperm(len(labels), generator=g)
     for s in range(0, len(order), 7):
-        idx = order[s:s + 7]
+        idx = order[s : s + 7]
         state.observe(idx, feats[idx], labels[idx], epoch)
     return labels
 
@@ -151,7 +153,8 @@ def test_dali_encoded_indexes_reach_the_bank_at_the_right_rows():
     an Embedding lookup table and returns [indexes, crops, targets]. Replay that path exactly."""
     file_labels = [0, 0, 1, 1, 1, 2, 2, 0, 1, 2]  # class of each file, in reader order
     conversion_map = nn.Embedding.from_pretrained(
-        torch.tensor(file_labels, dtype=torch.float32).reshape(-1, 1))
+        torch.tensor(file_labels, dtype=torch.float32).reshape(-1, 1)
+    )
     encoded = torch.tensor([[7], [2], [9], [4]], dtype=torch.int64)  # DALI's "label" output
     targets = conversion_map(encoded).flatten().long()
     indexes = encoded.flatten().long()

@@ -44,17 +44,20 @@ def test_equal_bounds_give_a_constant_temperature():
     assert {round(cfg.temperature(t), 12) for t in (0, 13.3, 200, 333)} == {0.2}
 
 
-@pytest.mark.parametrize("kwargs, key, allowed", [
-    ({"tau_min": 0.0}, "method_kwargs.tau_min", "> 0"),
-    ({"tau_min": -0.1}, "method_kwargs.tau_min", "> 0"),
-    ({"tau_min": 0.6, "tau_max": 0.5}, "method_kwargs.tau_max", ">= method_kwargs.tau_min"),
-    ({"period": 0}, "method_kwargs.period", "> 0 epochs"),
-    ({"period": -200}, "method_kwargs.period", "> 0 epochs"),
-    ({"per_step": "yes"}, "method_kwargs.per_step", "true or false"),
-    ({"period": "long"}, "method_kwargs.period", "type float"),
-    ({"proj_output_dim": 0}, "method_kwargs.proj_output_dim", ">= 1"),
-    ({"temperature": 0.2}, "method_kwargs.temperature", "known keys"),
-])
+@pytest.mark.parametrize(
+    "kwargs, key, allowed",
+    [
+        ({"tau_min": 0.0}, "method_kwargs.tau_min", "> 0"),
+        ({"tau_min": -0.1}, "method_kwargs.tau_min", "> 0"),
+        ({"tau_min": 0.6, "tau_max": 0.5}, "method_kwargs.tau_max", ">= method_kwargs.tau_min"),
+        ({"period": 0}, "method_kwargs.period", "> 0 epochs"),
+        ({"period": -200}, "method_kwargs.period", "> 0 epochs"),
+        ({"per_step": "yes"}, "method_kwargs.per_step", "true or false"),
+        ({"period": "long"}, "method_kwargs.period", "type float"),
+        ({"proj_output_dim": 0}, "method_kwargs.proj_output_dim", ">= 1"),
+        ({"temperature": 0.2}, "method_kwargs.temperature", "known keys"),
+    ],
+)
 def test_bad_values_name_the_key(kwargs, key, allowed):
     with pytest.raises(ConfigError) as err:
         TsConfig.from_kwargs(kwargs)

@@ -36,8 +36,10 @@ def test_documents_are_read_by_suffix_from_a_file_or_its_folder(tmp_path: Path) 
     assert file == tmp_path / "args.json"
     assert dotted(args, "data.dataset") == "cifar10" and dotted(args, "data.long_tail") is None
     assert dotted(args, "data.missing.deeper", "d") == "d" and dotted([1], "a") is None
-    assert read_document(tmp_path, "no card", "card.yaml") == (tmp_path / "card.yaml",
-                                                               {"name": "x"})
+    assert read_document(tmp_path, "no card", "card.yaml") == (
+        tmp_path / "card.yaml",
+        {"name": "x"},
+    )
     with pytest.raises(FileNotFoundError, match="^no metrics here$"):
         read_document(tmp_path, "no metrics here", "metrics.json")
     (tmp_path / "bad.json").write_text("{")
@@ -61,4 +63,7 @@ def test_hashes(tmp_path: Path) -> None:
 
 def test_markdown_table_aligns_and_escapes() -> None:
     assert markdown_table(["name", "acc"], [["a|b", "1.00"]], right=["acc"]).splitlines() == [
-        "| name | acc |", "| --- | ---: |", "| a\\|b | 1.00 |"]
+        "| name | acc |",
+        "| --- | ---: |",
+        "| a\\|b | 1.00 |",
+    ]

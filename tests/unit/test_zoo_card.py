@@ -14,23 +14,43 @@ from solo_tase.zoo.card import CARD_SCHEMA, ModelCard, load_card, save_card
 
 def card_dict() -> dict[str, Any]:
     return {
-        "name": "simclr-digits-lt", "dataset": "digits-lt-r10-s0", "method": "simclr",
+        "name": "simclr-digits-lt",
+        "dataset": "digits-lt-r10-s0",
+        "method": "simclr",
         "method_kwargs": {"temperature": 0.2, "proj_output_dim": 128},
         "backbone": {"name": "resnet18", "kwargs": {}, "stem": "imagenet"},
-        "pretraining": {"data": "custom", "manifest": "digits-lt-r10-s0",
-                        "manifest_checksum": "ab" * 32, "epochs": 100, "checkpoint_epoch": 99,
-                        "crop_size": 32, "batch_size": 64, "seed": 5},
-        "evaluations": [{"protocol": {"name": "linear", "shots": None, "fraction": None,
-                                      "seeds": [0, 1, 2]},
-                         "metrics": {"all": 50.0, "many": 70.0, "medium": 45.5, "few": 30.25,
-                                     "std": 16.3},
-                         "metrics_std": None, "file": "metrics-linear.json"}],
-        "weights": {"file": "simclr-digits-lt.pth", "kind": "backbone", "sha256": "0" * 64,
-                    "size": 1234, "source_checkpoint": "simclr-digits-lt-x-ep=99.ckpt",
-                    "source_sha256": "1" * 64},
-        "args_sha256": "2" * 64, "url": "https://example.org/simclr-digits-lt.pth",
-        "solo_learn_commit": "9187ea3", "solo_tase_version": "0.1.0",
-        "date": "2026-11-26T12:00:00Z", "schema": CARD_SCHEMA,
+        "pretraining": {
+            "data": "custom",
+            "manifest": "digits-lt-r10-s0",
+            "manifest_checksum": "ab" * 32,
+            "epochs": 100,
+            "checkpoint_epoch": 99,
+            "crop_size": 32,
+            "batch_size": 64,
+            "seed": 5,
+        },
+        "evaluations": [
+            {
+                "protocol": {"name": "linear", "shots": None, "fraction": None, "seeds": [0, 1, 2]},
+                "metrics": {"all": 50.0, "many": 70.0, "medium": 45.5, "few": 30.25, "std": 16.3},
+                "metrics_std": None,
+                "file": "metrics-linear.json",
+            }
+        ],
+        "weights": {
+            "file": "simclr-digits-lt.pth",
+            "kind": "backbone",
+            "sha256": "0" * 64,
+            "size": 1234,
+            "source_checkpoint": "simclr-digits-lt-x-ep=99.ckpt",
+            "source_sha256": "1" * 64,
+        },
+        "args_sha256": "2" * 64,
+        "url": "https://example.org/simclr-digits-lt.pth",
+        "solo_learn_commit": "9187ea3",
+        "solo_tase_version": "0.1.0",
+        "date": "2026-11-26T12:00:00Z",
+        "schema": CARD_SCHEMA,
     }
 
 
@@ -55,22 +75,33 @@ def broken(path: list[Any], value: Any) -> dict[str, Any]:
     return d
 
 
-@pytest.mark.parametrize("data,match", [
-    (broken(["weights", "sha256"], "XYZ"), "weights.sha256 must be 64 lowercase hex"),
-    (broken(["args_sha256"], "A" * 64), "args_sha256 must be 64 lowercase hex"),
-    (broken(["weights", "size"], 0), "weights.size must be a positive number of bytes"),
-    (broken(["weights", "kind"], "fp16"), "weights.kind must be one of"),
-    (broken(["weights", "file"], "../x.pth"), "weights.file must be a plain file name"),
-    (broken(["evaluations", 0, "metrics", "few"], 0.3e3), r"metrics.few must be a percentage"),
-    (broken(["evaluations", 0, "metrics", "all"], KeyError), r"metrics.all must be a percentage"),
-    (broken(["evaluations"], []), "at least one protocol"),
-    (broken(["evaluations", 0, "protocol", "name"], KeyError),
-     "protocol must be an object with a 'name'"),
-    (broken(["url"], KeyError), r"missing keys \['url'\]"),
-    (broken(["pretraining", "tau"], 1), r"pretraining: missing keys \[\], unknown keys \['tau'\]"),
-    (broken(["schema"], "solo-tase/model-card/v0"), "schema must be"),
-    (broken(["weights"], "abc"), "weights must be a mapping"),
-])
+@pytest.mark.parametrize(
+    "data,match",
+    [
+        (broken(["weights", "sha256"], "XYZ"), "weights.sha256 must be 64 lowercase hex"),
+        (broken(["args_sha256"], "A" * 64), "args_sha256 must be 64 lowercase hex"),
+        (broken(["weights", "size"], 0), "weights.size must be a positive number of bytes"),
+        (broken(["weights", "kind"], "fp16"), "weights.kind must be one of"),
+        (broken(["weights", "file"], "../x.pth"), "weights.file must be a plain file name"),
+        (broken(["evaluations", 0, "metrics", "few"], 0.3e3), r"metrics.few must be a percentage"),
+        (
+            broken(["evaluations", 0, "metrics", "all"], KeyError),
+            r"metrics.all must be a percentage",
+        ),
+        (broken(["evaluations"], []), "at least one protocol"),
+        (
+            broken(["evaluations", 0, "protocol", "name"], KeyError),
+            "protocol must be an object with a 'name'",
+        ),
+        (broken(["url"], KeyError), r"missing keys \['url'\]"),
+        (
+            broken(["pretraining", "tau"], 1),
+            r"pretraining: missing keys \[\], unknown keys \['tau'\]",
+        ),
+        (broken(["schema"], "solo-tase/model-card/v0"), "schema must be"),
+        (broken(["weights"], "abc"), "weights must be a mapping"),
+    ],
+)
 def test_malformed_cards_are_refused_by_key(data: dict[str, Any], match: str) -> None:
     with pytest.raises(ValueError, match=match):
         ModelCard.from_dict(data, where="zoo/x/card.yaml")

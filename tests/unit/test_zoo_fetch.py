@@ -56,7 +56,10 @@ def test_fetch_to_dest_brings_the_card_and_args(served: Path, tmp_path: Path) ->
     entry, card = zoo_entry(tmp_path)
     path, _ = fetch(entry, card, tmp_path / "elsewhere")
     assert sorted(p.name for p in path.parent.iterdir()) == [
-        "args.json", "card.yaml", card.weights.file]
+        "args.json",
+        "card.yaml",
+        card.weights.file,
+    ]
     assert (path.parent / "args.json").read_bytes() == (entry / "args.json").read_bytes()
     verdict = verify(path.parent, tmp_path / "no-zoo")
     assert verdict.ok and verdict.card_path == path.parent / "card.yaml"
@@ -71,13 +74,17 @@ def corrupt_same_size(path: Path) -> None:
     path.write_bytes(bytes(data))
 
 
-@pytest.mark.parametrize("damage,match", [
-    (corrupt_same_size, REFUSED),
-    (lambda p: p.write_bytes(p.read_bytes()[:-100]), REFUSED),
-    (lambda p: p.write_bytes(p.read_bytes() + b"extra"), REFUSED),
-])
-def test_a_damaged_download_is_refused_and_deleted(served: Path, tmp_path: Path, damage,
-                                                   match: str) -> None:
+@pytest.mark.parametrize(
+    "damage,match",
+    [
+        (corrupt_same_size, REFUSED),
+        (lambda p: p.write_bytes(p.read_bytes()[:-100]), REFUSED),
+        (lambda p: p.write_bytes(p.read_bytes() + b"extra"), REFUSED),
+    ],
+)
+def test_a_damaged_download_is_refused_and_deleted(
+    served: Path, tmp_path: Path, damage, match: str
+) -> None:
     damage(served)
     entry, card = zoo_entry(tmp_path)
     with pytest.raises(ValueError, match=match):
@@ -109,11 +116,20 @@ class Dropping:
         self.response.close()
 
 
-@pytest.mark.parametrize("error,raised", [(ConnectionResetError("reset by peer"), ConnectionError),
-                                          (KeyboardInterrupt(), KeyboardInterrupt)])
+@pytest.mark.parametrize(
+    "error,raised",
+    [
+        (ConnectionResetError("reset by peer"), ConnectionError),
+        (KeyboardInterrupt(), KeyboardInterrupt),
+    ],
+)
 def test_an_interrupted_download_leaves_no_file_and_can_be_rerun(
-        served: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, error: BaseException,
-        raised: type) -> None:
+    served: Path,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    error: BaseException,
+    raised: type,
+) -> None:
     entry, card = zoo_entry(tmp_path)
     real_urlopen = torch.hub.urlopen
     responses: list[Dropping] = []
@@ -147,8 +163,9 @@ def test_an_existing_different_file_is_not_overwritten(served: Path, tmp_path: P
     assert sorted(p.name for p in dest.iterdir()) == ["args.json"]
 
 
-def test_missing_url_and_unreachable_url(served: Path, tmp_path: Path,
-                                         capsys: pytest.CaptureFixture[str]) -> None:
+def test_missing_url_and_unreachable_url(
+    served: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
     entry, card = zoo_entry(tmp_path)
     served.unlink()
     with pytest.raises(ConnectionError, match="cannot download file://"):
@@ -160,13 +177,16 @@ def test_missing_url_and_unreachable_url(served: Path, tmp_path: Path,
         fetch(entry, replace(card, url=None))
 
 
-def test_cli_fetch_by_name_or_path(served: Path, tmp_path: Path,
-                                   capsys: pytest.CaptureFixture[str]) -> None:
+def test_cli_fetch_by_name_or_path(
+    served: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
     zoo = str(tmp_path / "zoo")
     assert main(["zoo", "fetch", f"digits-lt-r10-s0/tase/{RUN_NAME}", "--zoo-dir", zoo]) == 0
     assert "downloaded and verified" in capsys.readouterr().out
     assert main(["zoo", "fetch", RUN_NAME, "--zoo-dir", zoo]) == 0
     assert "already present, verified" in capsys.readouterr().out
     assert main(["zoo", "fetch", "nope", "--zoo-dir", zoo]) == 2
-    assert f"no model 'nope' in {zoo} (published: digits-lt-r10-s0/tase/{RUN_NAME})" in \
-        capsys.readouterr().err
+    assert (
+        f"no model 'nope' in {zoo} (published: digits-lt-r10-s0/tase/{RUN_NAME})"
+        in capsys.readouterr().err
+    )

@@ -27,15 +27,19 @@ def add(zoo: Path, card: ModelCard) -> Path:
 
 
 def test_markdown_rows_come_from_the_cards() -> None:
-    knn = {"protocol": {"name": "knn", "seeds": [0], "k": 20},
-           "metrics": {"all": 40.0, "many": 60.0, "medium": 35.0, "few": 20.0, "std": 16.3},
-           "metrics_std": {"all": 0.5, "many": 0.25, "medium": 1.0, "few": 2.0, "std": 0.1},
-           "file": "metrics-knn.json"}
+    knn = {
+        "protocol": {"name": "knn", "seeds": [0], "k": 20},
+        "metrics": {"all": 40.0, "many": 60.0, "medium": 35.0, "few": 20.0, "std": 16.3},
+        "metrics_std": {"all": 0.5, "many": 0.25, "medium": 1.0, "few": 2.0, "std": 0.1},
+        "file": "metrics-knn.json",
+    }
     card = make_card(evaluations=card_dict()["evaluations"] + [knn], url=None)
     lines = markdown_table([card]).splitlines()
     assert lines[0].startswith("| Dataset | Method | Name | Backbone | Epochs | Protocol | All |")
-    assert lines[2] == ("| digits-lt-r10-s0 | simclr | simclr-digits-lt | resnet18 | 100 | linear "
-                        "| 50.00 | 70.00 | 45.50 | 30.25 | 16.30 | 0.0 MiB | 000000000000 | - |")
+    assert lines[2] == (
+        "| digits-lt-r10-s0 | simclr | simclr-digits-lt | resnet18 | 100 | linear "
+        "| 50.00 | 70.00 | 45.50 | 30.25 | 16.30 | 0.0 MiB | 000000000000 | - |"
+    )
     assert "| knn k=20 | 40.00 ± 0.50 | 60.00 ± 0.25 |" in lines[3]
     linked = markdown_table([make_card()]).splitlines()[2]
     assert linked.endswith("| [link](https://example.org/simclr-digits-lt.pth) |")
@@ -48,7 +52,7 @@ def test_readme_is_created_updated_between_markers_and_checked(tmp_path: Path) -
     text = readme.read_text()
     assert f"{BEGIN}\n{EMPTY}\n{END}" in text
     assert not update_readme(tmp_path, [])  # idempotent
-    readme.write_text("# My zoo\nintro kept\n" + text[text.index(BEGIN):] + "footer kept\n")
+    readme.write_text("# My zoo\nintro kept\n" + text[text.index(BEGIN) :] + "footer kept\n")
     assert update_readme(tmp_path, [make_card()], check=True)
     assert EMPTY in readme.read_text()  # check mode writes nothing
     assert update_readme(tmp_path, [make_card()])
@@ -63,11 +67,13 @@ def test_readme_is_created_updated_between_markers_and_checked(tmp_path: Path) -
 def test_the_repository_zoo_readme_matches_its_cards() -> None:
     cards = [c for _, c in iter_entries(REPO_ZOO)]
     assert not update_readme(REPO_ZOO, cards, check=True), (
-        "zoo/README.md is out of date with the cards: run `solo-tase zoo list`")
+        "zoo/README.md is out of date with the cards: run `solo-tase zoo list`"
+    )
 
 
-def test_cli_list_prints_rewrites_and_checks(tmp_path: Path,
-                                             capsys: pytest.CaptureFixture[str]) -> None:
+def test_cli_list_prints_rewrites_and_checks(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
     zoo = tmp_path / "zoo"
     add(zoo, make_card())
     add(zoo, make_card(method="tase", name="tase-digits-lt"))

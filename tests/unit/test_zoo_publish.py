@@ -18,9 +18,18 @@ from solo_tase.utils.hashing import sha256_file
 from solo_tase.zoo import publish as publish_module
 from solo_tase.zoo.card import load_card
 from solo_tase.zoo.publish import publish
-from tests.unit.zoo_fixtures import (CKPT_NAME, MANIFEST_NAME, RUN_NAME, args_json, edit_args,
-                                     checkpoint_template, lightning_checkpoint, run_dir,
-                                     solo_backbone, write_metrics)
+from tests.unit.zoo_fixtures import (
+    CKPT_NAME,
+    MANIFEST_NAME,
+    RUN_NAME,
+    args_json,
+    edit_args,
+    checkpoint_template,
+    lightning_checkpoint,
+    run_dir,
+    solo_backbone,
+    write_metrics,
+)
 
 __all__ = ["checkpoint_template", "run_dir"]  # fixtures used here
 
@@ -34,7 +43,11 @@ def test_publish_writes_the_entry_card_and_readme(run_dir: Path, tmp_path: Path)
     folder = entry(tmp_path)
     assert done.folder == folder
     assert sorted(p.name for p in folder.iterdir()) == [
-        "args.json", "card.yaml", "metrics-linear.json", f"{RUN_NAME}.pth"]
+        "args.json",
+        "card.yaml",
+        "metrics-linear.json",
+        f"{RUN_NAME}.pth",
+    ]
     assert (folder / "args.json").read_bytes() == (run_dir / "args.json").read_bytes()
     card = load_card(folder)
     assert card == done.card
@@ -44,8 +57,11 @@ def test_publish_writes_the_entry_card_and_readme(run_dir: Path, tmp_path: Path)
     assert card.backbone == {"name": "resnet18", "kwargs": {}, "stem": "imagenet"}
     manifest = Manifest.load(run_dir.parent / "data")
     p = card.pretraining
-    assert (p.data, p.manifest, p.manifest_checksum) == ("custom", MANIFEST_NAME,
-                                                         manifest.index_checksum)
+    assert (p.data, p.manifest, p.manifest_checksum) == (
+        "custom",
+        MANIFEST_NAME,
+        manifest.index_checksum,
+    )
     assert (p.epochs, p.checkpoint_epoch, p.crop_size, p.batch_size, p.seed) == (2, 1, 32, 64, 5)
     w = card.weights
     assert w.sha256 == sha256_file(folder / w.file)
@@ -62,12 +78,15 @@ def test_publish_writes_the_entry_card_and_readme(run_dir: Path, tmp_path: Path)
     readme = (tmp_path / "zoo" / "README.md").read_text()
     row = f"| {MANIFEST_NAME} | tase | {RUN_NAME} | resnet18 | 2 | linear | 61.25 ± 0.40 |"
     assert row in readme
-    assert done.notes == [f"dataset folder '{MANIFEST_NAME}' from manifest "
-                          f"{run_dir.parent / 'data' / 'manifest.json'}"]
+    assert done.notes == [
+        f"dataset folder '{MANIFEST_NAME}' from manifest "
+        f"{run_dir.parent / 'data' / 'manifest.json'}"
+    ]
 
 
-def test_backbone_weights_round_trip_and_load_like_main_linear(run_dir: Path,
-                                                               tmp_path: Path) -> None:
+def test_backbone_weights_round_trip_and_load_like_main_linear(
+    run_dir: Path, tmp_path: Path
+) -> None:
     done = publish(run_dir, [run_dir / "metrics.json"], tmp_path / "zoo")
     original = torch.load(run_dir / CKPT_NAME, map_location="cpu", weights_only=True)["state_dict"]
     expected = {k: v for k, v in original.items() if k.startswith("backbone.")}
@@ -91,14 +110,17 @@ def test_backbone_weights_round_trip_and_load_like_main_linear(run_dir: Path,
     # solo-tase eval's loader (strict, args.json beside the file) reads it as the checkpoint
     zoo_loaded = load_backbone(done.folder / done.card.weights.file, use_solo=False)
     assert zoo_loaded.args == json.loads((run_dir / "args.json").read_text())
-    assert torch.equal(zoo_loaded.module(x), load_backbone(run_dir / CKPT_NAME,
-                                                           use_solo=False).module(x))
+    assert torch.equal(
+        zoo_loaded.module(x), load_backbone(run_dir / CKPT_NAME, use_solo=False).module(x)
+    )
 
 
 def test_half_precision_weights_are_published_as_fp32(run_dir: Path, tmp_path: Path) -> None:
     ckpt = lightning_checkpoint(solo_backbone())
-    ckpt["state_dict"] = {k: v.to(torch.bfloat16) if v.is_floating_point() else v
-                          for k, v in ckpt["state_dict"].items()}
+    ckpt["state_dict"] = {
+        k: v.to(torch.bfloat16) if v.is_floating_point() else v
+        for k, v in ckpt["state_dict"].items()
+    }
     torch.save(ckpt, run_dir / CKPT_NAME)
     write_metrics(run_dir / "metrics.json", run_dir)
     done = publish(run_dir, [run_dir / "metrics.json"], tmp_path / "zoo")
@@ -120,8 +142,9 @@ def test_publishing_twice_is_refused_unless_replace(run_dir: Path, tmp_path: Pat
     with pytest.raises(FileExistsError, match="already published.*--replace"):
         publish(run_dir, [run_dir / "metrics.json"], zoo, url="https://example.org/w.pth")
     assert (entry(tmp_path) / "card.yaml").read_bytes() == before
-    done = publish(run_dir, [run_dir / "metrics.json"], zoo, url="https://example.org/w.pth",
-                   replace=True)
+    done = publish(
+        run_dir, [run_dir / "metrics.json"], zoo, url="https://example.org/w.pth", replace=True
+    )
     assert load_card(entry(tmp_path)).url == "https://example.org/w.pth"
     assert done.card.weights.sha256 == load_card(entry(tmp_path)).weights.sha256
     # another name is another entry
@@ -129,8 +152,9 @@ def test_publishing_twice_is_refused_unless_replace(run_dir: Path, tmp_path: Pat
     assert (zoo / MANIFEST_NAME / "tase" / "tase-seed5" / "tase-seed5.pth").is_file()
 
 
-def test_a_failed_replace_keeps_the_old_entry(run_dir: Path, tmp_path: Path,
-                                              monkeypatch: pytest.MonkeyPatch) -> None:
+def test_a_failed_replace_keeps_the_old_entry(
+    run_dir: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     zoo = tmp_path / "zoo"
     publish(run_dir, [run_dir / "metrics.json"], zoo)
     before = {p.name: p.read_bytes() for p in entry(tmp_path).iterdir()}
@@ -146,8 +170,9 @@ def test_a_failed_replace_keeps_the_old_entry(run_dir: Path, tmp_path: Path,
     assert [p.name for p in entry(tmp_path).parent.iterdir()] == [RUN_NAME]  # no temp folder
 
 
-def test_the_latest_of_several_checkpoints_is_chosen_and_said(run_dir: Path,
-                                                              tmp_path: Path) -> None:
+def test_the_latest_of_several_checkpoints_is_chosen_and_said(
+    run_dir: Path, tmp_path: Path
+) -> None:
     torch.save(lightning_checkpoint(solo_backbone(), epoch=0), run_dir / f"{RUN_NAME}-0-ep=0.ckpt")
     done = publish(run_dir, [run_dir / "metrics.json"], tmp_path / "zoo")
     assert done.card.weights.source_checkpoint == CKPT_NAME
@@ -210,18 +235,28 @@ def test_a_checkpoint_without_a_backbone_is_refused(run_dir: Path, tmp_path: Pat
         publish(run_dir, [run_dir / "metrics.json"], tmp_path / "zoo")
 
 
-@pytest.mark.parametrize("key,value,match", [
-    ("method", "simclr", "method 'simclr' but the run's .* has method 'tase'"),
-    ("run_name", "other-run", "run_name 'other-run' but the run's .* has name"),
-    ("schema", "v0", "is not a solo-tase/metrics/v1 document"),
-    ("metrics", {"all": 61.0, "many": 0.8, "medium": 0.6, "few": 140.0, "std": 1.0},
-     r"metrics.few must be a percentage in \[0, 100\]"),
-    ("metrics_std", {"all": -1.0, "many": 0.0, "medium": 0.0, "few": 0.0, "std": 0.0},
-     r"metrics_std.all must be a percentage"),
-    ("protocol", {"shots": 10}, "protocol must be an object with a 'name'"),
-])
-def test_metrics_that_disagree_with_the_run_are_refused(run_dir: Path, tmp_path: Path, key: str,
-                                                        value: object, match: str) -> None:
+@pytest.mark.parametrize(
+    "key,value,match",
+    [
+        ("method", "simclr", "method 'simclr' but the run's .* has method 'tase'"),
+        ("run_name", "other-run", "run_name 'other-run' but the run's .* has name"),
+        ("schema", "v0", "is not a solo-tase/metrics/v1 document"),
+        (
+            "metrics",
+            {"all": 61.0, "many": 0.8, "medium": 0.6, "few": 140.0, "std": 1.0},
+            r"metrics.few must be a percentage in \[0, 100\]",
+        ),
+        (
+            "metrics_std",
+            {"all": -1.0, "many": 0.0, "medium": 0.0, "few": 0.0, "std": 0.0},
+            r"metrics_std.all must be a percentage",
+        ),
+        ("protocol", {"shots": 10}, "protocol must be an object with a 'name'"),
+    ],
+)
+def test_metrics_that_disagree_with_the_run_are_refused(
+    run_dir: Path, tmp_path: Path, key: str, value: object, match: str
+) -> None:
     metrics = write_metrics(tmp_path / "m.json", run_dir, **{key: value})
     with pytest.raises(ValueError, match=match):
         publish(run_dir, [metrics], tmp_path / "zoo")
@@ -236,17 +271,26 @@ def test_metrics_of_another_args_json_are_refused(run_dir: Path, tmp_path: Path)
         publish(run_dir, [metrics], tmp_path / "zoo")
 
 
-def test_several_protocols_become_rows_and_duplicates_are_refused(run_dir: Path,
-                                                                  tmp_path: Path) -> None:
-    knn = write_metrics(tmp_path / "knn.json", run_dir,
-                        protocol={"name": "knn", "shots": None, "fraction": None, "seeds": [0],
-                                  "k": 20},
-                        metrics_std=None)
-    few = write_metrics(tmp_path / "few.json", run_dir,
-                        protocol={"name": "linear", "shots": None, "fraction": 0.01, "seeds": [0]})
+def test_several_protocols_become_rows_and_duplicates_are_refused(
+    run_dir: Path, tmp_path: Path
+) -> None:
+    knn = write_metrics(
+        tmp_path / "knn.json",
+        run_dir,
+        protocol={"name": "knn", "shots": None, "fraction": None, "seeds": [0], "k": 20},
+        metrics_std=None,
+    )
+    few = write_metrics(
+        tmp_path / "few.json",
+        run_dir,
+        protocol={"name": "linear", "shots": None, "fraction": 0.01, "seeds": [0]},
+    )
     done = publish(run_dir, [run_dir / "metrics.json", knn, few], tmp_path / "zoo")
     assert [e.file for e in done.card.evaluations] == [
-        "metrics-linear.json", "metrics-knn-k20.json", "metrics-linear-1pct.json"]
+        "metrics-linear.json",
+        "metrics-knn-k20.json",
+        "metrics-linear-1pct.json",
+    ]
     assert (done.folder / "metrics-knn-k20.json").read_bytes() == knn.read_bytes()
     with pytest.raises(ValueError, match="same protocol"):
         publish(run_dir, [knn, knn], tmp_path / "zoo2")
@@ -254,8 +298,9 @@ def test_several_protocols_become_rows_and_duplicates_are_refused(run_dir: Path,
 
 def test_dataset_folder_rule(run_dir: Path, tmp_path: Path) -> None:
     (run_dir.parent / "data" / "manifest.json").rename(tmp_path / "elsewhere.json")
-    metrics = write_metrics(tmp_path / "m.json", run_dir,
-                            inputs={"manifest": str(tmp_path / "gone.json")})
+    metrics = write_metrics(
+        tmp_path / "m.json", run_dir, inputs={"manifest": str(tmp_path / "gone.json")}
+    )
     with pytest.raises(ValueError, match="custom data but no data manifest.*--dataset"):
         publish(run_dir, [metrics], tmp_path / "zoo")
     with pytest.raises(ValueError, match="not a usable folder name"):
@@ -264,11 +309,13 @@ def test_dataset_folder_rule(run_dir: Path, tmp_path: Path) -> None:
     assert done.folder == tmp_path / "zoo" / "my-digits" / "tase" / RUN_NAME
     assert done.card.pretraining.manifest is None
     # the metrics' manifest is the fallback; a data.long_tail manifest path comes first
-    metrics = write_metrics(tmp_path / "m.json", run_dir,
-                            inputs={"manifest": str(tmp_path / "elsewhere.json")})
+    metrics = write_metrics(
+        tmp_path / "m.json", run_dir, inputs={"manifest": str(tmp_path / "elsewhere.json")}
+    )
     assert publish(run_dir, [metrics], tmp_path / "z2").card.dataset == MANIFEST_NAME
-    other = Manifest.build(name="cifar10-lt-r100", source="t", class_names=["a", "b"],
-                           counts=[5, 1], items=range(6))
+    other = Manifest.build(
+        name="cifar10-lt-r100", source="t", class_names=["a", "b"], counts=[5, 1], items=range(6)
+    )
     other.save(tmp_path / "lt.json")
     data = json.loads((run_dir / "args.json").read_text())["data"]
     edit_args(run_dir, data={**data, "long_tail": {"manifest": str(tmp_path / "lt.json")}})
@@ -276,13 +323,17 @@ def test_dataset_folder_rule(run_dir: Path, tmp_path: Path) -> None:
     assert publish(run_dir, [metrics], tmp_path / "z3").card.dataset == "cifar10-lt-r100"
 
 
-def test_cifar_runs_are_named_by_data_dataset_and_the_stem_is_checked(run_dir: Path,
-                                                                      tmp_path: Path) -> None:
+def test_cifar_runs_are_named_by_data_dataset_and_the_stem_is_checked(
+    run_dir: Path, tmp_path: Path
+) -> None:
     data = json.loads((run_dir / "args.json").read_text())["data"]
     edit_args(run_dir, data={**data, "dataset": "cifar10", "train_path": str(tmp_path / "c10")})
     metrics = write_metrics(tmp_path / "m.json", run_dir, inputs={})
-    with pytest.raises(ValueError, match="does not fit the 'resnet18' backbone .*shape mismatch: "
-                       r"\['conv1.weight \(64, 3, 7, 7\) != \(64, 3, 3, 3\)'\]"):
+    with pytest.raises(
+        ValueError,
+        match="does not fit the 'resnet18' backbone .*shape mismatch: "
+        r"\['conv1.weight \(64, 3, 7, 7\) != \(64, 3, 3, 3\)'\]",
+    ):
         publish(run_dir, [metrics], tmp_path / "zoo")
     torch.save(lightning_checkpoint(solo_backbone(cifar=True)), run_dir / CKPT_NAME)
     done = publish(run_dir, [metrics], tmp_path / "zoo")
@@ -290,8 +341,9 @@ def test_cifar_runs_are_named_by_data_dataset_and_the_stem_is_checked(run_dir: P
     assert done.card.pretraining.manifest_checksum is None
 
 
-def test_manifest_checksum_disagreeing_with_the_run_is_refused(run_dir: Path,
-                                                               tmp_path: Path) -> None:
+def test_manifest_checksum_disagreeing_with_the_run_is_refused(
+    run_dir: Path, tmp_path: Path
+) -> None:
     metrics = write_metrics(tmp_path / "m.json", run_dir)
     data = json.loads(metrics.read_text())
     data["inputs"]["manifest_checksum"] = "0" * 64
@@ -301,9 +353,17 @@ def test_manifest_checksum_disagreeing_with_the_run_is_refused(run_dir: Path,
 
 
 def test_cli_publish_prints_the_entry_and_refuses_a_second_time(
-        run_dir: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
-    argv = ["zoo", "publish", str(run_dir), "--metrics", str(run_dir / "metrics.json"),
-            "--zoo-dir", str(tmp_path / "zoo")]
+    run_dir: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    argv = [
+        "zoo",
+        "publish",
+        str(run_dir),
+        "--metrics",
+        str(run_dir / "metrics.json"),
+        "--zoo-dir",
+        str(tmp_path / "zoo"),
+    ]
     assert main(argv) == 0
     out = capsys.readouterr().out
     assert f"published {RUN_NAME} to {entry(tmp_path)}" in out and "no --url" in out

@@ -40,21 +40,26 @@ def weights_of(entry: Path) -> Path:
     return entry / "simclr-digits-lt.pth"
 
 
-def test_a_good_file_verifies_from_the_file_or_its_folder(entry: Path, tmp_path: Path,
-                                                          capsys: pytest.CaptureFixture) -> None:
+def test_a_good_file_verifies_from_the_file_or_its_folder(
+    entry: Path, tmp_path: Path, capsys: pytest.CaptureFixture
+) -> None:
     zoo = str(tmp_path / "zoo")
     assert main(["zoo", "verify", str(weights_of(entry)), "--zoo-dir", zoo]) == 0
     assert capsys.readouterr().out.startswith(f"OK {weights_of(entry)} matches {entry}/card.yaml")
     assert verify(entry, tmp_path / "zoo").ok
 
 
-@pytest.mark.parametrize("damage,problem", [
-    (lambda p: p.write_bytes(p.read_bytes()[:-1]), "has 4095 bytes, the card says 4096"),
-    (lambda p: p.write_bytes(b"\0" + p.read_bytes()[1:]), "has sha256 .*, the card says"),
-    (lambda p: p.unlink(), "does not exist"),
-])
-def test_damage_is_reported_with_exit_1(entry: Path, tmp_path: Path, damage, problem: str,
-                                        capsys: pytest.CaptureFixture) -> None:
+@pytest.mark.parametrize(
+    "damage,problem",
+    [
+        (lambda p: p.write_bytes(p.read_bytes()[:-1]), "has 4095 bytes, the card says 4096"),
+        (lambda p: p.write_bytes(b"\0" + p.read_bytes()[1:]), "has sha256 .*, the card says"),
+        (lambda p: p.unlink(), "does not exist"),
+    ],
+)
+def test_damage_is_reported_with_exit_1(
+    entry: Path, tmp_path: Path, damage, problem: str, capsys: pytest.CaptureFixture
+) -> None:
     damage(weights_of(entry))
     assert main(["zoo", "verify", str(entry), "--zoo-dir", str(tmp_path / "zoo")]) == 1
     err = capsys.readouterr().err
@@ -68,8 +73,9 @@ def test_args_json_beside_the_weights_is_checked(entry: Path, tmp_path: Path) ->
     assert not verdict.ok and "args.json differs" in verdict.problems[0]
 
 
-def test_a_file_elsewhere_is_matched_to_its_card_through_the_zoo(entry: Path,
-                                                                 tmp_path: Path) -> None:
+def test_a_file_elsewhere_is_matched_to_its_card_through_the_zoo(
+    entry: Path, tmp_path: Path
+) -> None:
     moved = tmp_path / "downloads" / "simclr-digits-lt.pth"
     moved.parent.mkdir()
     weights_of(entry).rename(moved)
@@ -81,8 +87,9 @@ def test_a_file_elsewhere_is_matched_to_its_card_through_the_zoo(entry: Path,
     assert verify(renamed, tmp_path / "zoo", card=entry).ok
     twin = entry_dir(tmp_path / "zoo", ModelCard.from_dict({**card_dict(), "method": "tase"}))
     twin.mkdir(parents=True)
-    (twin / "card.yaml").write_bytes((entry / "card.yaml").read_bytes().replace(
-        b"method: simclr", b"method: tase"))
+    (twin / "card.yaml").write_bytes(
+        (entry / "card.yaml").read_bytes().replace(b"method: simclr", b"method: tase")
+    )
     renamed.rename(moved)
     with pytest.raises(ValueError, match="several cards .*pass --card"):
         verify(moved, tmp_path / "zoo")

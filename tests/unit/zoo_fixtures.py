@@ -39,22 +39,59 @@ def solo_backbone(cifar: bool = False) -> torch.nn.Module:
 def args_json(train_path: Path) -> dict[str, Any]:
     """solo-learn's args.json for the Digits-LT TASE config (abridged to the real keys)."""
     return {
-        "name": RUN_NAME, "method": "tase",
+        "name": RUN_NAME,
+        "method": "tase",
         "backbone": {"name": "resnet18", "kwargs": {}},
-        "method_kwargs": {"proj_hidden_dim": 512, "proj_output_dim": 128, "tau_0": 0.2,
-                          "tau_min": 0.1, "tau_max": 0.5, "beta": 0.5, "num_clusters": 10,
-                          "warmup_epochs": 10, "recluster_every": 5, "weighting": "power",
-                          "gamma": 0.5, "w_min": 0.1, "w_max": 10.0, "num_samples": None},
-        "data": {"dataset": "custom", "train_path": str(train_path), "val_path": None,
-                 "format": "image_folder", "num_workers": 0, "no_labels": False, "fraction": -1,
-                 "num_classes": 10, "num_large_crops": 2, "num_small_crops": 0},
-        "optimizer": {"name": "sgd", "batch_size": 64, "lr": 0.125, "classifier_lr": 0.1,
-                      "weight_decay": 0.0001, "kwargs": {"momentum": 0.9}},
-        "checkpoint": {"enabled": True, "dir": "trained_models", "frequency": 1,
-                       "keep_prev": False},
-        "seed": 5, "max_epochs": 2, "devices": "1", "accelerator": "cpu", "precision": 32,
-        "augmentations": [{"rrc": {"enabled": True, "crop_min_scale": 0.4},
-                           "crop_size": 32, "num_crops": 2}],
+        "method_kwargs": {
+            "proj_hidden_dim": 512,
+            "proj_output_dim": 128,
+            "tau_0": 0.2,
+            "tau_min": 0.1,
+            "tau_max": 0.5,
+            "beta": 0.5,
+            "num_clusters": 10,
+            "warmup_epochs": 10,
+            "recluster_every": 5,
+            "weighting": "power",
+            "gamma": 0.5,
+            "w_min": 0.1,
+            "w_max": 10.0,
+            "num_samples": None,
+        },
+        "data": {
+            "dataset": "custom",
+            "train_path": str(train_path),
+            "val_path": None,
+            "format": "image_folder",
+            "num_workers": 0,
+            "no_labels": False,
+            "fraction": -1,
+            "num_classes": 10,
+            "num_large_crops": 2,
+            "num_small_crops": 0,
+        },
+        "optimizer": {
+            "name": "sgd",
+            "batch_size": 64,
+            "lr": 0.125,
+            "classifier_lr": 0.1,
+            "weight_decay": 0.0001,
+            "kwargs": {"momentum": 0.9},
+        },
+        "checkpoint": {
+            "enabled": True,
+            "dir": "trained_models",
+            "frequency": 1,
+            "keep_prev": False,
+        },
+        "seed": 5,
+        "max_epochs": 2,
+        "devices": "1",
+        "accelerator": "cpu",
+        "precision": 32,
+        "augmentations": [
+            {"rrc": {"enabled": True, "crop_min_scale": 0.4}, "crop_size": 32, "num_crops": 2}
+        ],
         "wandb_run_id": "0",
     }
 
@@ -62,11 +99,25 @@ def args_json(train_path: Path) -> dict[str, Any]:
 def lightning_checkpoint(backbone: torch.nn.Module, epoch: int = 1) -> dict[str, Any]:
     """A checkpoint dict with the keys Lightning writes and solo-learn's module layout."""
     state = {f"backbone.{k}": v for k, v in backbone.state_dict().items()}
-    state.update({"projector.0.weight": torch.randn(512, 512), "projector.0.bias": torch.zeros(512),
-                  "classifier.weight": torch.randn(10, 512), "classifier.bias": torch.zeros(10)})
-    return {"epoch": epoch, "global_step": 10 * (epoch + 1), "pytorch-lightning_version": "2.6.0",
-            "state_dict": state, "loops": {}, "callbacks": {}, "optimizer_states": [],
-            "lr_schedulers": [], "solo_tase": {"state": {}}}
+    state.update(
+        {
+            "projector.0.weight": torch.randn(512, 512),
+            "projector.0.bias": torch.zeros(512),
+            "classifier.weight": torch.randn(10, 512),
+            "classifier.bias": torch.zeros(10),
+        }
+    )
+    return {
+        "epoch": epoch,
+        "global_step": 10 * (epoch + 1),
+        "pytorch-lightning_version": "2.6.0",
+        "state_dict": state,
+        "loops": {},
+        "callbacks": {},
+        "optimizer_states": [],
+        "lr_schedulers": [],
+        "solo_tase": {"state": {}},
+    }
 
 
 def write_metrics(path: Path, run: Path, **changes: Any) -> Path:
@@ -74,9 +125,16 @@ def write_metrics(path: Path, run: Path, **changes: Any) -> Path:
     keys (``inputs`` defaults to the sha256 of the run's checkpoint and args.json, and the data
     manifest when there is one)."""
     data: dict[str, Any] = {
-        "schema": "solo-tase/metrics/v1", "method": "tase", "run_name": RUN_NAME,
-        "protocol": {"name": "linear", "shots": None, "fraction": None, "seeds": [0, 1, 2],
-                     "epochs": 30},
+        "schema": "solo-tase/metrics/v1",
+        "method": "tase",
+        "run_name": RUN_NAME,
+        "protocol": {
+            "name": "linear",
+            "shots": None,
+            "fraction": None,
+            "seeds": [0, 1, 2],
+            "epochs": 30,
+        },
         "metrics": {"all": 61.25, "many": 80.5, "medium": 60.0, "few": 45.25, "std": 14.4},
         "metrics_std": {"all": 0.4, "many": 0.3, "medium": 0.5, "few": 1.1, "std": 0.2},
         "per_class": [{"class": "0", "train_count": 150, "group": "many", "accuracy": 90.0}],
@@ -84,14 +142,19 @@ def write_metrics(path: Path, run: Path, **changes: Any) -> Path:
     }
     data.update(changes)
     if "inputs" not in changes:
-        data["inputs"] = {"checkpoint": str(run / CKPT_NAME),
-                          "checkpoint_sha256": sha256_file(run / CKPT_NAME),
-                          "args_sha256": sha256_file(run / "args.json"),
-                          "probe_set": "probe", "test_set": "test", "transform": "resize 32"}
+        data["inputs"] = {
+            "checkpoint": str(run / CKPT_NAME),
+            "checkpoint_sha256": sha256_file(run / CKPT_NAME),
+            "args_sha256": sha256_file(run / "args.json"),
+            "probe_set": "probe",
+            "test_set": "test",
+            "transform": "resize 32",
+        }
         manifest = run.parent / "data" / "manifest.json"
         if manifest.is_file():
-            data["inputs"].update(manifest=str(manifest),
-                                  manifest_checksum=Manifest.load(manifest).index_checksum)
+            data["inputs"].update(
+                manifest=str(manifest), manifest_checksum=Manifest.load(manifest).index_checksum
+            )
     path.write_text(json.dumps(data))
     return path
 
@@ -110,9 +173,13 @@ def run_dir(checkpoint_template: Path, tmp_path: Path) -> Path:
     """``tmp_path/run``: args.json, the checkpoint and metrics.json, with the Digits-LT-style
     manifest in ``tmp_path/data`` (``data.train_path`` is ``tmp_path/data/train``)."""
     (tmp_path / "data").mkdir()
-    Manifest.build(name=MANIFEST_NAME, source="test", class_names=[str(i) for i in range(10)],
-                   counts=[100, 77, 60, 46, 36, 28, 21, 16, 13, 10],
-                   items=range(407)).save(tmp_path / "data")
+    Manifest.build(
+        name=MANIFEST_NAME,
+        source="test",
+        class_names=[str(i) for i in range(10)],
+        counts=[100, 77, 60, 46, 36, 28, 21, 16, 13, 10],
+        items=range(407),
+    ).save(tmp_path / "data")
     run = tmp_path / "run"
     run.mkdir()
     (run / "args.json").write_text(json.dumps(args_json(tmp_path / "data" / "train")))

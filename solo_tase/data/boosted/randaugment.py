@@ -65,8 +65,7 @@ def cutout(img: Image.Image, v: float) -> Image.Image:  # v: square side, fracti
     x0 = int(max(0, random.uniform(0, w) - side / 2))
     y0 = int(max(0, random.uniform(0, h) - side / 2))
     img = img.copy()
-    ImageDraw.Draw(img).rectangle((x0, y0, min(w, x0 + side), min(h, y0 + side)),
-                                  (125, 123, 114))
+    ImageDraw.Draw(img).rectangle((x0, y0, min(w, x0 + side), min(h, y0 + side)), (125, 123, 114))
     return img
 
 

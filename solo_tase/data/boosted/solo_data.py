@@ -72,8 +72,10 @@ def insert_boost(transform: Any, boost: BoostedRandAugment) -> int:
             compose.transforms = steps[:at] + [boost] + steps[at:]
         done += 1
     if done == 0:
-        raise ValueError("BCL's boost goes before ToTensor in solo-learn's view pipelines, but "
-                         f"this transform has none: {transform!r}")
+        raise ValueError(
+            "BCL's boost goes before ToTensor in solo-learn's view pipelines, but "
+            f"this transform has none: {transform!r}"
+        )
     return done
 
 
@@ -122,7 +124,8 @@ def install_boosted_augment(config: DictConfig) -> BoostSettings | None:
         raise ConfigError(
             f"method '{config.method}' with BCL boosts augmentations per sample inside "
             "solo-learn's PyTorch loader workers, which DALI (data.format: dali) bypasses: set "
-            "data.format: image_folder (or h5)")
+            "data.format: image_folder (or h5)"
+        )
     import solo.data.pretrain_dataloader as solo_data
 
     if _SOLO_FACTORY is None:
@@ -146,5 +149,6 @@ def boosted_training_set(trainer: Any, method: str) -> Any:
             f"method '{method}' with BCL needs the plugin's boosted data path, but the training "
             "set was not built by it: run solo-learn's main_pretrain.py with the plugin's Hydra "
             "callback (hydra.callbacks.solo_tase._target_: solo_tase.plugin.SoloTasePlugin) "
-            "and data.format image_folder or h5")
+            "and data.format image_folder or h5"
+        )
     return dataset

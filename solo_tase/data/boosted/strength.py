@@ -35,9 +35,13 @@ class StrengthTable:
         """
         weights = weights.detach().reshape(-1).float().cpu()
         if weights.numel() > len(self):
-            raise ValueError(f"{weights.numel()} boost weights for a table of {len(self)} "
-                             "samples: the training set changed after the table was built")
+            raise ValueError(
+                f"{weights.numel()} boost weights for a table of {len(self)} "
+                "samples: the training set changed after the table was built"
+            )
         if weights.numel() and not (weights.min() >= 0 and weights.max() <= 1):
-            raise ValueError("boost weights must lie in [0, 1] (got "
-                             f"[{float(weights.min())}, {float(weights.max())}])")
+            raise ValueError(
+                "boost weights must lie in [0, 1] (got "
+                f"[{float(weights.min())}, {float(weights.max())}])"
+            )
         self.values[: weights.numel()].copy_(weights)
