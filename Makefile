@@ -8,13 +8,13 @@ PY := $(VENV)/bin/python
 # ../solo-learn or /opt/solo-learn, and clones one into $SOLO_LEARN_DIR or ./solo-learn when there
 # is none (exit code 3 when it cannot: no git or no network).
 
-.PHONY: setup solo-learn test demo bench clean-venv
+.PHONY: setup solo-learn test lint demo bench clean-venv
 
 $(VENV)/.ready: pyproject.toml
 	$(PYTHON) -m venv $(VENV)
 	$(PY) -m pip install -q --upgrade pip 'setuptools<81' wheel
 	$(PY) -m pip install -q torch==2.14.1 torchvision==0.29.1
-	$(PY) -m pip install -q -e '.[solo,faiss,test]'
+	$(PY) -m pip install -q -e '.[solo,faiss,test,dev]'
 	touch $@
 
 setup: $(VENV)/.ready
@@ -28,6 +28,13 @@ test: setup
 	@PYTHON=$(PY) scripts/install_solo_learn.sh || { rc=$$?; [ $$rc -eq 3 ] || exit $$rc; \
 	  echo "make test: no solo-learn checkout: the integration tier will be skipped" >&2; }
 	$(PY) -m pytest -ra
+
+# ruff (lint and format check) and mypy; CI runs it before the tests.
+LINT_PATHS := solo_tase tests benchmarks scripts
+lint: setup
+	$(PY) -m ruff check $(LINT_PATHS)
+	$(PY) -m ruff format --check $(LINT_PATHS)
+	$(PY) -m mypy solo_tase
 
 # Gets solo-learn before the venv is built (stops at once with the commands when it cannot), then
 # the demo runs `solo-tase doctor` and stops when the main job cannot run.

@@ -3,10 +3,11 @@
 Every variant is pre-trained through solo-learn's ``main_pretrain.py`` with the configs of
 ``scripts/pretrain/<dataset>/`` (only the method block and the pre-training seed change), then
 evaluated with the same ``solo-tase eval`` protocols: the full-shot linear probe, a 10-shot linear
-probe (3 draws) and weighted kNN. Results are mean +- std over pre-training seeds of Many / Medium /
-Few / Std / All, plus the paired difference of each variant against SimCLR (same seed, same data),
-TASE's pseudo-label diagnostics, and the pre-training minutes. The Markdown goes into
-docs/results.md (between ``quality:<dataset>`` markers) and benchmarks/results/quality_<dataset>.json.
+probe (3 draws) and weighted kNN. Results are mean +- std over pre-training seeds of Many /
+Medium / Few / Std / All, plus the paired difference of each variant against SimCLR (same seed,
+same data), TASE's tail-signal diagnostics, and the pre-training minutes. The Markdown goes into
+docs/results.md (between ``quality:<dataset>`` markers) and
+benchmarks/results/quality_<dataset>.json.
 
 On Fashion-MNIST-LT every pre-training seed ``s`` builds its own data: images drawn with seed ``s``
 and the classes ranked head-to-tail by the permutation ``random:s``, so the Many / Medium / Few
@@ -30,6 +31,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 import torch
+import yaml
 
 from solo_tase.cli.main import main as cli
 from solo_tase.experiments import (
@@ -59,6 +61,8 @@ CORE: dict[str, tuple[str, list[str]]] = {  # variant -> (config, extra override
     "ts": ("ts", []),
     "sdclr": ("sdclr", []),
     "tase": ("tase", []),
+    "bcl-i": ("bcl", []),
+    "bcl-d": ("bcl_d", []),
     "tase (temperature only)": ("tase", ["method_kwargs.weighting=none"]),
     "tase (weights only)": ("tase", ["method_kwargs.adaptive_temperature=false"]),
     **{
@@ -156,7 +160,8 @@ def pretrain(
         flush=True,
     )
     seconds = run(cmd, cwd=solo_dir, log=run_out / "pretrain.log")
-    ckpt = last_checkpoint(run_folder(run_out, config))
+    method = yaml.safe_load((config_dir / f"{config}.yaml").read_text())["method"]  # bcl_d: sdclr
+    ckpt = last_checkpoint(run_folder(run_out, method))
     done.write_text(json.dumps({"checkpoint": str(ckpt), "seconds": seconds}))
     return ckpt, seconds
 
@@ -337,6 +342,12 @@ def main() -> None:
     p.add_argument("--split", choices=("test", "val"), default="test")
     p.add_argument("--out", type=Path, default=None, help="default: runs/bench-<dataset>")
     p.add_argument("--no-docs", action="store_true", help="do not update docs/results.md")
+    p.add_argument(
+        "--no-train",
+        action="store_true",
+        help="tabulate the finished pre-trainings only (evaluating them if needed); say which "
+        "(variant, seed) pairs are missing",
+    )
     args = p.parse_args()
     bench = BENCHMARKS[args.dataset]
     variants = args.variants or list(bench.variants)
@@ -347,6 +358,7 @@ def main() -> None:
     solo_dir = find_solo_learn_dir()
     out = (args.out or Path(f"runs/bench-{args.dataset}")).resolve()
     rows: dict[str, list[dict]] = {}
+    missing: list[str] = []
     for seed in args.seeds:  # seeds outermost: a partial run already covers every variant
         data = build_data(bench, args.dataset, seed, out)
         if not (data / args.split).is_dir():
@@ -358,6 +370,11 @@ def main() -> None:
             if variant == "random init" and seed != args.seeds[0]:
                 continue
             config, extra = bench.variants[variant]
+            trained = (out / "pretrain" / f"{slug(variant)}-s{seed}" / "done.json").is_file()
+            if args.no_train and not trained:
+                print(f"[quality] {variant} seed {seed}: not pre-trained, left out", flush=True)
+                missing.append(f"{variant} seed {seed}")
+                continue
             ckpt, seconds = pretrain(
                 variant,
                 PRETRAIN_CONFIGS / args.dataset,
@@ -385,6 +402,8 @@ def main() -> None:
                 flush=True,
             )
     section = write_markdown(rows, args, bench, (time.perf_counter() - start) / 60)
+    if missing:
+        section += "\nNot pre-trained in this table (left out): " + ", ".join(missing) + ".\n"
     print(section)
     results = REPO / "benchmarks" / "results"
     results.mkdir(parents=True, exist_ok=True)

@@ -57,7 +57,7 @@ class SyntheticCrops(Dataset):
 
 
 def build_method(config_dir: Path, name: str, overrides: list[str]):
-    """Compose ``<config_dir>/<name>.yaml`` with Hydra and build the method as main_pretrain does."""
+    """Compose ``<config_dir>/<name>.yaml`` with Hydra; build the method as main_pretrain does."""
     from hydra import compose, initialize_config_dir
     from omegaconf import OmegaConf
     from solo.args.pretrain import parse_cfg
@@ -251,8 +251,9 @@ def report(results: dict[str, dict], args: argparse.Namespace, precision: str) -
     device = torch.cuda.get_device_name() if args.device == "cuda" else "CPU"
     base = statistics.median(results["simclr"]["times"]) if "simclr" in results else None
     print(
-        f"\n# step cost on {device} ({torch.get_num_threads()} threads), batch {args.batch_size} x 2 "
-        f"crops of {args.crop_size} px, {precision}, config {args.config_dir}"
+        f"\n# step cost on {device} ({torch.get_num_threads()} threads), "
+        f"batch {args.batch_size} x 2 crops of {args.crop_size} px, {precision}, "
+        f"config {args.config_dir}"
     )
     print(
         "| method | median step (ms) | images/s | step / SimCLR | peak memory (MiB) | "

@@ -44,6 +44,7 @@ SIGNALS: dict[str, dict] = {
     "knn_density k=100": {"tail_signal": "knn_density", "knn_k": 100},
     "knn_density k=200": {"tail_signal": "knn_density", "knn_k": 200},
     "knn_density k=400": {"tail_signal": "knn_density", "knn_k": 400},
+    "knn_density k=3N/K (default)": {"tail_signal": "knn_density"},
 }
 
 

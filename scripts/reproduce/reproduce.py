@@ -2,7 +2,8 @@
 method pre-trained on every split of the preset, each evaluated with the preset's settings, then
 one table per setting (mean ± std over the splits) and the zoo entries of the first split.
 
-    python scripts/reproduce/reproduce.py cifar100-lt --data-root ~/data --splits ~/splits [--dry-run]
+    python scripts/reproduce/reproduce.py cifar100-lt --data-root ~/data --splits ~/splits \
+        [--dry-run]
     python scripts/reproduce/reproduce.py imagenet100-lt --data-root /data/imagenet \
         --splits ~/splits --imagenet100-train-list ImageNet_100_train.txt [--dry-run]
 

@@ -198,7 +198,8 @@ def check_registration() -> Finding:
     fix = "make solo-learn, then pip install -e '.[solo]' (see the solo-learn lines above)"
     try:
         found = registered_methods()
-    except Exception as err:  # noqa: BLE001 - any failure of the callback is the finding
+    except Exception as exc:  # noqa: BLE001 - any failure of the callback is the finding
+        err: BaseException = exc
         while err.__cause__ is not None:  # Hydra wraps the real error
             err = err.__cause__
         return Finding(
@@ -321,9 +322,9 @@ def report(findings: Sequence[tuple[str, Finding]], console: Console) -> bool:
             (mark, style), " ", (name.ljust(width), "bold" if fancy else ""), "  ", finding.detail
         )
         console.print(line, highlight=False, soft_wrap=True)
-        for i, line in enumerate(finding.fix.splitlines()):
+        for i, fix_line in enumerate(finding.fix.splitlines()):
             console.print(
-                Text(" " * (width + 7) + ("fix: " if i == 0 else "     ") + line),
+                Text(" " * (width + 7) + ("fix: " if i == 0 else "     ") + fix_line),
                 highlight=False,
                 soft_wrap=True,
             )

@@ -7,7 +7,8 @@ seeded class order; the probe set (linear evaluation) is the balanced rest of th
 of the train set as the full CIFAR train set is in the CIFAR-LT protocol; the test set is the
 official one. Layout and manifest as docs/data.md describes::
 
-    <out>/train/<class>/<id>.png  <out>/probe/...  <out>/val/...  <out>/test/...  <out>/manifest.json
+    <out>/train/<class>/<id>.png  <out>/probe/...  <out>/val/...  <out>/test/...
+    <out>/manifest.json
 """
 
 from __future__ import annotations

@@ -15,7 +15,7 @@ import numpy as np
 import torchvision.datasets
 from omegaconf import DictConfig, OmegaConf, open_dict
 
-from solo_tase.data.cifar import CIFAR_SETS, CifarLTSpec, load_cifar
+from solo_tase.data.cifar import CIFAR10, CIFAR100, CIFAR_SETS, CifarLTSpec, load_cifar
 from solo_tase.data.manifest import Manifest
 from solo_tase.data.selection import LongTailSelection
 from solo_tase.data.writer import save_manifest_once
@@ -121,11 +121,11 @@ class _LongTail:
             restrict(self, self.selection)
 
 
-class LongTailCIFAR10(_LongTail, CIFAR_SETS["cifar10"]):  # type: ignore[misc]
+class LongTailCIFAR10(_LongTail, CIFAR10):
     """torchvision's CIFAR10 whose train set is the installed long-tailed subset."""
 
 
-class LongTailCIFAR100(_LongTail, CIFAR_SETS["cifar100"]):  # type: ignore[misc]
+class LongTailCIFAR100(_LongTail, CIFAR100):
     """torchvision's CIFAR100 whose train set is the installed long-tailed subset."""
 
 

@@ -50,22 +50,22 @@ def assign_groups(
     member). ``thresholds`` (ImageNet-LT / Places-LT): many > hi, few < lo, medium otherwise,
     with ``(hi, lo) = thresholds`` (default 100 and 20).
     """
-    counts = np.asarray(counts, dtype=np.int64)
-    if counts.ndim != 1 or counts.size == 0:
+    arr = np.asarray(counts, dtype=np.int64)
+    if arr.ndim != 1 or arr.size == 0:
         raise ValueError("counts must be a non-empty 1-D sequence")
     if rule == "thresholds":
         hi, lo = thresholds
-        return ["many" if c > hi else "few" if c < lo else "medium" for c in counts.tolist()]
+        return ["many" if c > hi else "few" if c < lo else "medium" for c in arr.tolist()]
     if rule != "thirds":
         raise ValueError(f"group rule must be 'thirds' or 'thresholds', got {rule!r}")
-    order = sorted(range(counts.size), key=lambda i: (-counts[i], i))
-    groups = [""] * counts.size
-    parts = np.array_split(np.arange(counts.size), 3)
+    order = sorted(range(arr.size), key=lambda i: (-arr[i], i))
+    groups = [""] * arr.size
+    parts = np.array_split(np.arange(arr.size), 3)
     by_count: dict[int, str] = {}
     for part, name in zip(parts, GROUPS):
         for pos in part.tolist():
             cls = order[pos]
-            groups[cls] = by_count.setdefault(int(counts[cls]), name)
+            groups[cls] = by_count.setdefault(int(arr[cls]), name)
     return groups
 
 

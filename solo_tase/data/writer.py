@@ -101,8 +101,8 @@ def class_dir_names(class_names: Sequence[str]) -> list[str]:
 def write_png_split(
     root: Path,
     images: np.ndarray,
-    labels: Sequence[int],
-    ids: Sequence[int],
+    labels: Sequence[int] | np.ndarray,
+    ids: Sequence[int] | np.ndarray,
     class_names: Sequence[str],
 ) -> None:
     """Write uint8 images [N, H, W, 3] as ``root/<class dir>/<id>.png`` (ImageFolder layout)."""

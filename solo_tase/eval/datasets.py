@@ -52,7 +52,7 @@ def open_set(
 def require_every_class(targets: np.ndarray, classes: Sequence[str], what: str) -> None:
     """Raise ``ValueError`` naming the classes of ``classes`` without any label in ``targets``."""
     counts = np.bincount(targets, minlength=len(classes))
-    empty = [classes[i] for i in np.flatnonzero(counts == 0)]
+    empty = [classes[int(i)] for i in np.flatnonzero(counts == 0)]
     if empty:
         raise ValueError(
             f"{what} has no images of class(es) {empty[:10]}: every class needs "

@@ -67,6 +67,9 @@ def accuracy(clf: nn.Linear, x: torch.Tensor, y: torch.Tensor) -> float:
         return 100.0 * float((clf(x).argmax(dim=1) == y).float().mean())
 
 
+_CPU = torch.device("cpu")  # the default device of fit_sgd_probe
+
+
 def fit_sgd_probe(
     backbone: nn.Module,
     train: Dataset,
@@ -76,7 +79,7 @@ def fit_sgd_probe(
     options: SgdProbeOptions = SgdProbeOptions(),
     *,
     seed: int = 0,
-    device: torch.device = torch.device("cpu"),
+    device: torch.device = _CPU,
     num_workers: int = 0,
 ) -> tuple[nn.Linear, dict[str, Any]]:
     """Train ``nn.Linear(D, num_classes)`` on ``backbone``'s features of the augmented ``train``

@@ -1,4 +1,4 @@
-"""Glue shared by the plugin's methods (TASE, SDCLR, TS): validated ``method_kwargs`` and a projector.
+"""Glue shared by the plugin's methods (TASE, SDCLR, TS): validated ``method_kwargs``, a projector.
 
 A subclass names its config dataclass (``config_class``, with ``from_kwargs``) and builds
 ``self.projector`` in ``__init__``; this base validates the config at start (two large crops, the
@@ -29,7 +29,7 @@ def mlp_projector(in_dim: int, hidden: int, out: int, *, batch_norm: bool) -> to
 class ProjectedMethod(BaseMethod):
     """A solo-learn method whose ``forward`` adds ``z`` = projector(backbone features)."""
 
-    config_class: ClassVar[type]  # dataclass with ``from_kwargs(Mapping) -> instance``
+    config_class: ClassVar[type[Any]]  # dataclass with ``from_kwargs(Mapping) -> instance``
     projector: torch.nn.Module  # built by the subclass
 
     def __init__(self, cfg: omegaconf.DictConfig) -> None:

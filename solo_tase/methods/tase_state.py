@@ -208,7 +208,7 @@ class TaseState:
         )
 
     def table_summary(self, t: float) -> dict[str, float]:
-        """tau mean/min/max (scheduled at time ``t``, epochs) and weight min/max over all samples."""
+        """tau mean/min/max (scheduled at time ``t``, epochs), weight min/max over all samples."""
         tau, w = self.lookup(torch.arange(self.num_samples, device=self.tau.device), t)
         return {
             "tau_mean": float(tau.mean()),

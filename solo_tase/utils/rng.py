@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import random
 import warnings
-from typing import Any
+from typing import Any, cast
 
 import numpy as np
 import torch
@@ -30,7 +30,7 @@ def local_rng_state() -> dict[str, Any]:
     """This process's RNG states; ``cuda`` is the current GPU's state when CUDA is in use."""
     state: dict[str, Any] = {
         "python": random.getstate(),
-        "numpy": _numpy_state_to_plain(np.random.get_state()),
+        "numpy": _numpy_state_to_plain(cast(tuple[Any, ...], np.random.get_state())),
         "torch": torch.get_rng_state(),
     }
     if torch.cuda.is_available() and torch.cuda.is_initialized():

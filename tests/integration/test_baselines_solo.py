@@ -217,11 +217,16 @@ def sdclr_run(run_solo, tmp_path_factory) -> Path:
 def test_sdclr_pretrain_prunes_every_epoch_and_checkpoints(sdclr_run: Path):
     folder = run_folder(sdclr_run, "sdclr")
     args = json.loads((folder / "args.json").read_text())
-    assert args["method_kwargs"] == {
+    assert args["method_kwargs"] == {  # the resolved settings, defaults included
         "proj_hidden_dim": 64,
         "proj_output_dim": 32,
         "temperature": 0.2,
         "prune_ratio": 0.9,
+        "head": "two_layer",
+        "bcl": False,
+        "momentum_loss_beta": 0.97,
+        "rand_k": 2,
+        "rand_strength": 30.0,
     }
     stats = read_stats(folder)
     assert [s["epoch"] for s in stats] == [0, 1]

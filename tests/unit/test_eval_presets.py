@@ -43,7 +43,7 @@ def test_each_preset_fixes_every_choice():
         "one-pass",
     )
     for preset in PRESETS.values():
-        for benchmark, protocol in preset.benchmarks.items():
+        for protocol in preset.benchmarks.values():
             assert protocol.settings and protocol.sources and protocol.group_rule
             assert protocol.pretrain_draw in ("split_file", "ldam", "list")
             if preset.recipe == "sdclr-sgd":

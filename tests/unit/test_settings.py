@@ -46,11 +46,13 @@ def good() -> dict[str, Any]:
         ({"inner": "abc"}, "f.yaml: inner must be a mapping (got str)"),
         (
             {"inner": {"size": 1, "colour": 2}},
-            "f.yaml: inner: missing keys [], unknown keys ['colour']; expected ['kind', 'name', 'size']",
+            "f.yaml: inner: missing keys [], unknown keys ['colour']; "
+            "expected ['kind', 'name', 'size']",
         ),
         (
             {"items": [{"name": "a"}]},
-            "f.yaml: items[0]: missing keys ['size'], unknown keys []; expected ['kind', 'name', 'size']",
+            "f.yaml: items[0]: missing keys ['size'], unknown keys []; "
+            "expected ['kind', 'name', 'size']",
         ),
     ],
 )
