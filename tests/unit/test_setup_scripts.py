@@ -295,19 +295,29 @@ def test_make_demo_stops_before_any_set_up_without_a_checkout(tmp_path: Path):
             2,
             "CI: FAILED - make test exited with 2",
         ),
+        (  # tests pass, lint fails: CI fails and says why
+            "integration tier: 4 passed, 0 failed, 0 skipped",
+            0,
+            "",
+            1,
+            "CI: FAILED - make lint exited with 2",
+        ),
     ],
 )
 def test_ci_prints_the_tier_and_keeps_the_exit_codes(
     tmp_path: Path, summary, make_rc, error, rc, says
 ):
+    lint_rc = 2 if "make lint" in says else 0
     fake_make = _bin(
         tmp_path,
         "make",
-        f'[ "$1" = test ] || exit 99\necho "{summary}"\necho "{error}" >&2\nexit {make_rc}\n',
+        f'[ "$1" = lint ] && exit {lint_rc}\n[ "$1" = test ] || exit 99\necho "{summary}"\n'
+        f'echo "{error}" >&2\nexit {make_rc}\n',
     )
     _bin(tmp_path, "apt-get", "exit 100\n")  # where Fashion-MNIST is missing, its install fails
     proc = _run(["bash", str(REPO / ".ci" / "run")], {"CI": "true"}, path_first=fake_make)
     assert proc.returncode == rc, proc.stdout + proc.stderr
     tail = proc.stdout.split("---- CI summary ----\n", 1)[1]
-    assert tail.splitlines()[0] == summary
+    assert summary in tail.splitlines()
+    assert ("CI: lint passed" in tail) == (lint_rc == 0)
     assert says in tail
