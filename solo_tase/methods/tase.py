@@ -63,11 +63,12 @@ class TASE(ProjectedMethod):
     # ----------------------------------------------------------------- per-sample state
     def on_train_start(self) -> None:
         n = resolve_num_samples(self.trainer, self.tase.num_samples)
-        if self.tase.fit_clusters > n:
+        assert self.tase.num_clusters is not None
+        if max(self.tase.num_clusters, self.tase.fit_clusters) > n:
             raise ValueError(
-                f"method_kwargs.num_clusters={self.tase.num_clusters} (x overcluster_factor for "
-                f"tail_signal overcluster) exceeds the {n} training samples: lower it "
-                "(allowed: 2..N clusters)"
+                f"method_kwargs.num_clusters={self.tase.num_clusters} exceeds the {n} training "
+                f"samples (clusters fitted: {self.tase.fit_clusters}; overcluster multiplies K by "
+                "overcluster_factor): lower it (allowed: 2..N clusters)"
             )
         self.state = TaseState(self.tase, n, self.features_dim, device=self.device)
         if self._restored is not None:
