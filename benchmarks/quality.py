@@ -34,6 +34,7 @@ import torch
 import yaml
 
 from solo_tase.cli.main import main as cli
+from solo_tase.eval.tail_report import read_estimates
 from solo_tase.experiments import (
     PRETRAIN_CONFIGS,
     REPO,
@@ -43,6 +44,7 @@ from solo_tase.experiments import (
     run,
     run_folder,
 )
+from solo_tase.methods.common import STATS_FILE
 
 
 @dataclass(frozen=True)
@@ -195,11 +197,9 @@ def evaluate(ckpt: Path, protocol: str, data: Path, split: str) -> dict:
 
 def tase_diagnostics(ckpt: Path) -> dict | None:
     """TASE's last re-clustering record (solo_tase_stats.jsonl), if the run is a TASE run."""
-    stats = ckpt.parent / "solo_tase_stats.jsonl"
-    if not stats.is_file():
+    if not (ckpt.parent / STATS_FILE).is_file():
         return None
-    records = [json.loads(x) for x in stats.read_text().splitlines()]
-    reclustered = [x for x in records if x.get("reclustered")]
+    reclustered = read_estimates(ckpt.parent)
     if not reclustered:
         return None
     keys = (

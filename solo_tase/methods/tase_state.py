@@ -160,9 +160,6 @@ class TaseState:
                 stats = dict(est.stats)
                 stats["tail_signal"] = self.cfg.tail_signal
                 stats["estimate_seconds"] = time.perf_counter() - start
-                if self.sizes.numel():
-                    nonempty = self.sizes[self.sizes > 0]
-                    stats["imbalance"] = float(nonempty.max() / nonempty.min())
                 stats.update(
                     tail_diagnostics(self.log_freq, self.bank.targets, self.tau, self.weights)
                 )

@@ -120,14 +120,7 @@ def from_knn_density(bank: MemoryBank, k: int, scale: float) -> TailEstimate:
     usable = (bank.epoch_seen >= 0) & torch.isfinite(bank.features).all(dim=1)
     density = torch.zeros(bank.num_samples, dtype=torch.float32, device=bank.features.device)
     density[usable] = knn_density(bank.features[usable], k)
-    n = bank.num_samples
-    return TailEstimate(
-        log_freq=log_freq_from_scores(density, usable, scale),
-        typicality=None,
-        assignments=torch.full((n,), -1, dtype=torch.long, device=density.device),
-        sizes=torch.zeros(0, dtype=torch.long, device=density.device),
-        stats={"clustered": int(usable.sum())},
-    )
+    return from_scores(density, usable, scale)
 
 
 def from_scores(score: torch.Tensor, valid: torch.Tensor, scale: float) -> TailEstimate:
