@@ -1,5 +1,4 @@
-"""The model zoo: model cards, and publishing, listing, fetching and verifying checkpoints.
+"""The model zoo (docs/zoo.md): model cards; publish, list, fetch and verify checkpoints.
 
-Layout: ``zoo/<dataset>/<method>/<name>/`` holding ``card.yaml``, ``args.json``, the metrics
-files and the (git-ignored) weights. Pure Python and torch: no solo-learn import.
+Pure Python and torch: no solo-learn import.
 """

@@ -1,10 +1,5 @@
-"""``zoo publish``: a solo-learn run folder and its metrics become a zoo entry (docs/zoo.md).
-
-The entry gets the backbone-only weights (``{"state_dict": {"backbone.<name>": fp32 tensor}}``,
-which solo-learn's ``main_linear.py`` and ``solo-tase eval`` load) or the run's checkpoint as is,
-copies of ``args.json`` and of every metrics file, and ``card.yaml``; then the zoo README's table
-is regenerated.
-"""
+"""``zoo publish``: a solo-learn run folder and its ``solo-tase eval`` metrics become a zoo entry
+(weights, args.json, metrics copies, card.yaml; docs/zoo.md), and the README table is redone."""
 
 from __future__ import annotations
 
@@ -25,9 +20,7 @@ from solo_tase.eval.checkpoint import (
     CIFAR_DATASETS,
     STATE_PREFIX,
     backbone_factories,
-    backbone_state_dict,
-    build_backbone,
-    load_strict,
+    load_backbone,
 )
 from solo_tase.eval.report import METRICS_FILE, load_metrics, protocol_label
 from solo_tase.settings import parse
@@ -38,7 +31,6 @@ from solo_tase.utils.hashing import sha256_file
 from solo_tase.zoo.card import Evaluation, ModelCard, save_card
 from solo_tase.zoo.listing import update_readme
 from solo_tase.zoo.run_folder import (
-    DatasetId,
     SoloRun,
     check_name,
     checkpoint_epoch,
@@ -47,20 +39,19 @@ from solo_tase.zoo.run_folder import (
 )
 from solo_tase.zoo.store import DEFAULT_ZOO, iter_entries
 
+
 MetricsRead = tuple[Path, dict[str, Any], Evaluation]  # file, document, card row
 
 
 @dataclass(frozen=True)
 class Published:
-    """What ``publish`` wrote, and notes for the user (e.g. which checkpoint it picked)."""
-
     folder: Path
     card: ModelCard
-    notes: list[str]
+    notes: list[str]  # for the user, e.g. which checkpoint was picked
 
 
 def read_metrics(path: str | Path, run: SoloRun) -> MetricsRead:
-    """A ``solo-tase eval`` result (file or folder) of ``run``, checked, and its card row."""
+    """A ``solo-tase eval`` result (file or folder) of ``run``: its file, document and card row."""
     path = Path(path)
     data = load_metrics(path)
     for key, arg_key in (("method", "method"), ("run_name", "name")):
@@ -71,10 +62,10 @@ def read_metrics(path: str | Path, run: SoloRun) -> MetricsRead:
                 "checkpoint with `solo-tase eval`) or the run folder these metrics came from"
             )
     scores = {k: data.get(k) for k in ("protocol", "metrics", "metrics_std")}
-    file = path / METRICS_FILE if path.is_dir() else path
-    row = parse(Evaluation, {**scores, "file": file.name}, str(path))
+    row = parse(Evaluation, {**scores, "file": METRICS_FILE}, str(path))
     # the copy's name: "linear 1%" -> metrics-linear-1pct.json, "knn k=20" -> metrics-knn-k20.json
     label = protocol_label({"protocol": row.protocol}).replace("%", "pct").replace("=", "")
+    file = path / METRICS_FILE if path.is_dir() else path
     return file, data, dataclasses.replace(row, file="metrics-" + "-".join(label.split()) + ".json")
 
 
@@ -95,16 +86,6 @@ def check_inputs(metrics: Sequence[MetricsRead], args_sha: str, checkpoint_shas:
             )
 
 
-def checked_backbone(run: SoloRun) -> dict[str, torch.Tensor]:
-    """The checkpoint's backbone tensors (names without ``backbone.``), after loading them
-    strictly into the backbone that args.json describes, as ``solo-tase eval`` will."""
-    state = backbone_state_dict(run.checkpoint)
-    name = run.args["backbone"]["name"]
-    use_solo = name not in backbone_factories(False)  # solo-learn's ResNets are torchvision's
-    load_strict(build_backbone(run.args, use_solo), state, run.checkpoint, name)
-    return state
-
-
 def save_backbone(state: Mapping[str, torch.Tensor], path: Path) -> None:
     """Write backbone tensors as a zoo weights file: floats in fp32, integer buffers as they are."""
     out = {
@@ -112,32 +93,6 @@ def save_backbone(state: Mapping[str, torch.Tensor], path: Path) -> None:
         for k, v in state.items()
     }
     torch.save({"state_dict": out}, path)
-
-
-def card_fields(run: SoloRun, data: DatasetId) -> dict[str, Any]:
-    """The card's method, backbone and pretraining blocks from the run's args.json."""
-    args = run.args
-    crops = dotted(args, "augmentations")
-    is_resnet = str(dotted(args, "backbone.name")).startswith("resnet")
-    stem = "cifar" if dotted(args, "data.dataset") in CIFAR_DATASETS else "imagenet"
-    return {
-        "method_kwargs": dict(dotted(args, "method_kwargs") or {}),
-        "backbone": {
-            "name": dotted(args, "backbone.name"),
-            "kwargs": dict(dotted(args, "backbone.kwargs") or {}),
-            "stem": stem if is_resnet else None,
-        },  # the stem solo-learn gives a ResNet
-        "pretraining": {
-            "data": str(dotted(args, "data.dataset")),
-            "manifest": data.manifest,
-            "manifest_checksum": data.manifest_checksum,
-            "epochs": int(args["max_epochs"]),
-            "checkpoint_epoch": checkpoint_epoch(run.checkpoint),
-            "crop_size": crops[0].get("crop_size") if isinstance(crops, list) and crops else None,
-            "batch_size": dotted(args, "optimizer.batch_size"),
-            "seed": dotted(args, "seed"),
-        },
-    }
 
 
 def _refuse_existing(target: Path, replace: bool) -> None:
@@ -161,14 +116,11 @@ def publish(
     full_checkpoint: bool = False,
     solo_learn_commit: str = SOLO_LEARN_COMMIT,
 ) -> Published:
-    """Write the zoo entry of a run (see the module docstring); returns what was written."""
-    zoo = Path(zoo)
+    """Check a run and its metrics, write its zoo entry and return what was written."""
     run = read_run(run_dir, checkpoint)
-    notes = [run.note] if run.note else []
-    name = check_name(
-        name or str(run.args["name"]), "--name" if name else f"name in {run.args_path}"
-    )
-    method = check_name(str(run.args["method"]), f"method in {run.args_path}")
+    args, notes = run.args, [run.note] if run.note else []
+    name = check_name(name or str(args["name"]), "--name" if name else f"name in {run.args_path}")
+    method = check_name(str(args["method"]), f"method in {run.args_path}")
     if url is not None and not urllib.parse.urlparse(url).scheme:
         raise ValueError(f"--url {url!r} needs a scheme (https://..., file:///...)")
     if not metrics:
@@ -177,61 +129,76 @@ def publish(
     files = [row.file for _, _, row in read]
     if len(set(files)) != len(files):
         raise ValueError(
-            f"two metrics files have the same protocol ({files}): publish one "
-            "metrics file per protocol"
+            f"two metrics files have the same protocol ({files}): "
+            "publish one metrics file per protocol"
         )
-    data_id = identify_dataset(run.args, [d for _, d, _ in read], dataset)
+    data_id = identify_dataset(args, [d for _, d, _ in read], dataset)
     notes.append(f"dataset folder {data_id.name!r} from {data_id.rule}")
-    target = zoo / data_id.name / method / name
+    target = Path(zoo) / data_id.name / method / name
     _refuse_existing(target, replace)  # before the slow part
 
-    backbone = checked_backbone(run)
-    fields = card_fields(run, data_id)
-    epoch, max_epochs = fields["pretraining"]["checkpoint_epoch"], int(run.args["max_epochs"])
+    # loaded strictly, as `solo-tase eval` will; solo-learn's ResNets are torchvision's
+    backbone = load_backbone(
+        run.checkpoint, args["backbone"]["name"] not in backbone_factories(False)
+    )
+    epoch, max_epochs = checkpoint_epoch(run.checkpoint), int(args["max_epochs"])
     if epoch is not None and epoch + 1 < max_epochs:
         notes.append(
             f"{run.checkpoint.name} is from epoch {epoch + 1} of max_epochs={max_epochs}"
             ": the run did not finish (the card records checkpoint_epoch)"
         )
-    source_sha, args_sha = sha256_file(run.checkpoint), sha256_file(run.args_path)
-    weights_file = name + (run.checkpoint.suffix if full_checkpoint else ".pth")
+    crops = dotted(args, "augmentations")
+    is_resnet = str(dotted(args, "backbone.name")).startswith("resnet")
+    stem = "cifar" if dotted(args, "data.dataset") in CIFAR_DATASETS else "imagenet"
+    card: dict[str, Any] = {
+        "name": name,
+        "dataset": data_id.name,
+        "method": method,
+        "method_kwargs": dict(dotted(args, "method_kwargs") or {}),
+        "backbone": {
+            "name": dotted(args, "backbone.name"),
+            "kwargs": dict(dotted(args, "backbone.kwargs") or {}),
+            "stem": stem if is_resnet else None,  # the stem solo-learn gives a ResNet
+        },
+        "pretraining": {
+            "data": str(dotted(args, "data.dataset")),
+            "manifest": data_id.manifest,
+            "manifest_checksum": data_id.manifest_checksum,
+            "epochs": max_epochs,
+            "checkpoint_epoch": epoch,
+            "crop_size": crops[0].get("crop_size") if isinstance(crops, list) and crops else None,
+            "batch_size": dotted(args, "optimizer.batch_size"),
+            "seed": dotted(args, "seed"),
+        },
+        "evaluations": [dataclasses.asdict(row) for _, _, row in read],
+        "weights": {
+            "file": name + (run.checkpoint.suffix if full_checkpoint else ".pth"),
+            "kind": "checkpoint" if full_checkpoint else "backbone",
+            "source_checkpoint": run.checkpoint.name,
+            "source_sha256": backbone.checkpoint_sha256,
+        },
+        "args_sha256": backbone.args_sha256,
+        "url": url,
+        "solo_learn_commit": solo_learn_commit,
+        "solo_tase_version": solo_tase.__version__,
+        "date": datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ"),
+    }
     made: list[ModelCard] = []
 
     def fill(tmp: Path) -> None:
+        weights = tmp / card["weights"]["file"]
         if full_checkpoint:
-            shutil.copyfile(run.checkpoint, tmp / weights_file)
+            shutil.copyfile(run.checkpoint, weights)
         else:
-            save_backbone(backbone, tmp / weights_file)
-        sha = sha256_file(tmp / weights_file)
-        check_inputs(read, args_sha, {source_sha, sha})
+            save_backbone(backbone.module.state_dict(), weights)
+        sha = sha256_file(weights)
+        check_inputs(read, backbone.args_sha256, {backbone.checkpoint_sha256, sha})
         shutil.copyfile(run.args_path, tmp / ARGS_NAME)
         for path, _, row in read:
             shutil.copyfile(path, tmp / row.file)
-        card = ModelCard.from_dict(
-            {
-                "name": name,
-                "dataset": data_id.name,
-                "method": method,
-                **fields,
-                "evaluations": [dataclasses.asdict(row) for _, _, row in read],
-                "weights": {
-                    "file": weights_file,
-                    "kind": "checkpoint" if full_checkpoint else "backbone",
-                    "sha256": sha,
-                    "size": (tmp / weights_file).stat().st_size,
-                    "source_checkpoint": run.checkpoint.name,
-                    "source_sha256": source_sha,
-                },
-                "args_sha256": args_sha,
-                "url": url,
-                "solo_learn_commit": solo_learn_commit,
-                "solo_tase_version": solo_tase.__version__,
-                "date": datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ"),
-            },
-            where=str(tmp),
-        )
-        save_card(card, tmp)
-        made.append(card)
+        card["weights"].update(sha256=sha, size=weights.stat().st_size)
+        made.append(ModelCard.from_dict(card, where=str(tmp)))
+        save_card(made[0], tmp)
 
     _refuse_existing(target, replace)
     folder = build_folder_atomically(target, fill)

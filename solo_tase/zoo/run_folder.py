@@ -1,5 +1,5 @@
-"""A solo-learn run folder as ``zoo publish`` reads it: which checkpoint, its ``args.json``, and
-which data it was pre-trained on (the zoo folder name; docs/zoo.md gives the rules)."""
+"""A solo-learn run folder as ``zoo publish`` reads it: its checkpoint, its ``args.json`` and the
+name of its pre-training data (docs/zoo.md gives the rules)."""
 
 from __future__ import annotations
 
@@ -15,15 +15,10 @@ from solo_tase.eval.pipeline import resolve_manifest
 from solo_tase.utils.documents import dotted
 
 CHECKPOINT_SUFFIXES = (".ckpt", ".pth", ".pt")
-_EPOCH = re.compile(r"ep=(\d+)")
-_NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]*")
 
 
 @dataclass(frozen=True)
 class SoloRun:
-    """A run folder: its config and the chosen checkpoint."""
-
-    folder: Path
     args: dict[str, Any]
     args_path: Path
     checkpoint: Path
@@ -32,17 +27,15 @@ class SoloRun:
 
 @dataclass(frozen=True)
 class DatasetId:
-    """The pre-training data of a run as the card records it."""
-
-    name: str  # zoo folder name
-    manifest: str | None  # manifest name, if one was found
+    name: str  # the zoo folder name
+    manifest: str | None  # the manifest's name, if one was found
     manifest_checksum: str | None
     rule: str  # where the name came from, for the user
 
 
 def checkpoint_epoch(path: Path) -> int | None:
     """Epoch in a solo-learn checkpoint name (``...-ep=12.ckpt`` -> 12), else None."""
-    found = _EPOCH.findall(path.stem)
+    found = re.findall(r"ep=(\d+)", path.stem)
     return int(found[-1]) if found else None
 
 
@@ -57,8 +50,7 @@ def choose_checkpoint(folder: Path) -> tuple[Path, str | None]:
     if len(found) == 1:
         return found[0], None
     epochs = {p: checkpoint_epoch(p) for p in found}
-    unnamed = [p.name for p, e in epochs.items() if e is None]
-    if unnamed:
+    if unnamed := [p.name for p, e in epochs.items() if e is None]:
         raise ValueError(
             f"{folder} holds several checkpoints and {unnamed} carry no epoch "
             "(ep=N) in their name: pass --checkpoint PATH to choose one"
@@ -77,8 +69,8 @@ def choose_checkpoint(folder: Path) -> tuple[Path, str | None]:
 
 
 def read_run(path: str | Path, checkpoint: str | Path | None = None) -> SoloRun:
-    """Open a run folder (or a checkpoint file inside one); ``checkpoint`` overrides the choice.
-    The config is the ``args.json`` beside the chosen checkpoint, as ``solo-tase eval`` reads it."""
+    """A run folder (or a checkpoint file in one; ``checkpoint`` overrides the choice), with the
+    ``args.json`` beside the checkpoint, as ``solo-tase eval`` reads it."""
     path = Path(path)
     if not path.exists():
         raise FileNotFoundError(f"run folder {path} does not exist")
@@ -101,12 +93,12 @@ def read_run(path: str | Path, checkpoint: str | Path | None = None) -> SoloRun:
             f"{args_path} has no integer 'max_epochs': it is not a solo-learn "
             "pre-training config (use the args.json solo-learn wrote for this run)"
         )
-    return SoloRun(folder=folder, args=args, args_path=args_path, checkpoint=chosen, note=note)
+    return SoloRun(args=args, args_path=args_path, checkpoint=chosen, note=note)
 
 
 def check_name(value: str, what: str) -> str:
     """``value`` if it is a safe folder name (letters, digits, ``.``, ``_``, ``-``)."""
-    if not _NAME.fullmatch(value or ""):
+    if not re.fullmatch(r"[A-Za-z0-9][A-Za-z0-9._-]*", value or ""):
         raise ValueError(
             f"{what} {value!r} is not a usable folder name: use letters, digits, "
             "'.', '_' and '-', starting with a letter or digit"
@@ -114,37 +106,27 @@ def check_name(value: str, what: str) -> str:
     return value
 
 
-def _fallback_manifests(args: dict[str, Any], metrics: Sequence[dict[str, Any]]) -> list[Path]:
-    """Where a run without ``data.long_tail`` keeps its manifest, then the metrics' manifests."""
-    train = dotted(args, "data.train_path")
-    paths = (
-        [Path(train) / MANIFEST_NAME, Path(train).parent / MANIFEST_NAME]
-        if isinstance(train, str) and train
-        else []
-    )
-    return paths + [
-        Path(m) for m in (dotted(d, "inputs.manifest") for d in metrics) if isinstance(m, str)
-    ]
-
-
 def identify_dataset(
     args: dict[str, Any], metrics: Sequence[dict[str, Any]], override: str | None = None
 ) -> DatasetId:
-    """Name and manifest checksum of the run's pre-training data: ``--dataset``, else the run's
-    manifest name, else ``data.dataset`` (unless long-tailed or custom)."""
-    found = {
-        d["inputs"]["manifest_checksum"] for d in metrics if dotted(d, "inputs.manifest_checksum")
-    }
-    if len(found) > 1:
+    """The zoo folder name of the run's pre-training data (``override``, else its manifest's
+    name, else ``data.dataset``) and the manifest checksum the metrics and manifest agree on."""
+    sums = {c for d in metrics if (c := dotted(d, "inputs.manifest_checksum"))}
+    if len(sums) > 1:
         raise ValueError(
             f"the metrics files were computed on different data manifests "
-            f"(inputs.manifest_checksum {sorted(found)}): publish metrics of one run"
+            f"(inputs.manifest_checksum {sorted(sums)}): publish metrics of one run"
         )
-    checksum = found.pop() if found else None
+    checksum = sums.pop() if sums else None
+    looked: list[Path] = []  # where a run without data.long_tail may keep its manifest
     try:
         path: Path | None = resolve_manifest(None, args)
     except FileNotFoundError:
-        path = next((p for p in _fallback_manifests(args, metrics) if p.is_file()), None)
+        train = dotted(args, "data.train_path")
+        if isinstance(train, str) and train:
+            looked = [Path(train) / MANIFEST_NAME, Path(train).parent / MANIFEST_NAME]
+        looked += [Path(m) for d in metrics if isinstance(m := dotted(d, "inputs.manifest"), str)]
+        path = next((p for p in looked if p.is_file()), None)
     name = None
     if path is not None:
         manifest = Manifest.load(path)
@@ -164,9 +146,8 @@ def identify_dataset(
     data = str(dotted(args, "data.dataset"))
     if dotted(args, "data.long_tail") is not None or data == "custom":
         why = "is long-tailed (data.long_tail)" if data != "custom" else "uses custom data"
-        looked = [str(p) for p in _fallback_manifests(args, metrics)]
         raise ValueError(
             f"the run {why} but no data manifest was found (looked at "
-            f"data.long_tail and {looked}): pass --dataset NAME"
+            f"data.long_tail and {[str(p) for p in looked]}): pass --dataset NAME"
         )
     return DatasetId(check_name(data, "data.dataset"), None, checksum, "data.dataset")

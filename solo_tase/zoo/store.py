@@ -10,13 +10,11 @@ DEFAULT_ZOO = Path("zoo")
 
 
 def entry_dir(zoo: Path, card: ModelCard) -> Path:
-    """Where ``card`` lives: ``<zoo>/<dataset>/<method>/<name>``."""
     return Path(zoo) / card.dataset / card.method / card.name
 
 
 def iter_entries(zoo: Path) -> list[tuple[Path, ModelCard]]:
-    """Every entry of the zoo as (folder, card), sorted by dataset, method, name; a card that
-    does not sit at the path its fields give raises ``ValueError``."""
+    """Every entry as (folder, card), sorted; a card away from the folder it names is refused."""
     zoo = Path(zoo)
     if not zoo.is_dir():
         raise FileNotFoundError(
@@ -38,20 +36,14 @@ def iter_entries(zoo: Path) -> list[tuple[Path, ModelCard]]:
 
 def find_entry(zoo: Path, ref: str) -> tuple[Path, ModelCard]:
     """The entry named ``ref``: a model name, or ``<dataset>/<method>/<name>`` when names repeat."""
-    entries = iter_entries(zoo)
-    matches = [
-        (d, c)
-        for d, c in entries
-        if (d.relative_to(zoo).as_posix() == ref.strip("/") if "/" in ref else c.name == ref)
-    ]
+    entries = {d.relative_to(zoo).as_posix(): (d, c) for d, c in iter_entries(zoo)}
+    matches = [e for key, e in entries.items() if ref.strip("/") == key or ref == e[1].name]
     if not matches:
-        known = sorted(d.relative_to(zoo).as_posix() for d, _ in entries) or ["none"]
         raise FileNotFoundError(
-            f"no model {ref!r} in {zoo} (published: {', '.join(known)}); see `solo-tase zoo list`"
+            f"no model {ref!r} in {zoo} (published: {', '.join(sorted(entries)) or 'none'}); "
+            "see `solo-tase zoo list`"
         )
     if len(matches) > 1:
-        paths = [d.relative_to(zoo).as_posix() for d, _ in matches]
-        raise ValueError(
-            f"several models are named {ref!r} ({', '.join(paths)}): pass DATASET/METHOD/NAME"
-        )
+        paths = ", ".join(d.relative_to(zoo).as_posix() for d, _ in matches)
+        raise ValueError(f"several models are named {ref!r} ({paths}): pass DATASET/METHOD/NAME")
     return matches[0]

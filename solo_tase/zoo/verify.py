@@ -1,5 +1,4 @@
-"""``zoo verify``: a weights file's size and sha256 against its card (found with ``--card``,
-beside the file, or in the zoo by the file's name)."""
+"""``zoo verify``: a weights file's size and sha256 against its card."""
 
 from __future__ import annotations
 
@@ -14,12 +13,10 @@ from solo_tase.zoo.store import iter_entries
 
 @dataclass(frozen=True)
 class Verdict:
-    """The outcome for one weights file; ``problems`` is empty when it matches its card."""
-
     weights: Path
     card_path: Path
     card: ModelCard
-    problems: list[str]
+    problems: list[str]  # empty when the file matches its card
 
     @property
     def ok(self) -> bool:
@@ -37,17 +34,14 @@ def file_problems(path: Path, card: ModelCard) -> list[str]:
     return [f"{path} has sha256 {actual}, the card says {sha256}"] if actual != sha256 else []
 
 
-def locate(path: Path, zoo: Path, card: Path | None = None) -> tuple[Path, Path, ModelCard]:
-    """(weights file, card file, card) for ``path``: a weights file or a folder holding a card."""
+def verify(path: Path, zoo: Path, card: Path | None = None) -> Verdict:
+    """Check ``path`` (a weights file, or a folder with a card) against ``card``, else the card
+    beside it, else the zoo's card naming that file; an ``args.json`` beside it too."""
     path = Path(path)
-    if card is not None or path.is_dir() or (path.parent / CARD_NAME).is_file():
-        folder = card if card is not None else path if path.is_dir() else path.parent
-        card_path = folder / CARD_NAME if folder.is_dir() else folder
-        found = load_card(card_path)
-    else:
+    if card is None and not path.is_dir() and not (path.parent / CARD_NAME).is_file():
         if not path.is_file():
             raise FileNotFoundError(f"{path} does not exist")
-        matches = [(d, c) for d, c in iter_entries(zoo) if c.weights.file == path.name]
+        matches = [d for d, c in iter_entries(zoo) if c.weights.file == path.name]
         if not matches:
             raise FileNotFoundError(
                 f"no {CARD_NAME} beside {path} and no card in {zoo} names a "
@@ -56,15 +50,13 @@ def locate(path: Path, zoo: Path, card: Path | None = None) -> tuple[Path, Path,
         if len(matches) > 1:
             raise ValueError(
                 f"several cards in {zoo} name {path.name!r} "
-                f"({[str(d) for d, _ in matches]}): pass --card CARD"
+                f"({[str(d) for d in matches]}): pass --card CARD"
             )
-        card_path, found = matches[0][0] / CARD_NAME, matches[0][1]
-    return (path / found.weights.file if path.is_dir() else path), card_path, found
-
-
-def verify(path: Path, zoo: Path, card: Path | None = None) -> Verdict:
-    """Check ``path`` against its card; an ``args.json`` beside it must match the card's too."""
-    weights, card_path, found = locate(path, zoo, card)
+        card = matches[0]
+    folder = card if card is not None else path if path.is_dir() else path.parent
+    card_path = folder / CARD_NAME if folder.is_dir() else folder
+    found = load_card(card_path)
+    weights = path / found.weights.file if path.is_dir() else path
     problems = file_problems(weights, found)
     args = weights.parent / ARGS_NAME
     if args.is_file() and sha256_file(args) != found.args_sha256:
