@@ -7,30 +7,32 @@ up its CIFAR sets; the keys, and what the block records into args.json, are in d
 
 from __future__ import annotations
 
-from dataclasses import dataclass, fields
+from dataclasses import fields
 from pathlib import Path
 from typing import Any, ClassVar
 
 import numpy as np
 import torchvision.datasets
 from omegaconf import DictConfig, OmegaConf, open_dict
+from pydantic.dataclasses import dataclass
 
 from solo_tase.data.cifar import CIFAR10, CIFAR100, CIFAR_SETS, CifarLTSpec, load_cifar
 from solo_tase.data.manifest import Manifest
 from solo_tase.data.selection import LongTailSelection
 from solo_tase.data.writer import save_manifest_once
-from solo_tase.settings import ConfigError, coerce
+from solo_tase.settings import SETTINGS, ConfigError, Flag, parse
 
 PREFIX = "data.long_tail."
 RECORDED = ("name", "num_samples")  # written back by install_long_tail; ignored when read
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, config=SETTINGS)
 class LongTailBlock(CifarLTSpec):
     """The ``data.long_tail`` block: a :class:`CifarLTSpec` (``dataset`` is ``data.dataset``)
-    plus how to apply it."""
+    plus how to apply it; a settings-kit record (types checked by :func:`parse`, values by
+    ``validate``)."""
 
-    download: bool = True  # torchvision may download CIFAR into data.train_path
+    download: Flag = True  # torchvision may download CIFAR into data.train_path
     checksum: str | None = None  # the subset must have this index checksum
     manifest: str | None = None  # manifest file path (None: <train_path>/long_tail/<name>.json)
 
@@ -66,8 +68,8 @@ def read_block(config: DictConfig) -> LongTailBlock:
             f"data.fraction={fraction} cannot be combined with data.long_tail "
             "(the long-tailed profile already chooses the images): remove it"
         )
-    kwargs = coerce(LongTailBlock, {k: v for k, v in raw.items() if k not in RECORDED}, PREFIX)
-    block = LongTailBlock(dataset=dataset, **kwargs)
+    given = {k: v for k, v in raw.items() if k not in RECORDED and v is not None}
+    block = parse(LongTailBlock, {**given, "dataset": dataset}, PREFIX)
     block.validate(PREFIX)
     return block
 

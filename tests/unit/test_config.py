@@ -57,7 +57,7 @@ def test_defaults_and_resolution():
         ({"overcluster_sizes": "coarse"}, "method_kwargs.overcluster_sizes", "'fine', 'merged'"),
         ({"knn_k": 0}, "method_kwargs.knn_k", ">= 1"),
         ({"memorisation_beta": 1.0}, "method_kwargs.memorisation_beta", "in [0, 1)"),
-        ({"bank_feature": "clean"}, "method_kwargs.bank_feature", "'crop1', 'mean'"),
+        ({"bank_feature": "clear"}, "method_kwargs.bank_feature", "'crop1', 'mean'"),
         ({"ref_imbalance": 1.0}, "method_kwargs.ref_imbalance", "> 1"),
     ],
 )

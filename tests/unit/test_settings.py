@@ -3,13 +3,29 @@
 from __future__ import annotations
 
 import dataclasses
-from typing import Annotated, Any
+from typing import Annotated, Any, Self
 
 import pytest
-from pydantic import Field
+from pydantic import Field, TypeAdapter, ValidationError, model_validator
 from pydantic.dataclasses import dataclass
 
-from solo_tase.settings import SETTINGS, ConfigError, check, coerce, one_of, parse, require, rule
+from solo_tase.settings import (
+    SETTINGS,
+    ConfigError,
+    Count,
+    Flag,
+    Positive,
+    at_least,
+    check,
+    cross_check,
+    integer_from,
+    one_of,
+    ordered,
+    parse,
+    require,
+    rule,
+    within,
+)
 
 
 @dataclass(frozen=True, config=SETTINGS)
@@ -95,26 +111,99 @@ def test_records_stay_standard_frozen_dataclasses() -> None:
         outer.url = "y"  # type: ignore[misc]
 
 
-def test_require_and_coerce() -> None:
+def test_require() -> None:
     require(True, "a.b", "> 0", 1)
     with pytest.raises(ConfigError, match=r"^a.b must be > 0 \(got -1\)$"):
         require(False, "a.b", "> 0", -1)
 
-    @dataclasses.dataclass(frozen=True)
-    class Knobs:
-        steps: int = 1
-        rate: float = 0.1
-        flag: bool = False
-        label: str | None = None
 
-    assert coerce(Knobs, {"steps": 2.0, "rate": 1, "flag": True, "label": None}, "k.") == {
-        "steps": 2,
-        "rate": 1.0,
-        "flag": True,
-    }
-    with pytest.raises(ConfigError, match=r"k.steps must be of type int \(got 2.5\)"):
-        coerce(Knobs, {"steps": 2.5}, "k.")
-    with pytest.raises(ConfigError, match=r"k.flag must be true or false \(got 'yes'\)"):
-        coerce(Knobs, {"flag": "yes"}, "k.")
-    with pytest.raises(ConfigError, match=r"unknown keys \['k.speed'\]; known keys: "):
-        coerce(Knobs, {"speed": 1}, "k.")
+@dataclass(frozen=True, config=SETTINGS)
+class Knobs:
+    steps: Count = 1
+    rate: Positive = 0.1
+    flag: Flag = False
+    label: str | None = None
+    share: Annotated[float, within(0, 1, "[)", "(a fraction)")] = 0.0
+    floor: Annotated[float, at_least(-1)] = 0.0
+    bins: Annotated[int, integer_from(2, "(or null)")] | None = None
+    low: float = 0.0
+    high: float = 1.0
+    mid: float = 0.5
+
+    @model_validator(mode="after")
+    def _across(self) -> Self:
+        ordered(self, "low", "high")
+        cross_check(self.low <= self.mid <= self.high, "mid", "in [{low}, {high}]", self.mid)
+        return self
+
+
+@dataclass(frozen=True, config=SETTINGS)
+class Panel:
+    knobs: list[Knobs]
+
+
+@pytest.mark.parametrize(
+    "data, message",
+    [
+        ({"steps": 0}, "k.steps must be an integer >= 1 (got 0)"),
+        ({"steps": 2.5}, "k.steps must be of type int (got 2.5)"),
+        ({"steps": "many"}, "k.steps must be of type int (got 'many')"),
+        ({"rate": 0}, "k.rate must be > 0 (got 0)"),
+        ({"rate": "fast"}, "k.rate must be of type float (got 'fast')"),
+        ({"flag": "yes"}, "k.flag must be true or false (got 'yes')"),
+        ({"flag": 1}, "k.flag must be true or false (got 1)"),
+        ({"label": 3}, "k.label must be of type str (got 3)"),
+        ({"share": 1.0}, "k.share must be in [0, 1) (a fraction) (got 1.0)"),
+        ({"share": -0.5}, "k.share must be in [0, 1) (a fraction) (got -0.5)"),
+        ({"floor": -2}, "k.floor must be >= -1 (got -2)"),
+        ({"bins": 1}, "k.bins must be an integer >= 2 (or null) (got 1)"),
+        ({"low": 2.0}, "k.high must be >= k.low (2.0) (got 1.0)"),
+        ({"mid": 1.5}, "k.mid must be in [k.low, k.high] (got 1.5)"),
+        ({"speed": 1, "rate": 0}, "unknown keys ['k.speed']; known keys: ['bins', 'flag', "),
+    ],
+)
+def test_kit_rules_read_as_the_key_and_the_allowed_values(data: dict, message: str) -> None:
+    with pytest.raises(ConfigError) as err:
+        parse(Knobs, data, "k.")
+    assert str(err.value).startswith(message)
+
+
+def test_ints_read_as_floats_and_whole_floats_as_ints() -> None:
+    knobs = parse(Knobs, {"steps": 2.0, "rate": 1, "bins": None, "share": 0}, "k.")
+    assert (knobs.steps, knobs.rate, knobs.bins, knobs.share) == (2, 1.0, None, 0.0)
+    assert isinstance(knobs.steps, int) and isinstance(knobs.rate, float)
+
+
+def test_cross_field_rules_name_nested_keys_in_files_and_prefixes() -> None:
+    bad = {"knobs": [{}, {"low": 0.2, "mid": 0.1}]}
+    with pytest.raises(
+        ConfigError,
+        match=r"^p.yaml: knobs\[1\].mid must be in \[knobs\[1\].low, knobs\[1\].high\] "
+        r"\(got 0.1\)$",
+    ):
+        parse(Panel, bad, "p.yaml")
+    with pytest.raises(ConfigError, match=r"^x.knobs\[1\].mid must be in \[x.knobs\[1\].low, "):
+        parse(Panel, bad, "x.")
+    with pytest.raises(ConfigError, match=r"^missing keys \['x.knobs'\]; known keys: \['knobs'\]$"):
+        parse(Panel, {}, "x.")
+
+
+def test_unknown_keys_are_reported_before_bad_values() -> None:
+    with pytest.raises(ConfigError, match=r"unknown keys \['colour'\]"):
+        parse(Outer, {**good(), "inner": {"size": 0, "colour": 1}}, "f.yaml")
+
+
+@pytest.mark.parametrize(
+    "ends, accepted",
+    [("[]", [0, 0.5, 1]), ("[)", [0, 0.5]), ("(]", [0.5, 1]), ("()", [0.5])],
+)
+def test_within_allows_the_ends_it_names(ends: str, accepted: list[float]) -> None:
+    span = TypeAdapter(Annotated[float, within(0, 1, ends)])
+    for value in (-0.1, 0, 0.5, 1, 1.1):
+        if value in accepted:
+            assert span.validate_python(value) == value
+        else:
+            with pytest.raises(ValidationError, match=rf"must be in \{ends[0]}0, 1\{ends[1]}"):
+                span.validate_python(value)
+    with pytest.raises(ValueError, match="ends must be one of"):
+        within(0, 1, "[[")
