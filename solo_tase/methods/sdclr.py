@@ -12,13 +12,15 @@ The pruned branch lives in ``pruned_norms`` / ``pruned_head_norms`` (names witho
 "encoder", so solo-learn's ``main_linear.py`` loads exactly the dense ``backbone.*`` weights); the
 masks are not module buffers (DDP would broadcast them every step) but are saved in the checkpoint
 under ``checkpoint["solo_tase_sdclr"]`` together with the RNG states, so a resumed run is exact.
+With ``bcl: true`` it is BCL-D: the per-sample momentum losses of ``methods/boosted.py`` drive
+BCL's per-sample RandAugment in the loader workers (docs/baselines.md).
 """
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from itertools import chain
 from typing import Any
-from collections.abc import Sequence
 
 import omegaconf
 import torch

@@ -6,14 +6,14 @@ per-sample state in ``solo_tase.methods.tase_state``. This module wires them int
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from typing import Any
-from collections.abc import Sequence
 
 import omegaconf
 import torch
 
 from solo_tase.losses.tase import nt_xent_per_anchor, tase_loss_func
+from solo_tase.methods.clean_pass import clean_pass
 from solo_tase.methods.common import (
     STATS_FILE,
     append_stats,
@@ -22,7 +22,7 @@ from solo_tase.methods.common import (
     resolve_num_samples,
     training_time,
 )
-from solo_tase.methods.config import TaseConfig
+from solo_tase.methods.config import ConfigError, TaseConfig
 from solo_tase.methods.projected import ProjectedMethod, mlp_projector
 from solo_tase.methods.tase_state import TaseState
 from solo_tase.pseudo_labels.kmeans import make_backend
@@ -54,6 +54,14 @@ class TASE(ProjectedMethod):
         """K defaults to data.num_classes, the schedule period to max_epochs; DALI must yield
         real indexes."""
         check_dali_indexes(cfg, "tase")
+        if (
+            kwargs.get("bank_feature") == "clean"
+            and omegaconf.OmegaConf.select(cfg, "data.format") == "dali"
+        ):
+            raise ConfigError(
+                "method_kwargs.bank_feature=clean re-reads the training images through a PyTorch "
+                "loader, which DALI runs do not have: use bank_feature crop1 or mean with DALI"
+            )
         return TaseConfig.from_kwargs(
             kwargs,
             num_classes=omegaconf.OmegaConf.select(cfg, "data.num_classes"),
@@ -87,7 +95,12 @@ class TASE(ProjectedMethod):
                 self.tase.kmeans_seed if self.tase.kmeans_seed is not None else int(self.cfg.seed)
             ) + epoch
             backend = make_backend(self.tase.kmeans_backend)
+            clean_seconds = (
+                clean_pass(self, self.state, epoch) if self.tase.bank_feature == "clean" else None
+            )
             self._last_stats = self.state.recluster(backend, epoch, seed)
+            if clean_seconds is not None:
+                self._last_stats["clean_pass_seconds"] = clean_seconds
             record["reclustered"] = True
             self._report(epoch, self._last_stats)
         record.update(self._last_stats)
@@ -138,7 +151,8 @@ class TASE(ProjectedMethod):
         assert self.state is not None
         indexes = batch_indexes(batch[0])
         out = super().training_step(batch, batch_idx)
-        self.state.observe(indexes, out["feats"], batch[2], self.current_epoch)
+        if self.tase.bank_feature != "clean":  # clean: the bank is filled by clean_pass
+            self.state.observe(indexes, out["feats"], batch[2], self.current_epoch)
 
         t = training_time(self.trainer, self.current_epoch, batch_idx)
         tau, w = self.state.lookup(indexes, t)

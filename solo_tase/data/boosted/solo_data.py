@@ -19,7 +19,7 @@ are refused.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from typing import Any
 
 from omegaconf import DictConfig, OmegaConf
@@ -27,6 +27,7 @@ from torchvision import transforms
 
 from solo_tase.data.boosted.randaugment import BoostedRandAugment
 from solo_tase.data.boosted.strength import StrengthTable
+from solo_tase.data.solo_transforms import composes
 from solo_tase.methods.config import BclConfig, BoostSettings, ConfigError, SdclrConfig
 
 TABLE_ATTRIBUTE = "bcl_strength"  # the wrapped dataset's StrengthTable
@@ -44,17 +45,6 @@ def boost_settings(config: DictConfig) -> BoostSettings | None:
     return None
 
 
-def _composes(transform: Any) -> Iterator[transforms.Compose]:
-    """Every ``Compose`` inside solo-learn's FullTransformPipeline / NCropAugmentation nesting."""
-    if isinstance(transform, transforms.Compose):
-        yield transform
-    elif isinstance(getattr(transform, "transforms", None), (list, tuple)):
-        for inner in transform.transforms:
-            yield from _composes(inner)
-    elif getattr(transform, "transform", None) is not None:
-        yield from _composes(transform.transform)
-
-
 def insert_boost(transform: Any, boost: BoostedRandAugment) -> int:
     """Insert ``boost`` before the first ``ToTensor`` of every view pipeline (once); returns how
     many pipelines hold it.
@@ -63,7 +53,7 @@ def insert_boost(transform: Any, boost: BoostedRandAugment) -> int:
         ValueError: no pipeline ends in ``ToTensor`` (the boost works on PIL images).
     """
     done = 0
-    for compose in _composes(transform):
+    for compose in composes(transform):
         steps = list(compose.transforms)
         at = next((i for i, t in enumerate(steps) if isinstance(t, transforms.ToTensor)), None)
         if at is None:
