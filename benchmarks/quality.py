@@ -32,6 +32,7 @@ from pathlib import Path
 
 import torch
 import yaml
+from matplotlib.figure import Figure
 
 from solo_tase.cli.main import main as cli
 from solo_tase.eval.tail_report import read_estimates
@@ -75,6 +76,12 @@ CORE: dict[str, tuple[str, list[str]]] = {  # variant -> (config, extra override
         "tase",
         ["method_kwargs.tail_signal=knn_density", "method_kwargs.score_scale=2.0"],
     ),
+    # the validation sweep around the default (knn_density, tau 0.1-0.5, beta 0, gamma 0.5)
+    "tase (tau 0.05-1.0)": ("tase", ["method_kwargs.tau_min=0.05", "method_kwargs.tau_max=1.0"]),
+    "tase (beta 0.5)": ("tase", ["method_kwargs.beta=0.5"]),
+    "tase (gamma 1)": ("tase", ["method_kwargs.gamma=1.0"]),
+    "tase (knn_k 5N/K)": ("tase", ["method_kwargs.knn_k=1239"]),  # default 3N/K = 743
+    "tase (bank clean)": ("tase", ["method_kwargs.bank_feature=clean"]),
 }
 BENCHMARKS: dict[str, Benchmark] = {
     "digits-lt": Benchmark(
@@ -169,7 +176,8 @@ def pretrain(
 
 
 def evaluate(ckpt: Path, protocol: str, data: Path, split: str) -> dict:
-    """``solo-tase eval`` of ``ckpt`` on ``data/<split>`` (cached in the run's eval folder)."""
+    """``solo-tase eval`` of ``ckpt`` on ``data/<split>`` (cached in the run's eval folder);
+    returns its metrics document (``metrics``, ``per_class``, ...)."""
     result = ckpt.parent / ("eval" if split == "test" else f"eval-{split}") / slug(protocol)
     if not (result / "metrics.json").is_file():
         code = cli(
@@ -192,7 +200,7 @@ def evaluate(ckpt: Path, protocol: str, data: Path, split: str) -> dict:
         )
         if code != 0:
             raise RuntimeError(f"solo-tase eval failed for {ckpt} ({protocol})")
-    return json.loads((result / "metrics.json").read_text())["metrics"]
+    return json.loads((result / "metrics.json").read_text())
 
 
 def tase_diagnostics(ckpt: Path) -> dict | None:
@@ -311,9 +319,47 @@ def write_markdown(
         f"--dataset {args.dataset}`.",
         "",
     ]
+    suffix = "" if args.split == "test" else f"-{args.split}"
     for protocol in args.protocols:
         lines += table(rows, protocol)
+        image = f"img/quality-{args.dataset}{suffix}-{slug(protocol)}.png"
+        if plot_by_rank(rows, protocol, REPO / "docs" / image):
+            lines += [f"![{protocol}: accuracy per class by frequency rank]({image})", ""]
     return "\n".join(lines + diagnostics_table(rows))
+
+
+def plot_by_rank(rows: dict, protocol: str, path: Path) -> bool:
+    """Accuracy (%) of each class by its frequency rank in the training set (1 = head), mean
+    over seeds, one line per method (ablations left out); False when there is nothing to plot.
+    By rank, not by class: every seed ranks the classes in its own order."""
+    lines = {}
+    for variant, runs in rows.items():
+        if "(" in variant or not all(protocol in r.get("per_class", {}) for r in runs):
+            continue
+        by_rank = [
+            [
+                c["accuracy"]
+                for c in sorted(r["per_class"][protocol], key=lambda c: -c["train_count"])
+            ]
+            for r in runs
+        ]
+        lines[variant] = [statistics.mean(acc) for acc in zip(*by_rank, strict=True)]
+    if not lines:
+        return False
+    fig = Figure(figsize=(7, 4), layout="constrained")
+    ax = fig.add_subplot()
+    for variant, acc in lines.items():
+        ax.plot(range(1, len(acc) + 1), acc, marker="o", label=variant)
+    ax.set(
+        xlabel="class frequency rank in the training set (1 = head)",
+        ylabel="accuracy (%)",
+        title=f"{protocol}: per-class accuracy (mean over pre-training seeds)",
+    )
+    ax.legend()
+    ax.grid(alpha=0.3)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fig.savefig(path, dpi=110)
+    return True
 
 
 def update_results_md(dataset: str, split: str, section: str) -> None:
@@ -386,12 +432,14 @@ def main() -> None:
                 solo_dir,
                 data,
             )
-            metrics = {proto: evaluate(ckpt, proto, data, args.split) for proto in args.protocols}
+            docs = {proto: evaluate(ckpt, proto, data, args.split) for proto in args.protocols}
+            metrics = {proto: doc["metrics"] for proto, doc in docs.items()}
             rows.setdefault(variant, []).append(
                 {
                     "seed": seed,
                     "seconds": seconds,
                     "metrics": metrics,
+                    "per_class": {proto: doc["per_class"] for proto, doc in docs.items()},
                     "diagnostics": tase_diagnostics(ckpt),
                 }
             )

@@ -17,8 +17,12 @@ Peak memory: CUDA's max_memory_allocated per method; on CPU the peak resident-se
     python benchmarks/step_cost.py --config-dir scripts/pretrain/cifar100-lt --device cuda \
         --batch-size 256 --seconds 60 --methods simclr tase
     python benchmarks/step_cost.py --config-dir scripts/pretrain/fashion-mnist-lt --device cpu \
+        --train-path runs/bench-fashion-mnist-lt/data/fashion-mnist-lt-s0/train \
         --batch-size 64 --num-samples 2478 --methods simclr tase:kmeans tase:overcluster \
         tase:knn_density tase:memorisation   # a tail signal per TASE entry
+
+A ``custom`` dataset (Fashion-MNIST-LT) needs ``--train-path``: solo-learn counts its classes
+there (the images themselves are not read).
 """
 
 from __future__ import annotations
@@ -145,6 +149,12 @@ def main() -> None:
         default=None,
         help="instead of --steps: about this many seconds per method (split in rounds)",
     )
+    p.add_argument(
+        "--train-path",
+        type=Path,
+        default=None,
+        help="data.train_path of a `custom` dataset (its class folders give num_classes)",
+    )
     p.add_argument("--warmup", type=int, default=3, help="unmeasured steps per round")
     p.add_argument("--rounds", type=int, default=3)
     p.add_argument("--precision", default=None, help="Lightning precision (default: config's)")
@@ -200,6 +210,10 @@ def method_overrides(args: argparse.Namespace, name: str, precision: str) -> lis
     ]
     if "long_tail:" in (args.config_dir / f"{name}.yaml").read_text():
         out.append("~data.long_tail")  # synthetic data: no dataset to restrict
+    if args.train_path is not None:
+        if not args.train_path.is_dir():
+            raise SystemExit(f"--train-path {args.train_path} is not a folder of class folders")
+        out.append(f"data.train_path={args.train_path.resolve()}")
     if name == "tase":
         out += ["method_kwargs.warmup_epochs=1", "method_kwargs.recluster_every=1"]
     if signal:
