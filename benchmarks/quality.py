@@ -120,7 +120,8 @@ RESULTS_MD = REPO / "docs" / "results.md"
 
 
 def slug(variant: str) -> str:
-    return variant.replace(" ", "-").replace("(", "").replace(")", "").replace(",", "")
+    out = variant.replace(" ", "-").replace("/", "-")
+    return out.replace("(", "").replace(")", "").replace(",", "")
 
 
 def build_data(bench: Benchmark, dataset: str, seed: int, out: Path) -> Path:

@@ -166,13 +166,15 @@ def main() -> None:
     disable_possible_user_warnings()
     cuda = args.device == "cuda"
     precision = args.precision or ("bf16-mixed" if cuda else "32")
-    data = SyntheticCrops(args.num_samples, args.crop_size, 100)
-    models = {
+    built = {
         name: build_method(
             args.config_dir, name.partition(":")[0], method_overrides(args, name, precision)
-        )[0]
+        )
         for name in args.methods
     }
+    models = {name: model for name, (model, _) in built.items()}
+    num_classes = int(next(iter(built.values()))[1].data.num_classes)  # the online classifier's
+    data = SyntheticCrops(args.num_samples, args.crop_size, num_classes)
     if args.seconds:  # calibrate the steps per round on the first method
         first = next(iter(models))
         times, _, _ = fit_and_time(models[first], first, data, args, precision, args.warmup + 5, 0)
