@@ -35,15 +35,14 @@ import yaml
 from matplotlib.figure import Figure
 
 from solo_tase.cli.main import main as cli
+from solo_tase.eval.run_folder import last_checkpoint, run_folder
 from solo_tase.eval.tail_report import read_estimates
 from solo_tase.experiments import (
     PRETRAIN_CONFIGS,
     REPO,
     find_solo_learn_dir,
-    last_checkpoint,
     pretrain_command,
     run,
-    run_folder,
 )
 from solo_tase.methods.common import STATS_FILE
 

@@ -22,13 +22,12 @@ from pathlib import Path
 from rich.console import Console
 
 from solo_tase.cli.doctor import run_doctor
+from solo_tase.eval.run_folder import last_checkpoint, run_folder
 from solo_tase.experiments import (
     PRETRAIN_CONFIGS,
     find_solo_learn_dir,
-    last_checkpoint,
     pretrain_command,
     run,
-    run_folder,
 )
 
 METHODS = ("tase", "simclr")

@@ -78,21 +78,3 @@ def run(
             f"command failed with exit code {proc.returncode}{where}:\n" + shlex.join(cmd)
         )
     return time.perf_counter() - start
-
-
-def run_folder(out_dir: Path, method: str) -> Path:
-    """The newest solo-learn Checkpointer folder ``<out>/<method>/<version>``."""
-    folders = sorted(
-        (p for p in (out_dir / method).glob("*") if (p / "args.json").is_file()),
-        key=lambda p: (p / "args.json").stat().st_mtime,
-    )
-    if not folders:
-        raise FileNotFoundError(f"no run folder with args.json under {out_dir / method}")
-    return folders[-1]
-
-
-def last_checkpoint(folder: Path) -> Path:
-    """The checkpoint of the highest epoch in a run folder (the rule ``zoo publish`` uses)."""
-    from solo_tase.zoo.run_folder import choose_checkpoint
-
-    return choose_checkpoint(folder)[0]

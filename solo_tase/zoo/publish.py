@@ -22,6 +22,7 @@ from solo_tase.eval.checkpoint import (
     backbone_factories,
     load_backbone,
 )
+from solo_tase.eval.run_folder import SoloRun, checkpoint_epoch, read_run
 from solo_tase.eval.report import METRICS_FILE, load_metrics, protocol_label
 from solo_tase.settings import parse
 from solo_tase.solo_compat import SOLO_LEARN_COMMIT
@@ -30,13 +31,7 @@ from solo_tase.utils.documents import dotted
 from solo_tase.utils.hashing import sha256_file
 from solo_tase.zoo.card import Evaluation, ModelCard, save_card
 from solo_tase.zoo.listing import update_readme
-from solo_tase.zoo.run_folder import (
-    SoloRun,
-    check_name,
-    checkpoint_epoch,
-    identify_dataset,
-    read_run,
-)
+from solo_tase.zoo.dataset_id import check_name, identify_dataset
 from solo_tase.zoo.store import DEFAULT_ZOO, iter_entries
 
 

@@ -81,10 +81,9 @@ def run_folder(out_dir: Path, method: str) -> Path:
 
 def checkpoints(folder: Path) -> dict[int, Path]:
     """Epoch -> checkpoint path in a run folder."""
-    out = {}
-    for p in folder.glob("*.ckpt"):
-        out[int(p.stem.rsplit("ep=", 1)[1])] = p
-    return out
+    from solo_tase.eval.run_folder import checkpoint_epoch
+
+    return {checkpoint_epoch(p): p for p in folder.glob("*.ckpt")}
 
 
 def read_stats(folder: Path) -> list[dict]:

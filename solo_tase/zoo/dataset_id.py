@@ -1,5 +1,4 @@
-"""A solo-learn run folder as ``zoo publish`` reads it: its checkpoint, its ``args.json`` and the
-name of its pre-training data (docs/zoo.md gives the rules)."""
+"""The zoo folder name of a run's pre-training data (docs/zoo.md gives the rules)."""
 
 from __future__ import annotations
 
@@ -10,19 +9,8 @@ from pathlib import Path
 from typing import Any
 
 from solo_tase.data.manifest import MANIFEST_NAME, Manifest
-from solo_tase.eval.checkpoint import read_run_args
 from solo_tase.eval.pipeline import resolve_manifest
 from solo_tase.utils.documents import dotted
-
-CHECKPOINT_SUFFIXES = (".ckpt", ".pth", ".pt")
-
-
-@dataclass(frozen=True)
-class SoloRun:
-    args: dict[str, Any]
-    args_path: Path
-    checkpoint: Path
-    note: str | None  # how the checkpoint was chosen among several, for the user
 
 
 @dataclass(frozen=True)
@@ -31,69 +19,6 @@ class DatasetId:
     manifest: str | None  # the manifest's name, if one was found
     manifest_checksum: str | None
     rule: str  # where the name came from, for the user
-
-
-def checkpoint_epoch(path: Path) -> int | None:
-    """Epoch in a solo-learn checkpoint name (``...-ep=12.ckpt`` -> 12), else None."""
-    found = re.findall(r"ep=(\d+)", path.stem)
-    return int(found[-1]) if found else None
-
-
-def choose_checkpoint(folder: Path) -> tuple[Path, str | None]:
-    """The run's checkpoint: the only one, or the latest epoch (with a note saying so)."""
-    found = sorted(p for p in folder.iterdir() if p.is_file() and p.suffix in CHECKPOINT_SUFFIXES)
-    if not found:
-        raise FileNotFoundError(
-            f"no checkpoint ({', '.join('*' + s for s in CHECKPOINT_SUFFIXES)}) in {folder}: "
-            "train with checkpoint.enabled=True or pass --checkpoint PATH"
-        )
-    if len(found) == 1:
-        return found[0], None
-    epochs = {p: checkpoint_epoch(p) for p in found}
-    if unnamed := [p.name for p, e in epochs.items() if e is None]:
-        raise ValueError(
-            f"{folder} holds several checkpoints and {unnamed} carry no epoch "
-            "(ep=N) in their name: pass --checkpoint PATH to choose one"
-        )
-    latest = max(e for e in epochs.values() if e is not None)
-    best = [p for p, e in epochs.items() if e == latest]
-    if len(best) > 1:
-        raise ValueError(
-            f"{folder} holds several checkpoints of epoch {latest} "
-            f"({[p.name for p in best]}): pass --checkpoint PATH to choose one"
-        )
-    return best[0], (
-        f"{len(found)} checkpoints in {folder}; publishing the latest epoch, "
-        f"{best[0].name} (pass --checkpoint PATH for another)"
-    )
-
-
-def read_run(path: str | Path, checkpoint: str | Path | None = None) -> SoloRun:
-    """A run folder (or a checkpoint file in one; ``checkpoint`` overrides the choice), with the
-    ``args.json`` beside the checkpoint, as ``solo-tase eval`` reads it."""
-    path = Path(path)
-    if not path.exists():
-        raise FileNotFoundError(f"run folder {path} does not exist")
-    folder = path.parent if path.is_file() else path
-    checkpoint = path if path.is_file() and checkpoint is None else checkpoint
-    note = None
-    if checkpoint is None:
-        chosen, note = choose_checkpoint(folder)
-    else:
-        chosen = Path(checkpoint)
-        chosen = folder / chosen if not chosen.is_file() and (folder / chosen).is_file() else chosen
-        if not chosen.is_file():
-            raise FileNotFoundError(
-                f"--checkpoint {checkpoint} is not a file (looked in the "
-                f"current folder and in {folder})"
-            )
-    args, args_path = read_run_args(chosen)
-    if not isinstance(args.get("max_epochs"), int):
-        raise ValueError(
-            f"{args_path} has no integer 'max_epochs': it is not a solo-learn "
-            "pre-training config (use the args.json solo-learn wrote for this run)"
-        )
-    return SoloRun(args=args, args_path=args_path, checkpoint=chosen, note=note)
 
 
 def check_name(value: str, what: str) -> str:
