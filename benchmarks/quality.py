@@ -58,29 +58,41 @@ class Benchmark:
     variants: dict[str, tuple[str, list[str]]] = field(default_factory=dict)
 
 
+CROP1 = "method_kwargs.bank_feature=crop1"  # the bank of the steps' first crops
+SIGNALS = ("kmeans", "overcluster", "knn_density", "memorisation")
 CORE: dict[str, tuple[str, list[str]]] = {  # variant -> (config, extra overrides)
     "simclr": ("simclr", []),
     "ts": ("ts", []),
     "sdclr": ("sdclr", []),
-    "tase": ("tase", []),
+    "tase": ("tase", []),  # knn_density on the clean bank, tau 0.1-0.5, beta 0, gamma 0.5
     "bcl-i": ("bcl", []),
     "bcl-d": ("bcl_d", []),
     "tase (temperature only)": ("tase", ["method_kwargs.weighting=none"]),
     "tase (weights only)": ("tase", ["method_kwargs.adaptive_temperature=false"]),
     **{
-        f"tase ({signal})": ("tase", [f"method_kwargs.tail_signal={signal}"])
-        for signal in ("kmeans", "overcluster", "knn_density", "memorisation")
+        f"tase ({s})": ("tase", [f"method_kwargs.tail_signal={s}"])
+        for s in SIGNALS
+        if s != "knn_density"
     },
-    "tase (knn_density, score_scale 2)": (
+    # the earlier default (the crop-1 bank): the first validation sweep and the seed-0 ablations
+    "tase (bank crop1)": ("tase", [CROP1]),
+    "tase (bank crop1, tau 0.05-1.0)": (
         "tase",
-        ["method_kwargs.tail_signal=knn_density", "method_kwargs.score_scale=2.0"],
+        [CROP1, "method_kwargs.tau_min=0.05", "method_kwargs.tau_max=1.0"],
     ),
-    # the validation sweep around the default (knn_density, tau 0.1-0.5, beta 0, gamma 0.5)
-    "tase (tau 0.05-1.0)": ("tase", ["method_kwargs.tau_min=0.05", "method_kwargs.tau_max=1.0"]),
-    "tase (beta 0.5)": ("tase", ["method_kwargs.beta=0.5"]),
-    "tase (gamma 1)": ("tase", ["method_kwargs.gamma=1.0"]),
-    "tase (knn_k 5N/K)": ("tase", ["method_kwargs.knn_k=1239"]),  # default 3N/K = 743
-    "tase (bank clean)": ("tase", ["method_kwargs.bank_feature=clean"]),
+    "tase (bank crop1, beta 0.5)": ("tase", [CROP1, "method_kwargs.beta=0.5"]),
+    "tase (bank crop1, gamma 1)": ("tase", [CROP1, "method_kwargs.gamma=1.0"]),
+    "tase (bank crop1, knn_k 5N/K)": ("tase", [CROP1, "method_kwargs.knn_k=1239"]),  # 3N/K = 743
+    "tase (bank crop1, score_scale 2)": ("tase", [CROP1, "method_kwargs.score_scale=2.0"]),
+    "tase (bank crop1, temperature only)": ("tase", [CROP1, "method_kwargs.weighting=none"]),
+    "tase (bank crop1, weights only)": (
+        "tase",
+        [CROP1, "method_kwargs.adaptive_temperature=false"],
+    ),
+    **{
+        f"tase (bank crop1, {s})": ("tase", [CROP1, f"method_kwargs.tail_signal={s}"])
+        for s in SIGNALS
+    },
 }
 BENCHMARKS: dict[str, Benchmark] = {
     "digits-lt": Benchmark(

@@ -34,6 +34,7 @@ def clean_pass(module: Any, state: TaseState, epoch: int) -> float:
         sampler=sampler,
         shuffle=False,
         num_workers=int(module.cfg.data.num_workers),
+        generator=torch.Generator().manual_seed(epoch),  # the global RNG stream stays untouched
     )
     start = time.perf_counter()
     was_training = module.backbone.training

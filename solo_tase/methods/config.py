@@ -80,8 +80,8 @@ class TaseConfig:
     memorisation_beta: Annotated[float, within(0, 1, "[)")] = 0.97
     # knn_density / memorisation: log-frequency per standard deviation
     score_scale: Annotated[float, at_least(0)] = 1.0
-    # bank feature: "crop1" (first crop), "mean" (of both crops) or "clean" (evaluation view)
-    bank_feature: Annotated[str, one_of("crop1", "mean", "clean")] = "crop1"
+    # bank feature: "clean" (evaluation view, re-read), "crop1" (first crop) or "mean" (of both)
+    bank_feature: Annotated[str, one_of("crop1", "mean", "clean")] = "clean"
     # epochs with tau_0 and w = 1 before the first estimate
     warmup_epochs: Annotated[
         int, integer_from(1, "(the first clustering needs one epoch of features)")

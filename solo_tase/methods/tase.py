@@ -13,6 +13,7 @@ import omegaconf
 import torch
 
 from solo_tase.losses.tase import nt_xent_per_anchor, tase_loss_func
+from solo_tase.data.solo_transforms import clean_copy
 from solo_tase.methods.clean_pass import clean_pass
 from solo_tase.methods.common import (
     STATS_FILE,
@@ -54,19 +55,21 @@ class TASE(ProjectedMethod):
         """K defaults to data.num_classes, the schedule period to max_epochs; DALI must yield
         real indexes."""
         check_dali_indexes(cfg, "tase")
-        if (
-            kwargs.get("bank_feature") == "clean"
-            and omegaconf.OmegaConf.select(cfg, "data.format") == "dali"
-        ):
-            raise ConfigError(
-                "method_kwargs.bank_feature=clean re-reads the training images through a PyTorch "
-                "loader, which DALI runs do not have: use bank_feature crop1 or mean with DALI"
-            )
-        return TaseConfig.from_kwargs(
+        tase = TaseConfig.from_kwargs(
             kwargs,
             num_classes=omegaconf.OmegaConf.select(cfg, "data.num_classes"),
             max_epochs=omegaconf.OmegaConf.select(cfg, "max_epochs"),
         )
+        if (
+            tase.bank_feature == "clean"
+            and omegaconf.OmegaConf.select(cfg, "data.format") == "dali"
+        ):
+            raise ConfigError(
+                "method_kwargs.bank_feature=clean (the default) re-reads the training images "
+                "through a PyTorch loader, which DALI runs do not have: set "
+                "method_kwargs.bank_feature=crop1 (or mean) with DALI"
+            )
+        return tase
 
     # ----------------------------------------------------------------- per-sample state
     def on_train_start(self) -> None:
@@ -78,6 +81,8 @@ class TASE(ProjectedMethod):
                 f"samples (clusters fitted: {self.tase.fit_clusters}; overcluster multiplies K by "
                 "overcluster_factor): lower it (allowed: 2..N clusters)"
             )
+        if self.tase.bank_feature == "clean":  # fail now, not at the first estimate
+            clean_copy(self.trainer.train_dataloader.dataset)
         self.state = TaseState(self.tase, n, self.features_dim, device=self.device)
         if self._restored is not None:
             self.state.load_state_dict(self._restored["state"])

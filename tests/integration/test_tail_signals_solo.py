@@ -70,12 +70,13 @@ def test_signal_resumes_exactly_and_logs_its_diagnostics(signal: str, run_solo, 
         assert abs(loss - full_losses[step]) < 1e-5, (step, loss, full_losses[step])
 
 
-# overrides -> samples in the first estimate: the two ranks' shards of epoch 0 (2 x 3 x 32), or
-# with the clean pass every training image (503)
+# overrides -> samples in the first estimate: with the crop-1 bank, the two ranks' shards of
+# epoch 0 (2 x 3 x 32); with the clean pass (the default), every training image (503)
+CROP1 = "method_kwargs.bank_feature=crop1"
 DDP_CASES = {
-    "knn_density": (["method_kwargs.tail_signal=knn_density"], 192),
-    "memorisation": (["method_kwargs.tail_signal=memorisation"], 192),
-    "clean bank": (["method_kwargs.bank_feature=clean"], 503),
+    "knn_density": (["method_kwargs.tail_signal=knn_density", CROP1], 192),
+    "memorisation": (["method_kwargs.tail_signal=memorisation", CROP1], 192),
+    "clean bank": ([], 503),
 }
 
 

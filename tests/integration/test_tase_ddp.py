@@ -31,6 +31,7 @@ def test_ddp_two_cpu_ranks_share_identical_tables(run_solo, tmp_path: Path):
             "checkpoint.keep_prev=True",
             "method_kwargs.kmeans_backend=torch",
             "method_kwargs.tail_signal=kmeans",
+            "method_kwargs.bank_feature=crop1",  # the bank holds what the steps saw
             "strategy=ddp",
             "devices='2'",
         ],

@@ -197,6 +197,8 @@ def test_main_linear_loads_the_tase_checkpoint(tase_run: Path, run_solo, tmp_pat
         ("method_kwargs.tau_min=-1", "method_kwargs.tau_min must be > 0"),
         ("method_kwargs.num_clusters=1000", "method_kwargs.num_clusters=1000 exceeds the 503"),
         ("augmentations.0.num_crops=3", "needs exactly 2 large crops"),
+        # the default clean bank reads the crop size: refused at start, not at the first estimate
+        ("augmentations.0.rrc.enabled=False", "bank_feature=clean needs a crop size"),
     ],
 )
 def test_bad_configuration_fails_at_start_naming_the_key(
