@@ -215,3 +215,19 @@ def test_bad_configuration_fails_at_start_naming_the_key(
     assert proc.returncode != 0
     assert message in proc.stderr + proc.stdout
     assert not list(tmp_path.glob("tase/*/*.ckpt"))
+
+
+def test_dali_runs_are_told_to_use_the_crop1_bank():
+    from omegaconf import OmegaConf
+
+    from solo_tase.methods.config import ConfigError
+    from solo_tase.methods.tase import TASE
+
+    cfg = OmegaConf.create(
+        {"data": {"format": "dali"}, "dali": {"encode_indexes_into_labels": True}, "max_epochs": 4}
+    )
+    with pytest.raises(ConfigError, match=r"clean \(the default\).*bank_feature=crop1"):
+        TASE.resolve_config({}, cfg)
+    assert TASE.resolve_config({"bank_feature": "crop1"}, cfg).bank_feature == "crop1"
+    cfg.data.format = "image_folder"
+    assert TASE.resolve_config({}, cfg).bank_feature == "clean"
