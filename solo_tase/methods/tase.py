@@ -12,8 +12,8 @@ from typing import Any
 import omegaconf
 import torch
 
-from solo_tase.losses.tase import nt_xent_per_anchor, tase_loss_func
 from solo_tase.data.solo_transforms import clean_copy
+from solo_tase.losses.tase import nt_xent_per_anchor, tase_loss_func
 from solo_tase.methods.clean_pass import clean_pass
 from solo_tase.methods.common import (
     STATS_FILE,

@@ -89,4 +89,4 @@ def test_signal_under_ddp_gives_identical_tables_on_both_ranks(case: str, run_so
     assert len(record["tables_checksum_by_rank"]) == 2
     assert len(set(record["tables_checksum_by_rank"])) == 1
     assert record["clustered"] == clustered and -1.0 <= record["rho"] <= 1.0
-    assert ("clean_pass_seconds" in record) == (case == "clean bank")
+    assert (record.get("clean_pass_seconds", 0) > 0) == (case == "clean bank")
