@@ -230,10 +230,11 @@ def default_out(args: argparse.Namespace) -> Path:
 
 def _eval(args: argparse.Namespace) -> int:
     from solo_tase.eval.pipeline import EvalRequest, evaluate
-    from solo_tase.eval.report import comparison_table, refuse_existing, write_result
+    from solo_tase.eval.report import comparison_table, write_result
+    from solo_tase.utils.atomic import refuse_existing
 
     out = args.out or default_out(args)
-    refuse_existing(out, args.replace)  # before the work, not after it
+    refuse_existing(out, args.replace, "--out")  # before the work, not after it
     options = {
         "protocol": args.protocol,
         "shots": args.shots,

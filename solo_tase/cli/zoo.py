@@ -73,7 +73,9 @@ def register(sub: argparse._SubParsersAction) -> None:
     fetch = command(
         "fetch", "download a model's weights from its card's URL and verify them", _fetch
     )
-    fetch.add_argument("name", metavar="NAME", help="model name, or DATASET/METHOD/NAME")
+    fetch.add_argument(
+        "name", metavar="NAME", help="model name, DATASET/METHOD/NAME or weights file name"
+    )
     fetch.add_argument(
         "--dest",
         type=Path,

@@ -9,6 +9,7 @@ from matplotlib.patches import Patch
 
 from solo_tase.data.manifest import Manifest
 from solo_tase.data.profiles import GROUPS, imbalance_ratio
+from solo_tase.utils.atomic import refuse_existing
 
 GROUP_COLOURS = {"many": "#1f77b4", "medium": "#ff7f0e", "few": "#2ca02c"}
 
@@ -20,10 +21,7 @@ def plot_profile(manifest: Manifest, path: str | Path, *, replace: bool = False)
         FileExistsError: ``path`` exists and ``replace`` is off.
     """
     path = Path(path)
-    if path.exists() and not replace:
-        raise FileExistsError(
-            f"{path} already exists: choose another --plot path or pass --replace to overwrite it"
-        )
+    refuse_existing(path, replace, "--plot path")
     order = sorted(range(manifest.num_classes), key=lambda i: (-manifest.counts[i], i))
     counts = [manifest.counts[i] for i in order]
     fig = Figure(figsize=(max(6.0, min(16.0, 0.06 * len(counts) + 4)), 4), layout="constrained")

@@ -14,7 +14,7 @@ from matplotlib.figure import Figure
 from solo_tase.data.plot import GROUP_COLOURS
 from solo_tase.data.profiles import GROUPS
 from solo_tase.eval.pipeline import METRICS_SCHEMA
-from solo_tase.utils.atomic import build_folder_atomically
+from solo_tase.utils.atomic import build_folder_atomically, refuse_existing
 from solo_tase.utils.documents import read_document
 from solo_tase.utils.markdown import markdown_table
 
@@ -27,7 +27,7 @@ TABLE_COLUMNS = ("many", "medium", "few", "std", "all")
 def write_result(out: Path, document: Mapping[str, Any], *, replace: bool = False) -> Path:
     """Write the result folder ``out`` atomically; refuse an existing ``out`` unless ``replace``."""
     out = Path(out)
-    refuse_existing(out, replace)
+    refuse_existing(out, replace, "--out")
 
     def fill(tmp: Path) -> None:
         (tmp / METRICS_FILE).write_text(json.dumps(document, indent=2) + "\n")
@@ -35,15 +35,6 @@ def write_result(out: Path, document: Mapping[str, Any], *, replace: bool = Fals
         plot_per_class(document, tmp / PER_CLASS_PLOT)
 
     return build_folder_atomically(out, fill)
-
-
-def refuse_existing(out: Path, replace: bool) -> None:
-    """Raise ``FileExistsError`` when ``out`` exists and ``replace`` is not set."""
-    if out.exists() and not replace:
-        raise FileExistsError(
-            f"{out} already exists and earlier results are never overwritten: "
-            "choose another --out or pass --replace"
-        )
 
 
 def write_per_class_csv(document: Mapping[str, Any], path: Path) -> None:

@@ -14,6 +14,7 @@ from typing import Any
 from matplotlib.figure import Figure
 
 from solo_tase.methods.common import STATS_FILE
+from solo_tase.utils.atomic import refuse_existing
 
 COLUMNS = (
     "epoch",
@@ -44,10 +45,7 @@ def read_estimates(run: str | Path) -> list[dict[str, Any]]:
 
 def plot_estimates(records: list[dict[str, Any]], path: Path, *, replace: bool = False) -> Path:
     """Three panels over epochs: rho, imbalance (log), tau and w of Many / Few, to PNG ``path``."""
-    if path.exists() and not replace:
-        raise FileExistsError(
-            f"{path} already exists: pass --replace to overwrite it, or --plot another path"
-        )
+    refuse_existing(path, replace, "--plot path")
     labelled = [r for r in records if "rho" in r]
     if not labelled:
         raise ValueError(

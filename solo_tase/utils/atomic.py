@@ -13,6 +13,16 @@ def _sibling(path: Path, tag: str) -> Path:
     return path.with_name(f".{path.name}.{tag}-{os.getpid()}")
 
 
+def refuse_existing(path: Path, replace: bool, instead: str) -> None:
+    """Raise ``FileExistsError`` when ``path`` exists and ``replace`` is off; ``instead`` names
+    the option that picks another path (``--out``, ``--name``, ...)."""
+    if Path(path).exists() and not replace:
+        raise FileExistsError(
+            f"{path} already exists and is never overwritten silently: choose another "
+            f"{instead} or pass --replace"
+        )
+
+
 def write_file_atomically(path: Path, write: Callable[[Path], object]) -> Path:
     """Create or replace the file ``path`` by ``write(tmp)`` on a hidden sibling, then
     ``os.replace``: readers see the old file or the new one, never a partial one."""

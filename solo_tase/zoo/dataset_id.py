@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Sequence
+from contextlib import suppress
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -43,36 +44,30 @@ def identify_dataset(
             f"(inputs.manifest_checksum {sorted(sums)}): publish metrics of one run"
         )
     checksum = sums.pop() if sums else None
-    looked: list[Path] = []  # where a run without data.long_tail may keep its manifest
-    try:
-        path: Path | None = resolve_manifest(None, args)
-    except FileNotFoundError:
-        train = dotted(args, "data.train_path")
-        if isinstance(train, str) and train:
-            looked = [Path(train) / MANIFEST_NAME, Path(train).parent / MANIFEST_NAME]
-        looked += [Path(m) for d in metrics if isinstance(m := dotted(d, "inputs.manifest"), str)]
-        path = next((p for p in looked if p.is_file()), None)
-    name = None
-    if path is not None:
-        manifest = Manifest.load(path)
-        name, checksum = manifest.name, checksum or manifest.index_checksum
-        if checksum != manifest.index_checksum:
-            raise ValueError(
-                f"the metrics' inputs.manifest_checksum {checksum} does not match the "
-                f"run's manifest {path} (index_checksum {manifest.index_checksum}): "
-                "the model was evaluated on other data than it was trained on"
-            )
+    train = dotted(args, "data.train_path")  # Digits-LT keeps its manifest in or above it
+    looked = [Path(train) / MANIFEST_NAME, Path(train).parent / MANIFEST_NAME] if train else []
+    looked += [Path(m) for d in metrics if isinstance(m := dotted(d, "inputs.manifest"), str)]
+    with suppress(FileNotFoundError):  # data.long_tail's manifest comes first
+        looked.insert(0, resolve_manifest(None, args))
+    path = next((p for p in looked if p.is_file()), None)
+    manifest = Manifest.load(path) if path is not None else None
+    if manifest is not None and checksum not in (None, manifest.index_checksum):
+        raise ValueError(
+            f"the metrics' inputs.manifest_checksum {checksum} does not match the run's manifest "
+            f"{path} (index_checksum {manifest.index_checksum}): the model was evaluated on "
+            "other data than it was trained on"
+        )
+    name, checksum = (manifest.name, manifest.index_checksum) if manifest else (None, checksum)
     if override:
         return DatasetId(check_name(override, "--dataset"), name, checksum, "--dataset")
     if name:
-        return DatasetId(
-            check_name(name, f"the manifest name in {path}"), name, checksum, f"manifest {path}"
-        )
+        rule = f"manifest {path}"
+        return DatasetId(check_name(name, f"the name of {rule}"), name, checksum, rule)
     data = str(dotted(args, "data.dataset"))
     if dotted(args, "data.long_tail") is not None or data == "custom":
         why = "is long-tailed (data.long_tail)" if data != "custom" else "uses custom data"
         raise ValueError(
-            f"the run {why} but no data manifest was found (looked at "
-            f"data.long_tail and {[str(p) for p in looked]}): pass --dataset NAME"
+            f"the run {why} but no data manifest was found (looked at data.long_tail and "
+            f"{[str(p) for p in looked]}): pass --dataset NAME"
         )
     return DatasetId(check_name(data, "data.dataset"), None, checksum, "data.dataset")

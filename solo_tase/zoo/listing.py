@@ -21,19 +21,10 @@ NUMERIC = ("Epochs", *METRIC_COLUMNS)  # right-aligned
 COLUMNS = ("Dataset", "Method", "Name", "Backbone", "Epochs", "Protocol", *METRIC_COLUMNS)
 COLUMNS += ("Weights", "sha256", "Download")
 EMPTY = "_No models published yet: see docs/zoo.md to publish one._"
-README_TEMPLATE = f"""# Model zoo
-
-Self-supervised checkpoints published with `solo-tase zoo publish`, with the numbers
-`solo-tase eval` measured for them (accuracies in %, Many/Medium/Few groups of classes by
-training count; Std is the standard deviation of the group accuracies). Each entry is
-`<dataset>/<method>/<name>/` holding `card.yaml` (the full record), the run's `args.json`
-and the metrics files. Weights are not in git: `solo-tase zoo fetch NAME` downloads them
-and checks their sha256 and size; `solo-tase zoo verify PATH` re-checks a file. See
-[docs/zoo.md](../docs/zoo.md).
-
-{BEGIN}
-{END}
-"""
+README_TEMPLATE = (  # a new zoo folder's README; solo-tase's own explains the table at length
+    "# Model zoo\n\nPublished with `solo-tase zoo publish`: accuracies in %, Many/Medium/Few "
+    f"groups of classes by training count, Std of the group accuracies.\n\n{BEGIN}\n{END}\n"
+)
 
 
 def table_rows(cards: Sequence[ModelCard], link: bool = False) -> list[list[str]]:

@@ -7,7 +7,6 @@ import dataclasses
 import shutil
 import urllib.parse
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -26,19 +25,18 @@ from solo_tase.eval.run_folder import SoloRun, checkpoint_epoch, read_run
 from solo_tase.eval.report import METRICS_FILE, load_metrics, protocol_label
 from solo_tase.settings import parse
 from solo_tase.solo_compat import SOLO_LEARN_COMMIT
-from solo_tase.utils.atomic import build_folder_atomically
+from solo_tase.utils.atomic import build_folder_atomically, refuse_existing
 from solo_tase.utils.documents import dotted
 from solo_tase.utils.hashing import sha256_file
 from solo_tase.zoo.card import Evaluation, ModelCard, save_card
-from solo_tase.zoo.listing import update_readme
 from solo_tase.zoo.dataset_id import check_name, identify_dataset
+from solo_tase.zoo.listing import update_readme
 from solo_tase.zoo.store import DEFAULT_ZOO, iter_entries
-
 
 MetricsRead = tuple[Path, dict[str, Any], Evaluation]  # file, document, card row
 
 
-@dataclass(frozen=True)
+@dataclasses.dataclass(frozen=True)
 class Published:
     folder: Path
     card: ModelCard
@@ -90,14 +88,6 @@ def save_backbone(state: Mapping[str, torch.Tensor], path: Path) -> None:
     torch.save({"state_dict": out}, path)
 
 
-def _refuse_existing(target: Path, replace: bool) -> None:
-    if target.exists() and not replace:
-        raise FileExistsError(
-            f"{target} is already published: choose another --name or pass "
-            "--replace to overwrite it"
-        )
-
-
 def publish(
     run_dir: str | Path,
     metrics: Sequence[str | Path],
@@ -130,7 +120,7 @@ def publish(
     data_id = identify_dataset(args, [d for _, d, _ in read], dataset)
     notes.append(f"dataset folder {data_id.name!r} from {data_id.rule}")
     target = Path(zoo) / data_id.name / method / name
-    _refuse_existing(target, replace)  # before the slow part
+    refuse_existing(target, replace, "--name")  # before the slow part
 
     # loaded strictly, as `solo-tase eval` will; solo-learn's ResNets are torchvision's
     backbone = load_backbone(
@@ -142,18 +132,19 @@ def publish(
             f"{run.checkpoint.name} is from epoch {epoch + 1} of max_epochs={max_epochs}"
             ": the run did not finish (the card records checkpoint_epoch)"
         )
-    crops = dotted(args, "augmentations")
-    is_resnet = str(dotted(args, "backbone.name")).startswith("resnet")
-    stem = "cifar" if dotted(args, "data.dataset") in CIFAR_DATASETS else "imagenet"
+    crops, net = dotted(args, "augmentations"), str(dotted(args, "backbone.name"))
+    # the stem solo-learn gives a ResNet
+    cifar = dotted(args, "data.dataset") in CIFAR_DATASETS
+    stem = ("cifar" if cifar else "imagenet") if net.startswith("resnet") else None
     card: dict[str, Any] = {
         "name": name,
         "dataset": data_id.name,
         "method": method,
         "method_kwargs": dict(dotted(args, "method_kwargs") or {}),
         "backbone": {
-            "name": dotted(args, "backbone.name"),
+            "name": net,
             "kwargs": dict(dotted(args, "backbone.kwargs") or {}),
-            "stem": stem if is_resnet else None,  # the stem solo-learn gives a ResNet
+            "stem": stem,
         },
         "pretraining": {
             "data": str(dotted(args, "data.dataset")),
@@ -195,7 +186,6 @@ def publish(
         made.append(ModelCard.from_dict(card, where=str(tmp)))
         save_card(made[0], tmp)
 
-    _refuse_existing(target, replace)
     folder = build_folder_atomically(target, fill)
     update_readme(zoo, [c for _, c in iter_entries(zoo)])
     return Published(folder=folder, card=made[0], notes=notes)

@@ -34,16 +34,18 @@ def iter_entries(zoo: Path) -> list[tuple[Path, ModelCard]]:
     return entries
 
 
-def find_entry(zoo: Path, ref: str) -> tuple[Path, ModelCard]:
-    """The entry named ``ref``: a model name, or ``<dataset>/<method>/<name>`` when names repeat."""
+def find_entry(
+    zoo: Path, ref: str, hint: str = "pass DATASET/METHOD/NAME"
+) -> tuple[Path, ModelCard]:
+    """The one entry ``ref`` names: ``<dataset>/<method>/<name>``, a model name or a weights file
+    name; ``hint`` tells the user what to do when none or several match."""
     entries = {d.relative_to(zoo).as_posix(): (d, c) for d, c in iter_entries(zoo)}
-    matches = [e for key, e in entries.items() if ref.strip("/") == key or ref == e[1].name]
+    ref = ref.strip("/")
+    matches = [e for k, e in entries.items() if ref in (k, e[1].name, e[1].weights.file)]
     if not matches:
-        raise FileNotFoundError(
-            f"no model {ref!r} in {zoo} (published: {', '.join(sorted(entries)) or 'none'}); "
-            "see `solo-tase zoo list`"
-        )
+        published = ", ".join(sorted(entries)) or "none"
+        raise FileNotFoundError(f"no model {ref!r} in {zoo} (published: {published}): {hint}")
     if len(matches) > 1:
         paths = ", ".join(d.relative_to(zoo).as_posix() for d, _ in matches)
-        raise ValueError(f"several models are named {ref!r} ({paths}): pass DATASET/METHOD/NAME")
+        raise ValueError(f"several models are named {ref!r} ({paths}): {hint}")
     return matches[0]

@@ -8,7 +8,7 @@ from pathlib import Path
 from solo_tase.eval.checkpoint import ARGS_NAME
 from solo_tase.utils.hashing import sha256_file
 from solo_tase.zoo.card import CARD_NAME, ModelCard, load_card
-from solo_tase.zoo.store import iter_entries
+from solo_tase.zoo.store import find_entry
 
 
 @dataclass(frozen=True)
@@ -38,23 +38,13 @@ def verify(path: Path, zoo: Path, card: Path | None = None) -> Verdict:
     """Check ``path`` (a weights file, or a folder with a card) against ``card``, else the card
     beside it, else the zoo's card naming that file; an ``args.json`` beside it too."""
     path = Path(path)
-    if card is None and not path.is_dir() and not (path.parent / CARD_NAME).is_file():
-        if not path.is_file():
-            raise FileNotFoundError(f"{path} does not exist")
-        matches = [d for d, c in iter_entries(zoo) if c.weights.file == path.name]
-        if not matches:
-            raise FileNotFoundError(
-                f"no {CARD_NAME} beside {path} and no card in {zoo} names a "
-                f"weights file {path.name!r}: pass --card CARD"
-            )
-        if len(matches) > 1:
-            raise ValueError(
-                f"several cards in {zoo} name {path.name!r} "
-                f"({[str(d) for d in matches]}): pass --card CARD"
-            )
-        card = matches[0]
-    folder = card if card is not None else path if path.is_dir() else path.parent
-    card_path = folder / CARD_NAME if folder.is_dir() else folder
+    if card is None:
+        card = path if path.is_dir() else path.parent
+        if not path.is_dir() and not (card / CARD_NAME).is_file():
+            if not path.is_file():
+                raise FileNotFoundError(f"{path} does not exist")
+            card = find_entry(zoo, path.name, f"nor a {CARD_NAME} beside it: pass --card CARD")[0]
+    card_path = card / CARD_NAME if card.is_dir() else card
     found = load_card(card_path)
     weights = path / found.weights.file if path.is_dir() else path
     problems = file_problems(weights, found)

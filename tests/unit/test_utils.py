@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 import torch
 
-from solo_tase.utils.atomic import write_file_atomically
+from solo_tase.utils.atomic import refuse_existing, write_file_atomically
 from solo_tase.utils.documents import dotted, read_document
 from solo_tase.utils.hashing import sha256_file, tensors_checksum
 from solo_tase.utils.markdown import markdown_table
@@ -27,6 +27,17 @@ def test_an_atomic_write_replaces_whole_or_leaves_the_old_file(tmp_path: Path) -
         write_file_atomically(path, failing)
     assert path.read_text() == "one"
     assert sorted(p.name for p in path.parent.iterdir()) == ["table.md"]  # no temporary file
+
+
+def test_an_existing_path_is_refused_unless_replace(tmp_path: Path) -> None:
+    refuse_existing(tmp_path / "new", False, "--out")
+    (tmp_path / "old").write_text("kept")
+    with pytest.raises(
+        FileExistsError, match="old already exists .*another --out or pass --replace"
+    ):
+        refuse_existing(tmp_path / "old", False, "--out")
+    refuse_existing(tmp_path / "old", True, "--out")
+    assert (tmp_path / "old").read_text() == "kept"
 
 
 def test_documents_are_read_by_suffix_from_a_file_or_its_folder(tmp_path: Path) -> None:

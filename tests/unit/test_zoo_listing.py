@@ -98,7 +98,9 @@ def test_entries_are_found_by_name_and_misplaced_cards_refused(tmp_path: Path) -
     assert [d for d, _ in iter_entries(zoo)] == [second, first]
     with pytest.raises(ValueError, match="several models are named .*DATASET/METHOD/NAME"):
         find_entry(zoo, "simclr-digits-lt")
-    assert find_entry(zoo, "cifar10-lt/simclr/simclr-digits-lt")[0] == second
+    assert find_entry(zoo, "cifar10-lt/simclr/simclr-digits-lt/")[0] == second
+    with pytest.raises(ValueError, match="several models are named 'simclr-digits-lt.pth'"):
+        find_entry(zoo, "simclr-digits-lt.pth")  # a weights file name is a reference too
     save_card(make_card(name="renamed"), first)
     with pytest.raises(ValueError, match="describes digits-lt-r10-s0/simclr/renamed but sits in"):
         iter_entries(zoo)

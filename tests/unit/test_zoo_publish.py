@@ -139,7 +139,7 @@ def test_publishing_twice_is_refused_unless_replace(run_dir: Path, tmp_path: Pat
     zoo = tmp_path / "zoo"
     publish(run_dir, [run_dir / "metrics.json"], zoo)
     before = (entry(tmp_path) / "card.yaml").read_bytes()
-    with pytest.raises(FileExistsError, match="already published.*--replace"):
+    with pytest.raises(FileExistsError, match="already exists.*--name or pass --replace"):
         publish(run_dir, [run_dir / "metrics.json"], zoo, url="https://example.org/w.pth")
     assert (entry(tmp_path) / "card.yaml").read_bytes() == before
     done = publish(

@@ -82,7 +82,9 @@ def test_a_file_elsewhere_is_matched_to_its_card_through_the_zoo(
     verdict = verify(moved, tmp_path / "zoo")
     assert verdict.ok and verdict.card_path == entry / "card.yaml"
     renamed = moved.rename(moved.with_name("mine.pth"))
-    with pytest.raises(FileNotFoundError, match="no card in .* names a weights file 'mine.pth'"):
+    with pytest.raises(
+        FileNotFoundError, match="no model 'mine.pth' in .*card.yaml beside it: pass --card"
+    ):
         verify(renamed, tmp_path / "zoo")
     assert verify(renamed, tmp_path / "zoo", card=entry).ok
     twin = entry_dir(tmp_path / "zoo", ModelCard.from_dict({**card_dict(), "method": "tase"}))
@@ -91,5 +93,5 @@ def test_a_file_elsewhere_is_matched_to_its_card_through_the_zoo(
         (entry / "card.yaml").read_bytes().replace(b"method: simclr", b"method: tase")
     )
     renamed.rename(moved)
-    with pytest.raises(ValueError, match="several cards .*pass --card"):
+    with pytest.raises(ValueError, match="several models are named .*pass --card"):
         verify(moved, tmp_path / "zoo")
