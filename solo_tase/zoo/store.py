@@ -35,7 +35,9 @@ def iter_entries(zoo: Path) -> list[tuple[Path, ModelCard]]:
 
 
 def find_entry(
-    zoo: Path, ref: str, hint: str = "pass DATASET/METHOD/NAME"
+    zoo: Path,
+    ref: str,
+    hint: str = "see `solo-tase zoo list`; pass DATASET/METHOD/NAME when names repeat",
 ) -> tuple[Path, ModelCard]:
     """The one entry ``ref`` names: ``<dataset>/<method>/<name>``, a model name or a weights file
     name; ``hint`` tells the user what to do when none or several match."""
