@@ -74,6 +74,8 @@ CORE: dict[str, tuple[str, list[str]]] = {  # variant -> (config, extra override
         for s in SIGNALS
         if s != "knn_density"
     },
+    "tase (score_scale 0.5)": ("tase", ["method_kwargs.score_scale=0.5"]),
+    "tase (score_scale 2)": ("tase", ["method_kwargs.score_scale=2.0"]),
     # the earlier default (the crop-1 bank): the first validation sweep and the seed-0 ablations
     "tase (bank crop1)": ("tase", [CROP1]),
     "tase (bank crop1, tau 0.05-1.0)": (
@@ -83,7 +85,6 @@ CORE: dict[str, tuple[str, list[str]]] = {  # variant -> (config, extra override
     "tase (bank crop1, beta 0.5)": ("tase", [CROP1, "method_kwargs.beta=0.5"]),
     "tase (bank crop1, gamma 1)": ("tase", [CROP1, "method_kwargs.gamma=1.0"]),
     "tase (bank crop1, knn_k 5N/K)": ("tase", [CROP1, "method_kwargs.knn_k=1239"]),  # 3N/K = 743
-    "tase (bank crop1, score_scale 2)": ("tase", [CROP1, "method_kwargs.score_scale=2.0"]),
     "tase (bank crop1, temperature only)": ("tase", [CROP1, "method_kwargs.weighting=none"]),
     "tase (bank crop1, weights only)": (
         "tase",
