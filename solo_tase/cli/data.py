@@ -366,7 +366,7 @@ def load_or_scan(path: Path, group_rule: str | None) -> Manifest:
         counts=images.counts,
         items=images.paths,
         group_rule=group_rule or "thirds",
-    )  # type: ignore[arg-type]
+    )
 
 
 def _inspect(args: argparse.Namespace) -> int:

@@ -32,6 +32,6 @@ def register_methods() -> dict[str, type]:
         current = solo.methods.METHODS.get(name)
         if current is not None and current is not method:
             raise RuntimeError(f"solo.methods.METHODS already has a different {name!r}: {current}")
-        solo.methods.METHODS[name] = method  # type: ignore[assignment]
+        solo.methods.METHODS[name] = method
         added[name] = method  # type: ignore[assignment]
     return added

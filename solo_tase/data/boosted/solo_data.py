@@ -73,7 +73,7 @@ def boosted_dataset_with_index(settings: BoostSettings) -> Callable[[type], type
     """A drop-in for solo-learn's ``dataset_with_index`` whose datasets carry the boost."""
 
     def factory(dataset_class: type) -> type:
-        class BoostedDatasetWithIndex(dataset_class):  # type: ignore[misc, valid-type]
+        class BoostedDatasetWithIndex(dataset_class):
             def __init__(self, *args: Any, **kwargs: Any) -> None:
                 super().__init__(*args, **kwargs)
                 self.bcl_boost = BoostedRandAugment(settings.rand_k, settings.rand_strength)
