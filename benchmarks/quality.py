@@ -35,6 +35,7 @@ import yaml
 from matplotlib.figure import Figure
 
 from solo_tase.cli.main import main as cli
+from solo_tase.data.fashion_mnist import BALANCED_SPLIT
 from solo_tase.eval.run_folder import last_checkpoint, run_folder
 from solo_tase.eval.tail_report import read_estimates
 from solo_tase.experiments import (
@@ -48,79 +49,118 @@ from solo_tase.methods.common import STATS_FILE
 
 
 @dataclass(frozen=True)
+class Variant:
+    """One row: a config of scripts/pretrain/<dataset>/, its overrides, the training split."""
+
+    config: str
+    overrides: tuple[str, ...] = ()
+    train_split: str = "train"  # the dataset folder's training set (train-balanced: balanced)
+
+
+@dataclass(frozen=True)
 class Benchmark:
-    """How one dataset folder is built and trained (epochs of the CPU preset)."""
+    """How one dataset folder is built and trained (epochs of the preset)."""
 
     epochs: int
     build: list[str]  # `solo-tase data build` arguments; {seed} is replaced per seed
     per_seed_data: bool  # a dataset per pre-training seed (class order and draw follow the seed)
     summary: str
-    variants: dict[str, tuple[str, list[str]]] = field(default_factory=dict)
+    variants: dict[str, Variant] = field(default_factory=dict)
+    configs: str = ""  # scripts/pretrain/<configs>/ (default: the benchmark's name)
+    data_root: str = ""  # where its data folders are built (default: under the run folder)
+
+
+def v(config: str, *overrides: str) -> Variant:
+    return Variant(config, overrides)
 
 
 CROP1 = "method_kwargs.bank_feature=crop1"  # the bank of the steps' first crops
 SIGNALS = ("kmeans", "overcluster", "knn_density", "memorisation")
-CORE: dict[str, tuple[str, list[str]]] = {  # variant -> (config, extra overrides)
-    "simclr": ("simclr", []),
-    "ts": ("ts", []),
-    "sdclr": ("sdclr", []),
-    "tase": ("tase", []),  # knn_density on the clean bank, tau 0.1-0.5, beta 0, gamma 0.5
-    "bcl-i": ("bcl", []),
-    "bcl-d": ("bcl_d", []),
-    "tase (temperature only)": ("tase", ["method_kwargs.weighting=none"]),
-    "tase (weights only)": ("tase", ["method_kwargs.adaptive_temperature=false"]),
+BALANCED = "simclr (balanced data)"  # the positive control: SimCLR on train-balanced/
+CORE: dict[str, Variant] = {
+    "simclr": v("simclr"),
+    "ts": v("ts"),
+    "sdclr": v("sdclr"),
+    "tase": v("tase"),  # knn_density on the clean bank, tau 0.1-0.5, beta 0, gamma 0.5
+    "bcl-i": v("bcl"),
+    "bcl-d": v("bcl_d"),
+    "tase (temperature only)": v("tase", "method_kwargs.weighting=none"),
+    "tase (weights only)": v("tase", "method_kwargs.adaptive_temperature=false"),
     **{
-        f"tase ({s})": ("tase", [f"method_kwargs.tail_signal={s}"])
+        f"tase ({s})": v("tase", f"method_kwargs.tail_signal={s}")
         for s in SIGNALS
         if s != "knn_density"
     },
-    "tase (score_scale 0.5)": ("tase", ["method_kwargs.score_scale=0.5"]),
-    "tase (score_scale 2)": ("tase", ["method_kwargs.score_scale=2.0"]),
+    "tase (score_scale 0.5)": v("tase", "method_kwargs.score_scale=0.5"),
+    "tase (score_scale 2)": v("tase", "method_kwargs.score_scale=2.0"),
     # the earlier default (the crop-1 bank): the first validation sweep and the seed-0 ablations
-    "tase (bank crop1)": ("tase", [CROP1]),
-    "tase (bank crop1, tau 0.05-1.0)": (
-        "tase",
-        [CROP1, "method_kwargs.tau_min=0.05", "method_kwargs.tau_max=1.0"],
+    "tase (bank crop1)": v("tase", CROP1),
+    "tase (bank crop1, tau 0.05-1.0)": v(
+        "tase", CROP1, "method_kwargs.tau_min=0.05", "method_kwargs.tau_max=1.0"
     ),
-    "tase (bank crop1, beta 0.5)": ("tase", [CROP1, "method_kwargs.beta=0.5"]),
-    "tase (bank crop1, gamma 1)": ("tase", [CROP1, "method_kwargs.gamma=1.0"]),
-    "tase (bank crop1, knn_k 5N/K)": ("tase", [CROP1, "method_kwargs.knn_k=1239"]),  # 3N/K = 743
-    "tase (bank crop1, temperature only)": ("tase", [CROP1, "method_kwargs.weighting=none"]),
-    "tase (bank crop1, weights only)": (
-        "tase",
-        [CROP1, "method_kwargs.adaptive_temperature=false"],
-    ),
+    "tase (bank crop1, beta 0.5)": v("tase", CROP1, "method_kwargs.beta=0.5"),
+    "tase (bank crop1, gamma 1)": v("tase", CROP1, "method_kwargs.gamma=1.0"),
+    "tase (bank crop1, knn_k 5N/K)": v("tase", CROP1, "method_kwargs.knn_k=1239"),  # 3N/K = 743
+    "tase (bank crop1, temperature only)": v("tase", CROP1, "method_kwargs.weighting=none"),
+    "tase (bank crop1, weights only)": v("tase", CROP1, "method_kwargs.adaptive_temperature=false"),
     **{
-        f"tase (bank crop1, {s})": ("tase", [CROP1, f"method_kwargs.tail_signal={s}"])
+        f"tase (bank crop1, {s})": v("tase", CROP1, f"method_kwargs.tail_signal={s}")
         for s in SIGNALS
     },
 }
+CONTROL: dict[str, Variant] = {BALANCED: Variant("simclr", (), BALANCED_SPLIT)}
+
+
+def fashion_preset(epochs: int, n_max: int, variants: dict[str, Variant]) -> Benchmark:
+    """A Fashion-MNIST-LT preset: ratio 100, ``n_max`` head images, the probe set as large as the
+    head class, class order and draw by seed, the balanced twin; data shared by every preset of
+    the same ``n_max`` (``runs/data/fashion-mnist-lt-n<n_max>``)."""
+    return Benchmark(
+        epochs=epochs,
+        per_seed_data=True,
+        build=fashion_build(n_max),
+        summary=f"Fashion-MNIST-LT ratio 100, n_max {n_max} ({n_max} probe images per class / "
+        "1,000 val / 10,000 test; class order and draw follow the pre-training seed)",
+        variants=variants,
+        configs="fashion-mnist-lt",
+        data_root=f"runs/data/fashion-mnist-lt-n{n_max}",
+    )
+
+
+def preset_name(epochs: int, n_max: int) -> str:
+    """``fashion-mnist-lt`` for the 20-epoch CPU preset, else ``fashion-mnist-lt-e<E>-n<N>``."""
+    return (
+        "fashion-mnist-lt"
+        if (epochs, n_max) == (20, 1000)
+        else f"fashion-mnist-lt-e{epochs}-n{n_max}"
+    )
+
+
+def fashion_build(n_max: int) -> list[str]:
+    """`solo-tase data build` arguments of a Fashion-MNIST-LT preset (see fashion_preset)."""
+    return [
+        "fashion-mnist-lt",
+        "--n-max",
+        str(n_max),
+        "--probe-per-class",
+        str(n_max),
+        "--class-order",
+        "random:{seed}",
+        "--seed",
+        "{seed}",
+        "--balanced-train",
+    ]
+
+
 BENCHMARKS: dict[str, Benchmark] = {
     "digits-lt": Benchmark(
         epochs=80,
         build=["digits-lt"],
         per_seed_data=False,
         summary="Digits-LT ratio 10 (503 train / 1,240 probe / 500 test images)",
-        variants={**CORE, "random init": ("simclr", ["+limit_train_batches=1"])},
+        variants={**CORE, "random init": v("simclr", "+limit_train_batches=1")},
     ),
-    "fashion-mnist-lt": Benchmark(
-        epochs=20,
-        per_seed_data=True,
-        build=[
-            "fashion-mnist-lt",
-            "--n-max",
-            "1000",
-            "--probe-per-class",
-            "1000",
-            "--class-order",
-            "random:{seed}",
-            "--seed",
-            "{seed}",
-        ],
-        summary="Fashion-MNIST-LT ratio 100, CPU preset (2,478 train / 10,000 probe / 1,000 val "
-        "/ 10,000 test images; class order and draw follow the pre-training seed)",
-        variants=dict(CORE),
-    ),
+    "fashion-mnist-lt": fashion_preset(20, 1000, {**CONTROL, **CORE}),
 }
 PROTOCOLS: dict[str, list[str]] = {
     "linear": [],
@@ -128,6 +168,7 @@ PROTOCOLS: dict[str, list[str]] = {
     "knn": ["--protocol", "knn"],
 }
 KEYS = ("many", "medium", "few", "std", "all")
+CHECKPOINT_EVERY = 10  # epochs between the checkpoints an interrupted run resumes from
 RESULTS_MD = REPO / "docs" / "results.md"
 
 
@@ -136,54 +177,70 @@ def slug(variant: str) -> str:
     return out.replace("(", "").replace(")", "").replace(",", "")
 
 
-def build_data(bench: Benchmark, dataset: str, seed: int, out: Path) -> Path:
-    """Build (or reuse) the dataset of ``seed``; returns its folder."""
-    folder = out / "data" / (f"{dataset}-s{seed}" if bench.per_seed_data else dataset)
+def build_data(bench: Benchmark, seed: int, root: Path) -> Path:
+    """Build (or reuse) the dataset of ``seed`` under ``root/data``; returns its folder."""
+    source = bench.build[0]  # the `data build` source: digits-lt, fashion-mnist-lt
+    folder = root / "data" / (f"{source}-s{seed}" if bench.per_seed_data else source)
     args = [a.replace("{seed}", str(seed)) for a in bench.build]
     if cli(["data", "build", *args, "--out", str(folder)]) != 0:
         raise RuntimeError(f"`solo-tase data build {' '.join(args)}` failed")
     return folder
 
 
+def resume_point(run_out: Path) -> Path | None:
+    """The newest checkpoint an interrupted pre-training left in ``run_out``, if any."""
+    found = sorted(run_out.glob("*/*/*.ckpt"), key=lambda p: p.stat().st_mtime)
+    return found[-1] if found else None
+
+
 def pretrain(
     name: str,
+    variant: Variant,
     config_dir: Path,
-    config: str,
-    overrides: list[str],
     seed: int,
     epochs: int,
     out: Path,
     solo_dir: Path,
     data: Path,
 ) -> tuple[Path, float]:
-    """Pre-train one run; returns (checkpoint, seconds). Skips a finished run."""
+    """Pre-train one run; returns (checkpoint, seconds). A finished run is skipped; an interrupted
+    one resumes from its last checkpoint (written every ``CHECKPOINT_EVERY`` epochs; the seconds
+    of every attempt are added up)."""
     run_out = out / "pretrain" / f"{slug(name)}-s{seed}"
     done = run_out / "done.json"
     if done.is_file():
         record = json.loads(done.read_text())
         return Path(record["checkpoint"]), record["seconds"]
-    n_epochs = 1 if "+limit_train_batches=1" in overrides else epochs
-    cmd = pretrain_command(
-        solo_dir,
-        config_dir,
-        config,
-        run_out,
-        [
-            f"max_epochs={n_epochs}",
-            f"seed={seed}",
-            f"checkpoint.frequency={max(1, n_epochs - 1)}",
-            f"data.train_path={data / 'train'}",
-            *overrides,
-        ],
-    )
+    n_epochs = 1 if "+limit_train_batches=1" in variant.overrides else epochs
+    overrides = [
+        f"max_epochs={n_epochs}",
+        f"seed={seed}",
+        f"checkpoint.frequency={max(1, min(CHECKPOINT_EVERY, n_epochs - 1))}",
+        f"data.train_path={data / variant.train_split}",
+        *variant.overrides,
+    ]
+    resume = resume_point(run_out)
+    if resume is not None:
+        overrides.append(f"resume_from_checkpoint={resume}")
+    attempts = run_out / "attempts.json"
+    earlier = json.loads(attempts.read_text()) if attempts.is_file() else []
+    cmd = pretrain_command(solo_dir, config_dir, variant.config, run_out, overrides)
+    log = run_out / f"pretrain{len(earlier) or ''}.log"
     print(
-        f"[quality] pre-training {name} seed {seed} ({n_epochs} epochs; log "
-        f"{run_out / 'pretrain.log'})",
+        f"[quality] pre-training {name} seed {seed} ({n_epochs} epochs"
+        + (f", resumed from {resume.name}" if resume else "")
+        + f"; log {log})",
         flush=True,
     )
-    seconds = run(cmd, cwd=solo_dir, log=run_out / "pretrain.log")
-    method = yaml.safe_load((config_dir / f"{config}.yaml").read_text())["method"]  # bcl_d: sdclr
-    ckpt = last_checkpoint(run_folder(run_out, method))
+    start = time.perf_counter()
+    try:
+        seconds = run(cmd, cwd=solo_dir, log=log)
+    finally:  # an interrupted attempt still counts towards the run's time
+        if not done.is_file():
+            attempts.write_text(json.dumps([*earlier, time.perf_counter() - start]))
+    seconds = sum(json.loads(attempts.read_text()))
+    method = yaml.safe_load((config_dir / f"{variant.config}.yaml").read_text())["method"]
+    ckpt = last_checkpoint(run_folder(run_out, method))  # bcl_d's method is sdclr
     done.write_text(json.dumps({"checkpoint": str(ckpt), "seconds": seconds}))
     return ckpt, seconds
 
@@ -375,9 +432,9 @@ def plot_by_rank(rows: dict, protocol: str, path: Path) -> bool:
     return True
 
 
-def update_results_md(dataset: str, split: str, section: str) -> None:
-    """Replace (or append) the ``quality:<dataset>[:<split>]`` block of docs/results.md."""
-    tag = f"quality:{dataset}" + ("" if split == "test" else f":{split}")
+def update_results_md(dataset: str, split: str, section: str, kind: str = "quality") -> None:
+    """Replace (or append) the ``<kind>:<dataset>[:<split>]`` block of docs/results.md."""
+    tag = f"{kind}:{dataset}" + ("" if split == "test" else f":{split}")
     begin, end = f"<!-- {tag}:begin -->", f"<!-- {tag}:end -->"
     text = RESULTS_MD.read_text() if RESULTS_MD.is_file() else ""
     block = f"{begin}\n{section}\n{end}"
@@ -385,8 +442,124 @@ def update_results_md(dataset: str, split: str, section: str) -> None:
         head, rest = text.split(begin, 1)
         text = head + block + rest.split(end, 1)[1]
     else:
-        text += f"\n## Quality on {dataset} ({split} split)\n\n{block}\n"
+        text += f"\n## {kind.capitalize()} on {dataset} ({split} split)\n\n{block}\n"
     RESULTS_MD.write_text(text)
+
+
+@dataclass
+class Progress:
+    """Prints how many pre-trainings are left and, from the seconds per image-epoch measured so
+    far, about how long they will take."""
+
+    left: list[tuple[str, int, int]]  # (variant, seed, image-epochs) not yet pre-trained
+    seconds: float = 0.0
+    image_epochs: int = 0
+
+    def done(self, variant: str, seed: int, seconds: float, fresh: bool) -> None:
+        for item in self.left:
+            if item[:2] == (variant, seed):
+                self.left.remove(item)
+                if fresh:
+                    self.seconds += seconds
+                    self.image_epochs += item[2]
+                break
+        if not fresh:
+            return
+        rest = sum(x[2] for x in self.left)
+        eta = f"about {rest * self.seconds / self.image_epochs / 60:.0f} min" if rest else "none"
+        print(
+            f"[quality] {len(self.left)} pre-training(s) left; time left: {eta} "
+            "(pre-training only, at this invocation's speed)",
+            flush=True,
+        )
+
+
+def train_size(data: Path, variant: Variant) -> int:
+    """Images in the variant's training split of the dataset folder ``data``."""
+    return sum(1 for _ in (data / variant.train_split).glob("*/*.png"))
+
+
+def collect(
+    bench: Benchmark,
+    dataset: str,
+    variants: list[str],
+    args: argparse.Namespace,
+    out: Path,
+) -> tuple[dict[str, list[dict]], list[str]]:
+    """Pre-train (or reuse) and evaluate every (variant, seed); returns the rows per variant and
+    the pairs left out (``--no-train``). Seeds outermost: a partial run covers every variant."""
+    solo_dir = find_solo_learn_dir()
+    epochs = args.epochs or bench.epochs
+    config_dir = PRETRAIN_CONFIGS / (bench.configs or dataset)
+    root = Path(bench.data_root).resolve() if bench.data_root else out
+    datas = {seed: build_data(bench, seed, root) for seed in args.seeds}
+    for data in datas.values():
+        if not (data / args.split).is_dir():
+            raise SystemExit(
+                f"--split {args.split}: {data} has no {args.split}/ folder (Digits-LT has no "
+                "validation split; use --split test or --dataset fashion-mnist-lt)"
+            )
+    plan = [
+        (variant, seed)
+        for seed in args.seeds
+        for variant in variants
+        if variant != "random init" or seed == args.seeds[0]
+    ]
+
+    def finished(variant: str, seed: int) -> bool:
+        return (out / "pretrain" / f"{slug(variant)}-s{seed}" / "done.json").is_file()
+
+    progress = Progress(
+        [
+            (vr, sd, epochs * train_size(datas[sd], bench.variants[vr]))
+            for vr, sd in plan
+            if not finished(vr, sd) and not args.no_train
+        ]
+    )
+    rows: dict[str, list[dict]] = {}
+    missing: list[str] = []
+    for variant, seed in plan:
+        fresh = not finished(variant, seed)
+        if args.no_train and fresh:
+            print(f"[quality] {variant} seed {seed}: not pre-trained, left out", flush=True)
+            missing.append(f"{variant} seed {seed}")
+            continue
+        ckpt, seconds = pretrain(
+            variant, bench.variants[variant], config_dir, seed, epochs, out, solo_dir, datas[seed]
+        )
+        progress.done(variant, seed, seconds, fresh)
+        docs = {proto: evaluate(ckpt, proto, datas[seed], args.split) for proto in args.protocols}
+        metrics = {proto: doc["metrics"] for proto, doc in docs.items()}
+        rows.setdefault(variant, []).append(
+            {
+                "seed": seed,
+                "seconds": seconds,
+                "metrics": metrics,
+                "per_class": {proto: doc["per_class"] for proto, doc in docs.items()},
+                "diagnostics": tase_diagnostics(ckpt),
+            }
+        )
+        lin = metrics.get("linear") or next(iter(metrics.values()))
+        print(
+            f"[quality] {variant} seed {seed}: All {lin['all']:.2f} Few {lin['few']:.2f} "
+            f"({seconds / 60:.1f} min pre-training)",
+            flush=True,
+        )
+    return rows, missing
+
+
+def add_options(p: argparse.ArgumentParser) -> None:
+    """The options quality.py and headroom.py share."""
+    p.add_argument("--seeds", type=int, nargs="+", default=[0, 1, 2])
+    p.add_argument("--protocols", nargs="+", default=list(PROTOCOLS), choices=list(PROTOCOLS))
+    p.add_argument("--split", choices=("test", "val"), default="test")
+    p.add_argument("--no-docs", action="store_true", help="do not update docs/results.md")
+    p.add_argument(
+        "--no-train",
+        action="store_true",
+        help="tabulate the finished pre-trainings only (evaluating them if needed); say which "
+        "(variant, seed) pairs are missing",
+    )
 
 
 def main() -> None:
@@ -395,18 +568,9 @@ def main() -> None:
     )
     p.add_argument("--dataset", choices=list(BENCHMARKS), default="fashion-mnist-lt")
     p.add_argument("--epochs", type=int, default=None, help="default: the dataset's preset")
-    p.add_argument("--seeds", type=int, nargs="+", default=[0, 1, 2])
     p.add_argument("--variants", nargs="+", default=None, help="default: all of the dataset's")
-    p.add_argument("--protocols", nargs="+", default=list(PROTOCOLS), choices=list(PROTOCOLS))
-    p.add_argument("--split", choices=("test", "val"), default="test")
     p.add_argument("--out", type=Path, default=None, help="default: runs/bench-<dataset>")
-    p.add_argument("--no-docs", action="store_true", help="do not update docs/results.md")
-    p.add_argument(
-        "--no-train",
-        action="store_true",
-        help="tabulate the finished pre-trainings only (evaluating them if needed); say which "
-        "(variant, seed) pairs are missing",
-    )
+    add_options(p)
     args = p.parse_args()
     bench = BENCHMARKS[args.dataset]
     variants = args.variants or list(bench.variants)
@@ -414,54 +578,8 @@ def main() -> None:
     if unknown:
         p.error(f"unknown variants {unknown}; {args.dataset} has {list(bench.variants)}")
     start = time.perf_counter()
-    solo_dir = find_solo_learn_dir()
     out = (args.out or Path(f"runs/bench-{args.dataset}")).resolve()
-    rows: dict[str, list[dict]] = {}
-    missing: list[str] = []
-    for seed in args.seeds:  # seeds outermost: a partial run already covers every variant
-        data = build_data(bench, args.dataset, seed, out)
-        if not (data / args.split).is_dir():
-            p.error(
-                f"--split {args.split}: {data} has no {args.split}/ folder (Digits-LT has no "
-                "validation split; use --split test or --dataset fashion-mnist-lt)"
-            )
-        for variant in variants:
-            if variant == "random init" and seed != args.seeds[0]:
-                continue
-            config, extra = bench.variants[variant]
-            trained = (out / "pretrain" / f"{slug(variant)}-s{seed}" / "done.json").is_file()
-            if args.no_train and not trained:
-                print(f"[quality] {variant} seed {seed}: not pre-trained, left out", flush=True)
-                missing.append(f"{variant} seed {seed}")
-                continue
-            ckpt, seconds = pretrain(
-                variant,
-                PRETRAIN_CONFIGS / args.dataset,
-                config,
-                extra,
-                seed,
-                args.epochs or bench.epochs,
-                out,
-                solo_dir,
-                data,
-            )
-            docs = {proto: evaluate(ckpt, proto, data, args.split) for proto in args.protocols}
-            metrics = {proto: doc["metrics"] for proto, doc in docs.items()}
-            rows.setdefault(variant, []).append(
-                {
-                    "seed": seed,
-                    "seconds": seconds,
-                    "metrics": metrics,
-                    "per_class": {proto: doc["per_class"] for proto, doc in docs.items()},
-                    "diagnostics": tase_diagnostics(ckpt),
-                }
-            )
-            lin = metrics.get("linear") or next(iter(metrics.values()))
-            print(
-                f"[quality] {variant} seed {seed}: All {lin['all']:.2f} Few {lin['few']:.2f} "
-                f"({seconds / 60:.1f} min pre-training)",
-                flush=True,
-            )
+    rows, missing = collect(bench, args.dataset, variants, args, out)
     section = write_markdown(rows, args, bench, (time.perf_counter() - start) / 60)
     if missing:
         section += "\nNot pre-trained in this table (left out): " + ", ".join(missing) + ".\n"

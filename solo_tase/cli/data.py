@@ -158,6 +158,12 @@ def _register_sources(
         default=None,
         help="balanced probe images per class (default: all left after val)",
     )
+    fashion.add_argument(
+        "--balanced-train",
+        action="store_true",
+        help="also write train-balanced/: a balanced training set of the same size, drawn "
+        "outside val, probe and test (the positive control of docs/results.md)",
+    )
     fashion.set_defaults(func=_build_fashion)
 
     for name, title in (("cifar10-lt", "CIFAR-10-LT"), ("cifar100-lt", "CIFAR-100-LT")):
@@ -249,6 +255,7 @@ def _build_fashion(args: argparse.Namespace) -> int:
         class_order=args.class_order,
         val_per_class=args.val_per_class,
         probe_per_class=args.probe_per_class,
+        balanced_train=args.balanced_train,
     )
     if args.download and args.root is None:
         raise ValueError("--download needs --root DIR: the folder torchvision downloads into")

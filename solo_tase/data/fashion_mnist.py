@@ -5,9 +5,12 @@ class, ``val_per_class`` images are held out first (a balanced validation split,
 hyper-parameters); the long-tailed train set is drawn from the rest with the CIFAR-LT profile in a
 seeded class order; the probe set (linear evaluation) is the balanced rest of the pool, a superset
 of the train set as the full CIFAR train set is in the CIFAR-LT protocol; the test set is the
-official one. Layout and manifest as docs/data.md describes::
+official one. With ``balanced_train`` a balanced training set of the same size is drawn from the
+pool left after the probe set (disjoint from val, probe and test), for the positive control
+"SimCLR on balanced data" (docs/results.md). Layout and manifest as docs/data.md describes::
 
     <out>/train/<class>/<id>.png  <out>/probe/...  <out>/val/...  <out>/test/...
+    <out>/train-balanced/...  (with balanced_train)
     <out>/manifest.json
 """
 
@@ -36,6 +39,7 @@ CLASS_NAMES = (
     "ankle-boot",
 )
 DEFAULT_ROOT = Path("/usr/share/datasets/fashion-mnist")
+BALANCED_SPLIT = "train-balanced"  # the balanced train set's folder (balanced_train)
 FILES = {
     "train_images": "train-images-idx3-ubyte",
     "train_labels": "train-labels-idx1-ubyte",
@@ -138,6 +142,7 @@ class FashionLTSpec:
     class_order: str = "label"  # see parse_class_order
     val_per_class: int = 100
     probe_per_class: int | None = None  # default: the whole pool left after val
+    balanced_train: bool = False  # also a balanced train set of the same size (train-balanced/)
 
     @property
     def name(self) -> str:
@@ -147,19 +152,21 @@ class FashionLTSpec:
             else "-o" + self.class_order.replace("random:", "r").replace(",", "")
         )
         n_max = f"-n{self.n_max}" if self.n_max else ""
-        return f"fashion-mnist-lt-r{self.ratio:g}{n_max}{order}-s{self.seed}"
+        balanced = "-bal" if self.balanced_train else ""
+        return f"fashion-mnist-lt-r{self.ratio:g}{n_max}{order}-s{self.seed}{balanced}"
 
 
 @dataclass(frozen=True)
 class FashionLTSplit:
-    """Indexes into the official train set (train/probe/val) and per-class train counts in
-    label order."""
+    """Indexes into the official train set (train/probe/val, and the balanced train set or an
+    empty array) and per-class train counts in label order."""
 
     train: np.ndarray
     probe: np.ndarray
     val: np.ndarray
     counts: list[int]
     order: list[int]
+    balanced: np.ndarray
 
 
 def split_fashion(targets: np.ndarray, spec: FashionLTSpec) -> FashionLTSplit:
@@ -191,12 +198,25 @@ def split_fashion(targets: np.ndarray, spec: FashionLTSpec) -> FashionLTSplit:
             f"--probe-per-class must be in [{n_max}, {pool_size}] (the probe set "
             f"holds every train image), got {probe_n}"
         )
+    balanced = [p[probe_n:probe_n] for p in pools]
+    if spec.balanced_train:
+        per, extra = divmod(sum(counts), 10)  # the same size: the first classes take the rest
+        wanted = [per + (c < extra) for c in classes]
+        room = pool_size - probe_n
+        if max(wanted) > room:
+            raise ValueError(
+                f"--balanced-train needs {max(wanted)} images per class outside the probe set, "
+                f"but only {room} are left after --val-per-class {spec.val_per_class} and "
+                f"--probe-per-class {probe_n}: lower --n-max or --probe-per-class"
+            )
+        balanced = [p[probe_n : probe_n + n] for p, n in zip(pools, wanted)]
     return FashionLTSplit(
         train=np.concatenate([np.sort(p[:n]) for p, n in zip(pools, counts)]),
         probe=np.concatenate([np.sort(p[:probe_n]) for p in pools]),
         val=np.concatenate([np.sort(p[: spec.val_per_class]) for p in per_class]),
         counts=counts,
         order=order,
+        balanced=np.concatenate([np.sort(b) for b in balanced]),
     )
 
 
@@ -229,6 +249,14 @@ def build_fashion_lt(
         )
     split = split_fashion(train_y, spec)
     names = list(CLASS_NAMES)
+    splits = {"train": "train", "probe": "probe", "val": "val", "test": "test"}
+    balanced: dict[str, object] = {}
+    if spec.balanced_train:
+        splits["train_balanced"] = BALANCED_SPLIT
+        balanced["train_balanced"] = {
+            "counts": np.bincount(train_y[split.balanced], minlength=10).tolist(),
+            "checksum": checksum_items(split.balanced.tolist()),
+        }
     manifest = Manifest.build(
         name=spec.name,
         source=f"Fashion-MNIST idx files in {files['train_images'].parent}",
@@ -251,12 +279,16 @@ def build_fashion_lt(
             "probe_checksum": checksum_items(split.probe.tolist()),
             "val_checksum": checksum_items(split.val.tolist()),
             "test_checksum": checksum_items(range(len(test_y))),
-            "splits": {"train": "train", "probe": "probe", "val": "val", "test": "test"},
+            "splits": splits,
+            **balanced,
         },
     )
 
     def fill(tmp: Path) -> None:
-        for part, idx in (("train", split.train), ("probe", split.probe), ("val", split.val)):
+        parts = [("train", split.train), ("probe", split.probe), ("val", split.val)]
+        if spec.balanced_train:
+            parts.append((BALANCED_SPLIT, split.balanced))
+        for part, idx in parts:
             write_png_split(tmp / part, _rgb(train_x[idx]), train_y[idx], idx, names)
         write_png_split(tmp / "test", _rgb(test_x), test_y, np.arange(len(test_y)), names)
 

@@ -112,6 +112,24 @@ def test_split_is_disjoint_balanced_and_follows_the_class_order():
         split_fashion(targets, FashionLTSpec(n_max=300, val_per_class=20))
 
 
+def test_the_balanced_twin_has_the_same_size_outside_val_probe_and_test():
+    targets = np.repeat(np.arange(10), 300)
+    base = dict(ratio=10, n_max=100, class_order="random:2", val_per_class=20, probe_per_class=100)
+    lt = split_fashion(targets, FashionLTSpec(**base))
+    s = split_fashion(targets, FashionLTSpec(**base, balanced_train=True))
+    assert lt.balanced.size == 0
+    assert np.array_equal(s.train, lt.train) and np.array_equal(s.probe, lt.probe)  # unchanged
+    assert s.balanced.size == sum(s.counts)
+    per_class = np.bincount(targets[s.balanced], minlength=10)
+    assert per_class.max() - per_class.min() <= 1
+    assert set(s.balanced).isdisjoint(s.probe) and set(s.balanced).isdisjoint(s.val)
+    assert FashionLTSpec(**base, balanced_train=True).name.endswith("-bal")
+    with pytest.raises(ValueError, match="--balanced-train needs 41 images per class.*only 30 are"):
+        split_fashion(
+            targets, FashionLTSpec(**{**base, "probe_per_class": 250}, balanced_train=True)
+        )
+
+
 @pytest.mark.slow
 def test_build_from_the_real_files(tmp_path: Path):
     try:
@@ -133,11 +151,15 @@ def test_build_from_the_real_files(tmp_path: Path):
         "10",
         "--class-order",
         "random:0",
+        "--balanced-train",
         "--out",
         str(out),
     ]
     assert cli(args) == 0
     manifest = json.loads((out / "manifest.json").read_text())
+    balanced = manifest["extra"]["train_balanced"]["counts"]
+    assert sum(balanced) == manifest["num_samples"] and max(balanced) - min(balanced) <= 1
+    assert len(list((out / "train-balanced").rglob("*.png"))) == manifest["num_samples"]
     assert manifest["num_samples"] == sum(manifest["counts"]) and max(manifest["counts"]) == 60
     assert manifest["groups"].count("many") == 4 and manifest["extra"]["val_per_class"] == 10
     counts = {p.name: len(list(p.iterdir())) for p in (out / "train").iterdir()}
