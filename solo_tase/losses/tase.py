@@ -4,12 +4,15 @@ For every anchor row ``a`` of the local batch (both views), with ``p`` the other
 sample and the negatives gathered from every rank (as solo-learn's SimCLR does)::
 
     l_a = -log( exp(z_a.z_p / tau_a) / sum_{b != a} exp(z_a.z_b / tau_a) )
-    L   = sum_a w_a l_a / sum_a w_a
+    L   = sum_a w_a s_a l_a / sum_a w_a
 
-The sums run over all anchors of all ranks: each rank divides its local weighted sum by the
-global weight sum / world size, so DDP's gradient averaging yields exactly the global ``L``.
-With all ``tau_a`` equal and all ``w_a = 1`` this is solo-learn's ``simclr_loss_func``, bit for
-bit. Logits are computed in fp32 (also under fp16/bf16 autocast).
+``s_a`` is an optional scale of the anchor's loss outside the weight normalisation (1 by default;
+``tau_a / tau_0`` compensates the temperature's ``1 / tau_a`` gradient scale, as supervised
+contrastive losses do with a base temperature). The sums run over all anchors of all ranks:
+each rank divides its local weighted sum by the global weight sum / world size, so DDP's gradient
+averaging yields exactly the global ``L``. With all ``tau_a`` equal, all ``w_a = 1`` and no scale
+this is solo-learn's ``simclr_loss_func``, bit for bit. Logits are computed in fp32 (also under
+fp16/bf16 autocast).
 """
 
 from __future__ import annotations
@@ -61,6 +64,7 @@ def tase_loss_func(
     z: torch.Tensor,
     tau: torch.Tensor | float,
     weights: torch.Tensor | None = None,
+    scale: torch.Tensor | None = None,
 ) -> torch.Tensor:
     """Per-anchor-temperature, per-anchor-weighted NT-Xent loss.
 
@@ -69,11 +73,14 @@ def tase_loss_func(
             ``B + i`` are the two views of sample ``i``). Normalised here (L2, in fp32).
         tau: temperature per anchor row, [2B] (> 0), or one float for all rows.
         weights: loss weight per anchor row, [2B] (>= 0); ``None`` means all ones.
+        scale: loss scale per anchor row, [2B] (> 0), not normalised; ``None`` means all ones.
 
     Returns:
         Scalar loss (fp32). Under DDP the value is this rank's share of the global weighted mean.
     """
     per_anchor = nt_xent_per_anchor(z, tau)  # validates z and tau
+    if scale is not None:
+        per_anchor = per_anchor * _per_row(scale, z.size(0), z.device, "scale")
     w_t = _per_row(1.0 if weights is None else weights, z.size(0), z.device, "weights")
     global_weight = all_reduce_sum(w_t.sum().detach())
     norm = global_weight / world_size()

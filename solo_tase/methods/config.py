@@ -65,6 +65,10 @@ class TaseConfig:
     ref_imbalance: Annotated[float, above(1, "(a frequency ratio)")] = 100.0
     beta: Annotated[float, within(0, 1)] = 0.0  # mix of typicality rank and frequency (1 - beta)
     adaptive_temperature: Flag = True  # False: tau_0 for all (weights-only ablation)
+    # which end of [tau_min, tau_max] rare samples get: "low" (TASE) or "high" (the reversal)
+    rare_temperature: Annotated[str, one_of("low", "high")] = "low"
+    # True: each anchor's loss times tau_a / tau_0, so the weight alone sets its gradient's size
+    temperature_compensation: Flag = False
     tau_schedule: Annotated[str, one_of("none", "cosine")] = "none"  # dynamic temperature
     # epochs from tau to tau_min; None = max_epochs
     tau_schedule_period: Annotated[float, above(0, "epochs (or null for max_epochs)")] | None = None
@@ -92,6 +96,9 @@ class TaseConfig:
     kmeans_iters: Count = 20  # Lloyd iterations per clustering
     kmeans_seed: int | None = None  # None = the run's seed; the epoch is added per clustering
     weighting: Annotated[str, one_of("power", "effective", "none")] = "power"  # sample weights
+    # "loss": weights scale each sample's loss; "sampling": each epoch draws N samples with
+    # probabilities proportional to them (the same expected weights), every loss weight 1
+    weights_as: Annotated[str, one_of("loss", "sampling")] = "loss"
     gamma: Annotated[float, at_least(0)] = 0.5  # exponent of the power weighting
     effective_beta: Annotated[float, within(0, 1, "()")] = 0.999  # b of the effective number
     w_min: Positive = 0.1  # relative weights are clipped to [w_min, w_max] (then mean 1 again)

@@ -13,6 +13,7 @@ import omegaconf
 import torch
 
 from solo_tase.data.solo_transforms import clean_copy
+from solo_tase.data.weighted_sampler import WeightedEpochSampler, install_sampler
 from solo_tase.losses.tase import nt_xent_per_anchor, tase_loss_func
 from solo_tase.methods.clean_pass import clean_pass
 from solo_tase.methods.common import (
@@ -47,6 +48,7 @@ class TASE(ProjectedMethod):
             batch_norm=self.tase.proj_batch_norm,
         )
         self.state: TaseState | None = None
+        self.sampler: WeightedEpochSampler | None = None  # weights_as: sampling
         self._restored: dict[str, Any] | None = None
         self._last_stats: dict[str, Any] = {}
 
@@ -60,14 +62,25 @@ class TASE(ProjectedMethod):
             num_classes=omegaconf.OmegaConf.select(cfg, "data.num_classes"),
             max_epochs=omegaconf.OmegaConf.select(cfg, "max_epochs"),
         )
-        if (
-            tase.bank_feature == "clean"
-            and omegaconf.OmegaConf.select(cfg, "data.format") == "dali"
-        ):
+        dali = omegaconf.OmegaConf.select(cfg, "data.format") == "dali"
+        if tase.bank_feature == "clean" and dali:
             raise ConfigError(
                 "method_kwargs.bank_feature=clean (the default) re-reads the training images "
                 "through a PyTorch loader, which DALI runs do not have: set "
                 "method_kwargs.bank_feature=crop1 (or mean) with DALI"
+            )
+        if tase.weights_as == "sampling" and dali:
+            raise ConfigError(
+                "method_kwargs.weights_as=sampling draws the training indexes with a PyTorch "
+                "sampler, which DALI runs do not have: set method_kwargs.weights_as=loss"
+            )
+        if tase.tail_signal == "oracle" and omegaconf.OmegaConf.select(
+            cfg, "data.no_labels", default=False
+        ):
+            raise ConfigError(
+                "method_kwargs.tail_signal=oracle reads every sample's true class, but "
+                "data.no_labels is true: the oracle is a measurement device for labelled data; "
+                "use knn_density, kmeans, overcluster or memorisation"
             )
         return tase
 
@@ -87,6 +100,22 @@ class TASE(ProjectedMethod):
         if self._restored is not None:
             self.state.load_state_dict(self._restored["state"])
             self._restored = None
+        if self.tase.weights_as == "sampling":
+            self.sampler = WeightedEpochSampler(
+                n,
+                seed=int(self.cfg.seed),
+                rank=self.trainer.global_rank,
+                world_size=self.trainer.world_size,
+            )
+            install_sampler(self.trainer.train_dataloader, self.sampler)
+            self._share_weights()
+
+    def _share_weights(self) -> None:
+        """``weights_as: sampling``: the sampler draws by the weight table (none before the first
+        estimate: the loader's own shuffle)."""
+        assert self.state is not None and self.sampler is not None
+        estimated = self.state.last_cluster_epoch >= 0
+        self.sampler.set_weights(self.state.weights if estimated else None)
 
     def on_train_epoch_start(self) -> None:
         assert self.state is not None
@@ -94,6 +123,8 @@ class TASE(ProjectedMethod):
         # the previous epoch's losses are folded here, not at its end: solo-learn's checkpoint is
         # written before the module's epoch-end hook, and a resumed run starts here
         self.state.end_epoch(epoch - 1)
+        if self.sampler is not None:
+            self.sampler.set_epoch(epoch)
         record: dict[str, Any] = {"epoch": epoch, "reclustered": False}
         if self.tase.is_recluster_epoch(epoch) and self.state.last_cluster_epoch != epoch:
             seed = (
@@ -104,6 +135,8 @@ class TASE(ProjectedMethod):
                 clean_pass(self, self.state, epoch) if self.tase.bank_feature == "clean" else None
             )
             self._last_stats = self.state.recluster(backend, epoch, seed)
+            if self.sampler is not None:
+                self._share_weights()
             if clean_seconds is not None:
                 self._last_stats["clean_pass_seconds"] = clean_seconds
             record["reclustered"] = True
@@ -129,6 +162,8 @@ class TASE(ProjectedMethod):
                 f"{s['kmeans_seconds']:.2f}s, cluster imbalance {s['imbalance']:.1f}, "
                 f"empty {s['empty_clusters']}" + (f", NMI {s['nmi']:.3f}" if "nmi" in s else "")
             )
+        elif self.tase.tail_signal == "oracle":
+            signal = "oracle (true class counts from the labels: an upper bound)"
         else:
             signal = self.tase.tail_signal
         truth = (
@@ -162,7 +197,9 @@ class TASE(ProjectedMethod):
         t = training_time(self.trainer, self.current_epoch, batch_idx)
         tau, w = self.state.lookup(indexes, t)
         z = torch.cat(out["z"])
-        nce_loss = tase_loss_func(z, tau.repeat(2), w.repeat(2))
+        weights = w.repeat(2) if self.tase.weights_as == "loss" else None
+        scale = tau.repeat(2) / self.tase.tau_0 if self.tase.temperature_compensation else None
+        nce_loss = tase_loss_func(z, tau.repeat(2), weights, scale)
         if self.state.momentum is not None:  # memorisation: own loss at one fixed temperature
             per_anchor = nt_xent_per_anchor(z.detach(), self.tase.tau_0)
             self.state.observe_losses(indexes, per_anchor.view(2, -1).mean(0))

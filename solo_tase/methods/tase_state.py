@@ -31,6 +31,7 @@ from solo_tase.pseudo_labels.tail_signals import (
     TailEstimate,
     from_clusters,
     from_knn_density,
+    from_labels,
     from_scores,
 )
 from solo_tase.utils.distributed import (
@@ -134,6 +135,8 @@ class TaseState:
             assert cfg.num_clusters is not None
             k = cfg.knn_k or max(1, round(3 * self.num_samples / cfg.num_clusters))
             return from_knn_density(self.bank, k, cfg.score_scale)
+        if cfg.tail_signal == "oracle":
+            return from_labels(self.bank.targets, self.bank.epoch_seen >= 0)
         assert self.momentum is not None
         return from_scores(-self.momentum.values, self.momentum.seen, cfg.score_scale)
 
@@ -192,6 +195,7 @@ class TaseState:
                 tau_max=cfg.tau_max,
                 beta=cfg.beta,
                 ref_imbalance=cfg.ref_imbalance,
+                rare_temperature=cfg.rare_temperature,
             )
         assert cfg.num_clusters is not None
         self.weights = weight_table(

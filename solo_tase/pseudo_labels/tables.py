@@ -7,6 +7,9 @@ Temperatures use an absolute scale, so a nearly balanced signal gives nearly uni
     z = l / log(ref_imbalance),   r = rank of the typicality in [0, 1] (1 = most typical)
     tau = clip(tau_0 + (tau_max - tau_min) * ((1 - beta) * z + beta * (r - 1/2)), tau_min, tau_max)
 
+(``rare_temperature="high"`` flips the sign of the bracket: rare samples get the larger
+temperature; an ablation of the direction.)
+
 Weights: ``power``: ``exp(-gamma * l)`` (= (mean size / own size)^gamma for cluster sizes);
 ``effective``: ``(1 - b) / (1 - b^n)`` with ``n = mean_size * exp(l)``; ``none``: 1. Samples without
 an estimate get ``tau_0`` and weight 1. The weights are normalised to mean 1, clipped to
@@ -73,9 +76,11 @@ def temperature_table(
     tau_max: float,
     beta: float,
     ref_imbalance: float,
+    rare_temperature: str = "low",
 ) -> torch.Tensor:
     """Temperature [N] fp32 from the log relative frequency [N] and an optional typicality [N]
-    (e.g. cosine similarity to the own centroid; ``None``: frequency only)."""
+    (e.g. cosine similarity to the own centroid; ``None``: frequency only); rare samples get the
+    ``low`` (TASE's rule) or the ``high`` end of ``[tau_min, tau_max]``."""
     tau = torch.full(log_freq.shape, float(tau_0), dtype=torch.float32, device=log_freq.device)
     valid = torch.isfinite(log_freq)
     if not valid.any():
@@ -83,6 +88,10 @@ def temperature_table(
     h = log_freq[valid].double() / math.log(ref_imbalance)
     if typicality is not None and beta > 0:
         h = (1.0 - beta) * h + beta * (rank01(typicality[valid].float()).double() - 0.5)
+    if rare_temperature == "high":
+        h = -h
+    elif rare_temperature != "low":
+        raise ValueError(f"rare_temperature must be 'low' or 'high', got {rare_temperature!r}")
     tau[valid] = (tau_0 + (tau_max - tau_min) * h).clamp(tau_min, tau_max).float()
     return tau
 

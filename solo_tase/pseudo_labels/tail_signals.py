@@ -11,6 +11,9 @@ typicality, and the clustering it came from (if any).
   N x N similarity matrix is never materialised), standardised.
 - ``memorisation``: minus the momentum loss (BCL's moving average of each sample's own contrastive
   loss over epochs), standardised: samples learned late are taken for rare.
+- ``oracle``: the size of the sample's true class, from the labels, on the k-means scale. A
+  measurement device (the upper bound of every signal), never a default; refused on unlabelled
+  data.
 """
 
 from __future__ import annotations
@@ -30,7 +33,7 @@ from solo_tase.pseudo_labels.tables import (
     sample_cluster_sizes,
 )
 
-TAIL_SIGNALS: tuple[str, ...] = ("kmeans", "overcluster", "knn_density", "memorisation")
+TAIL_SIGNALS: tuple[str, ...] = ("kmeans", "overcluster", "knn_density", "memorisation", "oracle")
 CLUSTERING_SIGNALS: frozenset[str] = frozenset({"kmeans", "overcluster"})
 
 
@@ -121,6 +124,38 @@ def from_knn_density(bank: MemoryBank, k: int, scale: float) -> TailEstimate:
     density = torch.zeros(bank.num_samples, dtype=torch.float32, device=bank.features.device)
     density[usable] = knn_density(bank.features[usable], k)
     return from_scores(density, usable, scale)
+
+
+class UnlabelledError(ValueError):
+    """The oracle signal was asked for on samples without labels."""
+
+
+def from_labels(targets: torch.Tensor, seen: torch.Tensor) -> TailEstimate:
+    """The oracle: ``log(n_c / mean_k n_k)`` with ``n_c`` the count of the sample's true class
+    among the ``seen`` [N] samples of ``targets`` [N] (-1 = no label).
+
+    Raises:
+        UnlabelledError: a seen sample has no label (the data is unlabelled).
+    """
+    unlabelled = seen & (targets < 0)
+    if unlabelled.any():
+        first = torch.nonzero(unlabelled).flatten()[:5].tolist()
+        raise UnlabelledError(
+            f"method_kwargs.tail_signal=oracle reads each sample's true class, but "
+            f"{int(unlabelled.sum())} sample(s) have none (first indexes {first}): the oracle is "
+            "a measurement device for labelled data; use knn_density, kmeans, overcluster or "
+            "memorisation on unlabelled data"
+        )
+    labels = torch.where(seen, targets, torch.full_like(targets, -1))
+    sizes = torch.bincount(labels[seen], minlength=1)
+    per_sample = sample_cluster_sizes(labels, sizes)
+    return TailEstimate(
+        log_freq=log_freq_from_sizes(per_sample, sizes),
+        typicality=None,
+        assignments=torch.full_like(targets, -1),
+        sizes=torch.zeros(0, dtype=torch.long, device=targets.device),
+        stats={"clustered": int(seen.sum())},
+    )
 
 
 def from_scores(score: torch.Tensor, valid: torch.Tensor, scale: float) -> TailEstimate:

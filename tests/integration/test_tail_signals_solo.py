@@ -20,7 +20,16 @@ from tests.integration.conftest import (
 pytestmark = pytest.mark.integration
 
 DIGITS = PRETRAIN_CONFIGS / "digits-lt"
-SIGNALS = ("knn_density", "memorisation")
+# case -> (tail signal, further overrides)
+SIGNALS = {
+    "knn_density": ("knn_density", []),
+    "memorisation": ("memorisation", []),
+    # the measurement formulations: the oracle, weights as re-sampling, compensated temperature
+    "oracle, sampling, compensated": (
+        "oracle",
+        ["method_kwargs.weights_as=sampling", "method_kwargs.temperature_compensation=true"],
+    ),
+}
 RUN = TINY + [
     "max_epochs=3",
     "method_kwargs.warmup_epochs=1",
@@ -30,12 +39,12 @@ RUN = TINY + [
 ]
 
 
-@pytest.mark.parametrize("signal", SIGNALS)
-def test_signal_resumes_exactly_and_logs_its_diagnostics(signal: str, run_solo, tmp_path: Path):
+@pytest.mark.parametrize("case", SIGNALS)
+def test_signal_resumes_exactly_and_logs_its_diagnostics(case: str, run_solo, tmp_path: Path):
+    signal, extra = SIGNALS[case]
+    overrides = RUN + [f"method_kwargs.tail_signal={signal}", *extra]
     full = tmp_path / "full"
-    run_solo(
-        "main_pretrain.py", DIGITS, "tase.yaml", RUN + [f"method_kwargs.tail_signal={signal}"], full
-    )
+    run_solo("main_pretrain.py", DIGITS, "tase.yaml", overrides, full)
     folder = run_folder(full, "tase")
     reclusters = [s for s in read_stats(folder) if s["reclustered"]]
     assert [s["epoch"] for s in reclusters] == [1, 2]
@@ -43,6 +52,8 @@ def test_signal_resumes_exactly_and_logs_its_diagnostics(signal: str, run_solo, 
         assert s["tail_signal"] == signal and -1.0 <= s["rho"] <= 1.0
         assert s["true_imbalance"] > 1  # among the samples seen so far (3 batches an epoch)
         assert {"tau_many", "tau_few", "w_many", "w_few", "recovered_imbalance"} <= set(s)
+        if signal == "oracle":  # the true counts (of the samples seen so far)
+            assert s["rho"] == pytest.approx(1.0) and s["tau_few"] < s["tau_many"]
     assert reclusters[0]["clustered"] == 96  # 3 steps x 32 samples seen in epoch 0
 
     resumed = tmp_path / "resumed"
@@ -51,7 +62,7 @@ def test_signal_resumes_exactly_and_logs_its_diagnostics(signal: str, run_solo, 
         "main_pretrain.py",
         DIGITS,
         "tase.yaml",
-        RUN + [f"method_kwargs.tail_signal={signal}", f"resume_from_checkpoint='{ckpt}'"],
+        overrides + [f"resume_from_checkpoint='{ckpt}'"],
         resumed,
     )
     a = torch.load(checkpoints(folder)[2], map_location="cpu", weights_only=True)
@@ -77,6 +88,11 @@ DDP_CASES = {
     "knn_density": (["method_kwargs.tail_signal=knn_density", CROP1], 192),
     "memorisation": (["method_kwargs.tail_signal=memorisation", CROP1], 192),
     "clean bank": ([], 503),
+    # the ranks draw one weighted sample of indexes and take their shares
+    "oracle, sampling": (
+        ["method_kwargs.tail_signal=oracle", "method_kwargs.weights_as=sampling", CROP1],
+        192,
+    ),
 }
 
 

@@ -121,3 +121,14 @@ def test_cosine_schedule_period_is_the_half_cycle():
     tau = torch.tensor([0.5, 0.3, 0.1])
     assert torch.allclose(scheduled_temperature(tau, 0.1, 0.0, 10), tau)
     assert torch.allclose(scheduled_temperature(tau, 0.1, 10.0, 10), torch.full((3,), 0.1))
+
+
+def test_rare_temperature_high_reverses_the_direction():
+    log_freq = torch.log(torch.tensor([10.0, 1.0, 0.1]))
+    kw = dict(tau_0=0.3, tau_min=0.1, tau_max=0.5, beta=0.0, ref_imbalance=100.0)
+    low = temperature_table(log_freq, None, **kw)
+    high = temperature_table(log_freq, None, **kw, rare_temperature="high")
+    assert low[2] < low[1] < low[0] and high[0] < high[1] < high[2]
+    assert torch.allclose(high - 0.3, -(low - 0.3))  # mirrored around tau_0 (no clipping here)
+    with pytest.raises(ValueError, match="rare_temperature must be 'low' or 'high'"):
+        temperature_table(log_freq, None, **kw, rare_temperature="up")

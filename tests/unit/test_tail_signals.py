@@ -9,7 +9,7 @@ import torch.nn.functional as F
 from solo_tase.methods.config import TaseConfig
 from solo_tase.methods.tase_state import TaseState
 from solo_tase.pseudo_labels.diagnostics import NOT_COMPUTED, tail_diagnostics
-from solo_tase.pseudo_labels.tail_signals import knn_density
+from solo_tase.pseudo_labels.tail_signals import UnlabelledError, from_labels, knn_density
 from solo_tase.pseudo_labels.torch_kmeans import TorchKMeans
 
 SIZES = (60, 20, 6)
@@ -151,3 +151,32 @@ def test_version_1_checkpoints_still_load():
     restored.load_state_dict(old)
     assert torch.allclose(restored.log_freq, state.log_freq, equal_nan=True)
     assert restored.checksum() == state.checksum()
+
+
+def test_the_oracle_is_the_true_class_count_on_the_kmeans_scale():
+    state = make_state(tail_signal="oracle")
+    labels = fill(state)
+    stats = state.recluster(TorchKMeans(), epoch=1, seed=0)
+    mean = sum(SIZES) / len(SIZES)
+    want = torch.log(torch.tensor([SIZES[int(c)] / mean for c in labels]))
+    assert torch.allclose(state.log_freq, want, atol=1e-6)
+    assert stats["rho"] == pytest.approx(1.0) and stats["recovered_imbalance"] == pytest.approx(10)
+    assert state.tau[labels == 2].max() < state.tau[labels == 0].min()
+    assert state.weights[labels == 2].min() > state.weights[labels == 0].max()
+
+
+def test_the_oracle_counts_seen_samples_and_refuses_unlabelled_ones():
+    targets = torch.tensor([0, 0, 0, 1, -1])
+    seen = torch.tensor([True, True, True, True, False])
+    est = from_labels(targets, seen)
+    assert torch.isnan(est.log_freq[4])
+    assert est.log_freq[0] == pytest.approx(float(torch.log(torch.tensor(3 / 2))))
+    with pytest.raises(
+        UnlabelledError, match="tail_signal=oracle.*1 sample.*first indexes \\[4\\]"
+    ):
+        from_labels(targets, torch.ones(5, dtype=torch.bool))
+    state = make_state(tail_signal="oracle")
+    feats, _ = long_tailed()
+    state.observe(torch.arange(len(feats)), feats, None, 0)
+    with pytest.raises(UnlabelledError, match="measurement device for labelled data"):
+        state.recluster(TorchKMeans(), epoch=1, seed=0)

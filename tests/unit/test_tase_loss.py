@@ -58,6 +58,44 @@ def test_equals_literal_reference_with_per_anchor_tau_and_weights(z):
     assert torch.allclose(got.double(), want, rtol=1e-5, atol=1e-5)
 
 
+def test_a_scale_multiplies_each_anchor_term_outside_the_weight_normalisation(z):
+    g = torch.Generator().manual_seed(3)
+    tau = 0.05 + torch.rand(16, generator=g, dtype=torch.float64) * 0.5
+    w = 0.1 + torch.rand(16, generator=g, dtype=torch.float64) * 3
+    scale = tau / 0.2  # temperature compensation: tau_a / tau_0
+    got = tase_loss_func(z.float(), tau.float(), w.float(), scale.float())
+    terms = [reference_loss(z, tau, torch.eye(16, dtype=torch.float64)[a]) for a in range(16)]
+    want = (w * scale * torch.stack(terms)).sum() / w.sum()
+    assert torch.allclose(got.double(), want, rtol=1e-5, atol=1e-6)
+    assert torch.equal(
+        tase_loss_func(z.float(), tau.float(), w.float(), None),
+        tase_loss_func(z.float(), tau.float(), w.float()),
+    )
+    with pytest.raises(ValueError, match=r"scale must be a float or a tensor of shape \[16\]"):
+        tase_loss_func(z.float(), 0.2, None, torch.ones(3))
+
+
+def test_compensation_makes_an_anchors_gradient_size_independent_of_its_temperature():
+    """With loss x tau / tau_0, the gradient of a lone anchor at two temperatures keeps the same
+    order of magnitude, where the raw loss scales it by about 1 / tau."""
+    g = torch.Generator().manual_seed(4)
+    z = torch.randn(8, 16, generator=g)
+    norms = {}
+    for compensate in (False, True):
+        for tau_a in (0.05, 0.5):
+            zz = z.clone().requires_grad_(True)
+            tau = torch.full((8,), 0.2)
+            tau[0] = tau_a
+            w = torch.zeros(8)
+            w[0] = 1.0
+            scale = tau / 0.2 if compensate else None
+            tase_loss_func(zz, tau, w, scale).backward()
+            norms[compensate, tau_a] = float(zz.grad.norm())
+    raw = norms[False, 0.05] / norms[False, 0.5]
+    compensated = norms[True, 0.05] / norms[True, 0.5]
+    assert raw > 3 and compensated < raw / 5
+
+
 def test_gradient_matches_reference_and_finite_differences(z):
     g = torch.Generator().manual_seed(2)
     tau = 0.1 + torch.rand(16, generator=g, dtype=torch.float64) * 0.4
