@@ -25,7 +25,7 @@ from collections.abc import Callable
 import torch
 import torch.nn.functional as F
 
-from solo_tase.pseudo_labels.kmeans import faiss_available, make_backend
+from solo_tase.tail.kmeans.backend import faiss_available, make_backend
 
 
 def long_tailed_sphere(

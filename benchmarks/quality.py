@@ -36,7 +36,7 @@ from matplotlib.figure import Figure
 
 from solo_tase.cli.main import main as cli
 from solo_tase.data.fashion_mnist import BALANCED_SPLIT
-from solo_tase.eval.run_folder import last_checkpoint, run_folder
+from solo_tase.run_folder import last_checkpoint, run_folder
 from solo_tase.eval.tail_report import read_estimates
 from solo_tase.experiments import (
     PRETRAIN_CONFIGS,
@@ -45,7 +45,7 @@ from solo_tase.experiments import (
     pretrain_command,
     run,
 )
-from solo_tase.methods.common import STATS_FILE
+from solo_tase.run_folder import STATS_FILE
 
 
 @dataclass(frozen=True)

@@ -38,7 +38,7 @@ from pathlib import Path
 import torch
 from torch.utils.data import DataLoader, Dataset, RandomSampler
 
-from solo_tase.data.boosted.solo_data import TABLE_ATTRIBUTE
+from solo_tase.data.boosted.dataset import TABLE_ATTRIBUTE
 from solo_tase.data.boosted.strength import StrengthTable
 
 

@@ -22,7 +22,7 @@ from pathlib import Path
 from rich.console import Console
 
 from solo_tase.cli.doctor import run_doctor
-from solo_tase.eval.run_folder import last_checkpoint, run_folder
+from solo_tase.run_folder import last_checkpoint, run_folder
 from solo_tase.experiments import (
     PRETRAIN_CONFIGS,
     find_solo_learn_dir,

@@ -43,9 +43,9 @@ class SoloTasePlugin(Callback):
         callbacks into warnings and runs the job anyway (which would, e.g., train on the full
         dataset): every failure is re-raised as ``SystemExit``, the one error it lets through.
         """
-        from solo_tase.data.solo_hook import prepare_config
+        from solo_tase.job_config import prepare_config
         from solo_tase.methods import INDEXED_METHODS, PLUGIN_METHODS
-        from solo_tase.methods.common import early_checks
+        from solo_tase.methods.checks import early_checks
 
         try:
             prepare_config(config)

@@ -37,7 +37,7 @@ from solo_tase.eval.presets import (  # noqa: E402
     get_preset,
     split_file,
 )
-from solo_tase.eval.run_folder import last_checkpoint, run_folder  # noqa: E402
+from solo_tase.run_folder import last_checkpoint, run_folder  # noqa: E402
 from solo_tase.experiments import (  # noqa: E402
     PRETRAIN_CONFIGS,
     find_solo_learn_dir,

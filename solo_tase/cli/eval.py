@@ -288,7 +288,7 @@ def _eval(args: argparse.Namespace) -> int:
 
 def preset_options(args: argparse.Namespace) -> dict[str, object]:
     """The request options ``--preset`` fixes; an explicit option it fixes too is refused."""
-    from solo_tase.eval.checkpoint import read_run_args
+    from solo_tase.run_folder import read_run_args
     from solo_tase.eval.presets import BENCHMARK_OF_DATASET, default_splits_root, request_options
 
     given = [flag for key, flag in PRESET_FIXES.items() if getattr(args, key) is not None]

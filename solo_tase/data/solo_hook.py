@@ -1,4 +1,5 @@
-"""Applied by the Hydra callback at job start, before ``main_pretrain`` reads the config."""
+"""Absolute, resolved paths in a run's config: applied by the plugin's Hydra callback when the run
+starts (``on_run_start``, before ``main_pretrain`` reads the config; ``job_config.py``)."""
 
 from __future__ import annotations
 
@@ -26,16 +27,3 @@ def resolve_paths(config: DictConfig) -> None:
             value = OmegaConf.select(config, f"data.{key}")
             if isinstance(value, str) and value and "://" not in value:
                 config.data[key] = os.path.abspath(os.path.expanduser(value))
-
-
-def prepare_config(config: DictConfig) -> None:
-    """Resolve paths, install the optional ``data.long_tail`` restriction and, for methods with
-    BCL, the boosted augmentation."""
-    from solo_tase.data.boosted.solo_data import install_boosted_augment
-
-    resolve_paths(config)
-    install_boosted_augment(config)
-    if OmegaConf.select(config, "data.long_tail") is not None:
-        from solo_tase.data.long_tail import install_long_tail
-
-        install_long_tail(config)

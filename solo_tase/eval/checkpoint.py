@@ -15,13 +15,11 @@ import torch.nn as nn
 import torchvision
 
 from solo_tase.solo_compat import INSTALL_HINT, solo_available
-from solo_tase.utils.documents import dotted, read_document
+from solo_tase.run_folder import read_run_args
 from solo_tase.utils.hashing import sha256_file
 
-ARGS_NAME = "args.json"
 STATE_PREFIX = "backbone."
 CIFAR_DATASETS = ("cifar10", "cifar100")
-REQUIRED_ARGS = ("backbone.name", "data.dataset", "method", "name")
 Factory = Callable[..., nn.Module]
 
 
@@ -36,26 +34,6 @@ class LoadedBackbone:
     checkpoint_sha256: str
     args_sha256: str
     registry: str  # "solo-learn" or "torchvision"
-
-
-def read_run_args(checkpoint: Path) -> tuple[dict[str, Any], Path]:
-    """The run config (``args.json`` beside ``checkpoint``) and its path."""
-    args_path = checkpoint.parent / ARGS_NAME
-    _, args = read_document(
-        args_path,
-        (
-            f"no {ARGS_NAME} beside {checkpoint}: the backbone, stem, dataset, crop size and "
-            "normalisation are read from the run's args.json, which solo-learn writes next to "
-            f"its checkpoints; copy that run's args.json into {checkpoint.parent}"
-        ),
-    )
-    for key in REQUIRED_ARGS:
-        if dotted(args, key) in (None, ""):
-            raise ValueError(
-                f"{args_path} has no '{key}': it is not a solo-learn run config "
-                "(use the args.json solo-learn wrote for this checkpoint)"
-            )
-    return args, args_path
 
 
 def backbone_factories(use_solo: bool) -> dict[str, Factory]:

@@ -13,7 +13,7 @@ from typing import Any
 
 from matplotlib.figure import Figure
 
-from solo_tase.methods.common import STATS_FILE
+from solo_tase.run_folder import STATS_FILE
 from solo_tase.utils.atomic import refuse_existing
 
 COLUMNS = (

@@ -1,5 +1,5 @@
 """Pure loss functions of tensors, testable without Lightning or solo-learn."""
 
-from solo_tase.losses.tase import nt_xent_per_anchor, tase_loss_func
+from solo_tase.losses.nt_xent import nt_xent_per_anchor, nt_xent_loss
 
-__all__ = ["nt_xent_per_anchor", "tase_loss_func"]
+__all__ = ["nt_xent_per_anchor", "nt_xent_loss"]

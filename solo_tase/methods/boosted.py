@@ -1,10 +1,12 @@
-"""BCL's memorisation boost as a component of a solo-learn method (BCL-I, SDCLR's ``bcl`` option).
+"""BCL's memorisation boost as a component of a solo-learn method (BCL-I, SDCLR's ``bcl`` option),
+and the run-level decision to boost (:func:`install_boosted_augment`, called by the plugin's Hydra
+callback before ``main_pretrain`` builds its datasets).
 
 The method calls it from its hooks: :meth:`BoostedMemorisation.start` in ``on_fit_start``,
 :meth:`loss` in ``training_step`` (the NT-Xent, whose per-anchor values it records),
 :meth:`end_epoch` in ``on_train_epoch_end``, :meth:`save` / :meth:`load` in its checkpoint hooks
 (``checkpoint["solo_tase_bcl"]``). At each epoch end the momentum losses
-(``solo_tase.pseudo_labels.memorisation``) are normalised into the training set's shared
+(``solo_tase.tail.momentum_loss``) are normalised into the training set's shared
 :class:`StrengthTable`, which the loader workers read.
 
 solo-learn's Checkpointer saves in ``on_train_epoch_end`` *before* the method's hook runs, so an
@@ -21,14 +23,55 @@ from typing import Any
 
 import torch
 
-from solo_tase.data.boosted.solo_data import TABLE_ATTRIBUTE, boosted_training_set
+from omegaconf import DictConfig, OmegaConf
+
+from solo_tase.data.boosted.dataset import (
+    TABLE_ATTRIBUTE,
+    boosted_dataset_with_index,
+    boosted_training_set,
+    use_factory,
+)
 from solo_tase.data.boosted.strength import StrengthTable
-from solo_tase.losses.tase import nt_xent_per_anchor
-from solo_tase.methods.common import STATS_FILE, append_stats, batch_indexes
-from solo_tase.methods.config import BoostSettings
-from solo_tase.pseudo_labels.memorisation import MomentumLoss
+from solo_tase.losses.nt_xent import nt_xent_per_anchor
+from solo_tase.methods.loop import batch_indexes
+from solo_tase.methods.run_log import STATS_FILE, append_stats
+from solo_tase.methods.config import BclConfig, BoostSettings, ConfigError, SdclrConfig
+from solo_tase.tail.momentum_loss import MomentumLoss
 
 CHECKPOINT_KEY = "solo_tase_bcl"
+
+
+def boost_settings(config: DictConfig) -> BoostSettings | None:
+    """The run's boost settings, or ``None`` when its method does not boost (validated)."""
+    method = OmegaConf.select(config, "method")
+    node = OmegaConf.select(config, "method_kwargs")
+    kwargs = OmegaConf.to_container(node, resolve=True) if node is not None else {}
+    if method == "bcl":
+        return BoostSettings.of(BclConfig.from_kwargs(kwargs))  # type: ignore[arg-type]
+    if method == "sdclr" and OmegaConf.select(config, "method_kwargs.bcl", default=False):
+        return BoostSettings.of(SdclrConfig.from_kwargs(kwargs))  # type: ignore[arg-type]
+    return None
+
+
+def install_boosted_augment(config: DictConfig) -> BoostSettings | None:
+    """Put the boosting factory in solo-learn's data path when the method boosts, solo-learn's
+    own factory otherwise; returns the settings (``None``: not boosted).
+
+    Raises:
+        ConfigError: bad ``method_kwargs``, or ``data.format: dali``.
+    """
+    settings = boost_settings(config)
+    if settings is None:
+        use_factory(None)
+        return None
+    if OmegaConf.select(config, "data.format") == "dali":
+        raise ConfigError(
+            f"method '{config.method}' with BCL boosts augmentations per sample inside "
+            "solo-learn's PyTorch loader workers, which DALI (data.format: dali) bypasses: set "
+            "data.format: image_folder (or h5)"
+        )
+    use_factory(boosted_dataset_with_index(settings.rand_k, settings.rand_strength))
+    return settings
 
 
 class BoostedMemorisation:

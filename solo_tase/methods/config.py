@@ -15,8 +15,8 @@ from typing import Annotated, Any, Self, TypeVar
 from pydantic import model_validator
 from pydantic.dataclasses import dataclass
 
-from solo_tase.pseudo_labels.tables import cosine_factor
-from solo_tase.pseudo_labels.tail_signals import TAIL_SIGNALS, num_fit_clusters
+from solo_tase.tail.tables import cosine_factor
+from solo_tase.tail.signals import TAIL_SIGNALS, num_fit_clusters
 from solo_tase.settings import (
     SETTINGS,
     ConfigError,
@@ -72,7 +72,7 @@ class TaseConfig:
     tau_schedule: Annotated[str, one_of("none", "cosine")] = "none"  # dynamic temperature
     # epochs from tau to tau_min; None = max_epochs
     tau_schedule_period: Annotated[float, above(0, "epochs (or null for max_epochs)")] | None = None
-    tail_signal: Annotated[str, one_of(*TAIL_SIGNALS)] = "knn_density"  # see tail_signals.py
+    tail_signal: Annotated[str, one_of(*TAIL_SIGNALS)] = "knn_density"  # see tail/signals.py
     # K; None = data.num_classes (100 if unknown)
     num_clusters: Annotated[int, integer_from(2, "(or null for data.num_classes)")] | None = None
     overcluster_factor: Count = 3  # overcluster: K' = factor x K clusters

@@ -15,7 +15,7 @@ import omegaconf
 import torch
 from solo.methods.base import BaseMethod
 
-from solo_tase.methods.common import check_two_large_crops
+from solo_tase.methods.checks import check_two_large_crops
 
 
 def mlp_projector(in_dim: int, hidden: int, out: int, *, batch_norm: bool) -> torch.nn.Sequential:

@@ -3,7 +3,7 @@
 View 1 goes through the dense network, view 2 through its pruned "self-competitor": the same
 weights with the smallest-magnitude ``prune_ratio`` of all backbone conv weights masked out
 (masks recomputed at the start of every epoch), and its own BatchNorm layers in the backbone and
-the projector. The loss is NT-Xent between the two (``tase_loss_func`` with one temperature).
+the projector. The loss is NT-Xent between the two (``nt_xent_loss`` with one temperature).
 One backward of it gives the shared weights the sum of both branches' gradients, which is what
 the official two-pass code computes (dense with pruned detached, plus pruned with dense detached).
 
@@ -25,9 +25,9 @@ from typing import Any
 import omegaconf
 import torch
 
-from solo_tase.losses.tase import tase_loss_func
+from solo_tase.losses.nt_xent import nt_xent_loss
 from solo_tase.methods.boosted import BoostedMemorisation
-from solo_tase.methods.common import STATS_FILE, append_stats
+from solo_tase.methods.run_log import STATS_FILE, append_stats
 from solo_tase.methods.config import BoostSettings, ConfigError, SdclrConfig
 from solo_tase.methods.projected import ProjectedMethod, mlp_projector
 from solo_tase.methods.pruning import (
@@ -172,7 +172,7 @@ class SDCLR(ProjectedMethod):
         )
         z = torch.cat([dense["z"], self.pruned_forward(view2)])
         if self.memorisation is None:
-            nce_loss = tase_loss_func(z, self.sdclr.temperature)
+            nce_loss = nt_xent_loss(z, self.sdclr.temperature)
         else:
             nce_loss = self.memorisation.loss(
                 z, self.sdclr.temperature, batch[0], self.current_epoch

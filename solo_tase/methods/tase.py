@@ -1,6 +1,6 @@
 """TASE as a solo-learn method: thin glue between solo's BaseMethod and the pure pieces.
 
-The loss lives in ``solo_tase.losses.tase``, the k-means in ``solo_tase.pseudo_labels``, the
+The loss lives in ``solo_tase.losses.nt_xent``, the tail signals in ``solo_tase.tail``, the
 per-sample state in ``solo_tase.methods.tase_state``. This module wires them into Lightning hooks.
 """
 
@@ -14,20 +14,15 @@ import torch
 
 from solo_tase.data.solo_transforms import clean_copy
 from solo_tase.data.weighted_sampler import WeightedEpochSampler, install_sampler
-from solo_tase.losses.tase import nt_xent_per_anchor, tase_loss_func
+from solo_tase.losses.nt_xent import nt_xent_per_anchor, nt_xent_loss
 from solo_tase.methods.clean_pass import clean_pass
-from solo_tase.methods.common import (
-    STATS_FILE,
-    append_stats,
-    batch_indexes,
-    check_dali_indexes,
-    resolve_num_samples,
-    training_time,
-)
+from solo_tase.methods.checks import check_dali_indexes
+from solo_tase.methods.loop import batch_indexes, resolve_num_samples, training_time
+from solo_tase.methods.run_log import STATS_FILE, append_stats
 from solo_tase.methods.config import ConfigError, TaseConfig
 from solo_tase.methods.projected import ProjectedMethod, mlp_projector
 from solo_tase.methods.tase_state import TaseState
-from solo_tase.pseudo_labels.kmeans import make_backend
+from solo_tase.tail.kmeans.backend import make_backend
 from solo_tase.utils.rng import capture_rng_state, restore_rng_state
 
 CHECKPOINT_KEY = "solo_tase"
@@ -199,7 +194,7 @@ class TASE(ProjectedMethod):
         z = torch.cat(out["z"])
         weights = w.repeat(2) if self.tase.weights_as == "loss" else None
         scale = tau.repeat(2) / self.tase.tau_0 if self.tase.temperature_compensation else None
-        nce_loss = tase_loss_func(z, tau.repeat(2), weights, scale)
+        nce_loss = nt_xent_loss(z, tau.repeat(2), weights, scale)
         if self.state.momentum is not None:  # memorisation: own loss at one fixed temperature
             per_anchor = nt_xent_per_anchor(z.detach(), self.tase.tau_0)
             self.state.observe_losses(indexes, per_anchor.view(2, -1).mean(0))

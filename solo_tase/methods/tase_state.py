@@ -16,18 +16,18 @@ import torch.distributed as dist
 import torch.nn.functional as F
 
 from solo_tase.methods.config import TaseConfig
-from solo_tase.pseudo_labels.diagnostics import tail_diagnostics
-from solo_tase.pseudo_labels.kmeans import KMeansBackend
-from solo_tase.pseudo_labels.memorisation import MomentumLoss
-from solo_tase.pseudo_labels.memory_bank import MemoryBank
-from solo_tase.pseudo_labels.tables import (
+from solo_tase.tail.diagnostics import tail_diagnostics
+from solo_tase.tail.kmeans.backend import KMeansBackend
+from solo_tase.tail.momentum_loss import MomentumLoss
+from solo_tase.tail.memory_bank import MemoryBank
+from solo_tase.tail.tables import (
     log_freq_from_sizes,
     sample_cluster_sizes,
     scheduled_temperature,
     temperature_table,
     weight_table,
 )
-from solo_tase.pseudo_labels.tail_signals import (
+from solo_tase.tail.signals import (
     TailEstimate,
     from_clusters,
     from_knn_density,

@@ -7,7 +7,7 @@ solo-learn's SimCLR (same two dense views) with one scheduled temperature for al
 
 with ``t`` in epochs (``epoch + first_epoch``), fractional per step with ``per_step: true``. The
 projector is solo-learn SimCLR's Linear-ReLU-Linear, or Linear-BN-ReLU-Linear with
-``proj_batch_norm: true``. The loss is ``tase_loss_func`` with that scalar, which equals
+``proj_batch_norm: true``. The loss is ``nt_xent_loss`` with that scalar, which equals
 solo-learn's ``simclr_loss_func`` at the same temperature; with the default projector TS therefore
 differs from SimCLR only by the schedule.
 """
@@ -20,8 +20,9 @@ from collections.abc import Sequence
 import omegaconf
 import torch
 
-from solo_tase.losses.tase import tase_loss_func
-from solo_tase.methods.common import STATS_FILE, append_stats, training_time
+from solo_tase.losses.nt_xent import nt_xent_loss
+from solo_tase.methods.loop import training_time
+from solo_tase.methods.run_log import STATS_FILE, append_stats
 from solo_tase.methods.config import TsConfig
 from solo_tase.methods.projected import ProjectedMethod, mlp_projector
 
@@ -54,7 +55,7 @@ class TS(ProjectedMethod):
     def training_step(self, batch: Sequence[Any], batch_idx: int) -> torch.Tensor:
         out = super().training_step(batch, batch_idx)
         tau = self.ts.epoch_temperature(self.training_time(batch_idx))
-        nce_loss = tase_loss_func(torch.cat(out["z"]), tau)
+        nce_loss = nt_xent_loss(torch.cat(out["z"]), tau)
         self.log("train_nce_loss", nce_loss, on_epoch=True, sync_dist=True)
         if self.ts.per_step:
             self.log("ts/tau_step", tau, on_step=True, on_epoch=False, sync_dist=False)

@@ -10,7 +10,7 @@ from pathlib import Path
 
 from torch.hub import download_url_to_file
 
-from solo_tase.eval.checkpoint import ARGS_NAME
+from solo_tase.run_folder import ARGS_NAME
 from solo_tase.zoo.card import CARD_NAME, ModelCard
 from solo_tase.zoo.verify import file_problems
 

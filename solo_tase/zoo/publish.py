@@ -15,13 +15,12 @@ import torch
 
 import solo_tase
 from solo_tase.eval.checkpoint import (
-    ARGS_NAME,
     CIFAR_DATASETS,
     STATE_PREFIX,
     backbone_factories,
     load_backbone,
 )
-from solo_tase.eval.run_folder import SoloRun, checkpoint_epoch, read_run
+from solo_tase.run_folder import ARGS_NAME, SoloRun, checkpoint_epoch, read_run
 from solo_tase.eval.report import METRICS_FILE, load_metrics, protocol_label
 from solo_tase.settings import parse
 from solo_tase.solo_compat import SOLO_LEARN_COMMIT

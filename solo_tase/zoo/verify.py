@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from pathlib import Path
 
-from solo_tase.eval.checkpoint import ARGS_NAME
+from solo_tase.run_folder import ARGS_NAME
 from solo_tase.utils.hashing import sha256_file
 from solo_tase.zoo.card import CARD_NAME, ModelCard, load_card
 from solo_tase.zoo.store import find_entry

@@ -81,7 +81,7 @@ def run_folder(out_dir: Path, method: str) -> Path:
 
 def checkpoints(folder: Path) -> dict[int, Path]:
     """Epoch -> checkpoint path in a run folder."""
-    from solo_tase.eval.run_folder import checkpoint_epoch
+    from solo_tase.run_folder import checkpoint_epoch
 
     return {checkpoint_epoch(p): p for p in folder.glob("*.ckpt")}
 

@@ -91,12 +91,12 @@ def test_sdclr_step_is_dense_view1_against_pruned_view2_and_trains_every_paramet
     model.training_step([idx, [x1, x2], y], 0).backward()
 
     tau = reference.sdclr.temperature
-    from solo_tase.losses.tase import tase_loss_func
+    from solo_tase.losses.nt_xent import nt_xent_loss
 
     dense = reference.base_training_step(x1, y)
     z2 = reference.pruned_forward(x2)
-    (tase_loss_func(torch.cat([dense["z"], z2.detach()]), tau) + dense["loss"]).backward()
-    tase_loss_func(torch.cat([dense["z"].detach(), reference.pruned_forward(x2)]), tau).backward()
+    (nt_xent_loss(torch.cat([dense["z"], z2.detach()]), tau) + dense["loss"]).backward()
+    nt_xent_loss(torch.cat([dense["z"].detach(), reference.pruned_forward(x2)]), tau).backward()
 
     names = [n for n, _ in model.named_parameters()]
     assert any(n.startswith("pruned_norms.") for n in names)

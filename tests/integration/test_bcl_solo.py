@@ -41,7 +41,8 @@ def test_solo_learns_own_dataset_path_gets_the_boost(digits_root: Path):
     )
 
     from solo_tase.data.boosted import BoostedRandAugment
-    from solo_tase.data.boosted.solo_data import TABLE_ATTRIBUTE, install_boosted_augment
+    from solo_tase.data.boosted.dataset import TABLE_ATTRIBUTE
+    from solo_tase.methods.boosted import install_boosted_augment
 
     aug = OmegaConf.create(
         {
@@ -87,7 +88,7 @@ def test_solo_learns_own_dataset_path_gets_the_boost(digits_root: Path):
 def test_bcl_step_equals_solo_simclr_and_records_every_sample(build):  # noqa: F811
     """Same weights, same batch: BCL-I's loss is solo-learn's SimCLR loss; the step's samples
     get their losses recorded."""
-    from solo_tase.pseudo_labels.memorisation import MomentumLoss
+    from solo_tase.tail.momentum_loss import MomentumLoss
 
     bcl = build("bcl.yaml").train()
     simclr = build("simclr.yaml").train()

@@ -10,7 +10,7 @@ import torch
 
 from solo_tase.methods.config import TaseConfig
 from solo_tase.methods.tase_state import TaseState
-from solo_tase.pseudo_labels.kmeans import make_backend
+from solo_tase.tail.kmeans.backend import make_backend
 from tests.integration.conftest import PRETRAIN_CONFIGS, TINY, checkpoints, read_stats, run_folder
 
 pytestmark = pytest.mark.integration

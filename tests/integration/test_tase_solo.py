@@ -56,7 +56,7 @@ def test_registration_is_idempotent_and_leaves_solo_untouched():
 def test_loss_equals_solo_simclr_loss_func():
     from solo.losses.simclr import simclr_loss_func
 
-    from solo_tase.losses.tase import tase_loss_func
+    from solo_tase.losses.nt_xent import nt_xent_loss
 
     g = torch.Generator().manual_seed(0)
     for temperature in (0.05, 0.2, 0.5):
@@ -66,7 +66,7 @@ def test_loss_equals_solo_simclr_loss_func():
         (want_grad,) = torch.autograd.grad(want, z)
         # bit for bit, values and gradients: training amplifies last-bit differences
         for tau, weights in ((temperature, None), (torch.full((64,), temperature), torch.ones(64))):
-            got = tase_loss_func(z, tau, weights)
+            got = nt_xent_loss(z, tau, weights)
             (got_grad,) = torch.autograd.grad(got, z)
             assert torch.equal(got, want) and torch.equal(got_grad, want_grad)
 

@@ -15,12 +15,12 @@ from torchvision import transforms
 
 from solo_tase.data.boosted import BoostedRandAugment, StrengthTable, rand_augment
 from solo_tase.data.boosted.randaugment import OPS
-from solo_tase.data.boosted.solo_data import (
+from solo_tase.data.boosted.dataset import (
     TABLE_ATTRIBUTE,
-    boost_settings,
     boosted_dataset_with_index,
     insert_boost,
 )
+from solo_tase.methods.boosted import boost_settings
 from solo_tase.methods.config import BoostSettings, ConfigError
 
 
@@ -124,7 +124,7 @@ class TinySet(Dataset):
 
 
 def test_workers_see_the_table_written_between_epochs():
-    cls = boosted_dataset_with_index(BoostSettings(0.97, 1, 30.0))(TinySet)
+    cls = boosted_dataset_with_index(1, 30.0)(TinySet)
     data = cls(8, pipeline())
     table: StrengthTable = getattr(data, TABLE_ATTRIBUTE)
     assert len(table) == 8
@@ -171,7 +171,7 @@ def test_install_swaps_solo_learns_factory_and_refuses_dali():
     pytest.importorskip("solo")
     import solo.data.pretrain_dataloader as solo_data
 
-    from solo_tase.data.boosted.solo_data import install_boosted_augment
+    from solo_tase.methods.boosted import install_boosted_augment
 
     original = solo_data.dataset_with_index
     try:

@@ -27,7 +27,7 @@ from solo_tase.data.long_tail import (
     restrict,
 )
 from solo_tase.data.selection import profile_selection
-from solo_tase.data.solo_hook import prepare_config
+from solo_tase.job_config import prepare_config
 from solo_tase.methods.config import ConfigError
 
 ORIGINAL_CIFAR10 = cifar.CIFAR_SETS["cifar10"]

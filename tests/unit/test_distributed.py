@@ -10,10 +10,10 @@ import torch
 import torch.distributed as dist
 import torch.multiprocessing as mp
 
-from solo_tase.losses.tase import tase_loss_func
+from solo_tase.losses.nt_xent import nt_xent_loss
 from solo_tase.methods.config import TaseConfig
 from solo_tase.methods.tase_state import TaseState
-from solo_tase.pseudo_labels.torch_kmeans import TorchKMeans
+from solo_tase.tail.kmeans.torch_kmeans import TorchKMeans
 
 WORLD = 2
 B, D = 6, 5
@@ -32,7 +32,7 @@ def _worker(rank: int, init_file: str, out_dir: str) -> None:
     v1, v2, tau, w = data()
     own = slice(rank * B, (rank + 1) * B)
     z = torch.cat([v1[own], v2[own]]).requires_grad_(True)
-    loss = tase_loss_func(z, tau[own].repeat(2), w[own].repeat(2))
+    loss = nt_xent_loss(z, tau[own].repeat(2), w[own].repeat(2))
     loss.backward()
 
     # per-sample state: each rank observes its own shard; banks and tables must agree
@@ -71,7 +71,7 @@ def ranks(tmp_path_factory) -> list[dict]:
 def test_distributed_loss_and_gradient_equal_the_single_process_ones(ranks):
     v1, v2, tau, w = data()
     z = torch.cat([v1, v2]).requires_grad_(True)
-    single = tase_loss_func(z, tau.repeat(2), w.repeat(2))
+    single = nt_xent_loss(z, tau.repeat(2), w.repeat(2))
     single.backward()
     # DDP averages the ranks' gradients: the mean of the rank losses is the global loss
     assert torch.allclose(sum(r["loss"] for r in ranks) / WORLD, single.detach(), atol=1e-6)

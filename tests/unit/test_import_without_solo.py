@@ -8,7 +8,7 @@ import sys
 SCRIPT = r"""
 import sys
 sys.modules["solo"] = None  # make `import solo` fail as if solo-learn were not installed
-import solo_tase, solo_tase.losses, solo_tase.pseudo_labels.kmeans, solo_tase.methods.tase_state
+import solo_tase, solo_tase.losses, solo_tase.tail.kmeans.backend, solo_tase.methods.tase_state
 import solo_tase.data.digits, solo_tase.eval.metrics, solo_tase.zoo.card, solo_tase.cli.main
 from solo_tase.solo_compat import solo_available
 assert not solo_available()

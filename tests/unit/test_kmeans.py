@@ -8,8 +8,8 @@ import torch
 import torch.nn.functional as F
 from sklearn.metrics import adjusted_rand_score
 
-from solo_tase.pseudo_labels.kmeans import faiss_available, make_backend
-from solo_tase.pseudo_labels.torch_kmeans import TorchKMeans
+from solo_tase.tail.kmeans.backend import faiss_available, make_backend
+from solo_tase.tail.kmeans.torch_kmeans import TorchKMeans
 
 BACKENDS = [
     "torch",
@@ -96,7 +96,7 @@ def test_default_chunk_keeps_the_similarity_block_within_budget():
 
 @pytest.mark.parametrize("backend", BACKENDS)
 def test_empty_clusters_are_reseeded_with_the_farthest_samples(monkeypatch, backend):
-    import solo_tase.pseudo_labels.lloyd as lloyd
+    import solo_tase.tail.kmeans.lloyd as lloyd
 
     g = torch.Generator().manual_seed(6)
     e = torch.eye(8)
@@ -134,7 +134,7 @@ def test_bad_inputs_are_refused():
 
 
 def test_missing_faiss_is_a_clear_error(monkeypatch):
-    import solo_tase.pseudo_labels.kmeans as km
+    import solo_tase.tail.kmeans.backend as km
 
     monkeypatch.setattr(km, "faiss_available", lambda: False)
     with pytest.raises(ImportError, match="pip install faiss-cpu"):
@@ -146,9 +146,9 @@ def test_backends_share_one_loop_and_do_not_import_the_backend_registry():
     import ast
     import inspect
 
-    import solo_tase.pseudo_labels.faiss_kmeans as fk
-    import solo_tase.pseudo_labels.torch_kmeans as tk
-    from solo_tase.pseudo_labels.lloyd import SphericalKMeans
+    import solo_tase.tail.kmeans.faiss_kmeans as fk
+    import solo_tase.tail.kmeans.torch_kmeans as tk
+    from solo_tase.tail.kmeans.lloyd import SphericalKMeans
 
     for module in (tk, fk):
         imported = {
@@ -156,7 +156,7 @@ def test_backends_share_one_loop_and_do_not_import_the_backend_registry():
             for node in ast.walk(ast.parse(inspect.getsource(module)))
             if isinstance(node, ast.ImportFrom)
         }
-        assert "solo_tase.pseudo_labels.kmeans" not in imported, module.__name__
+        assert "solo_tase.tail.kmeans.backend" not in imported, module.__name__
     assert issubclass(TorchKMeans, SphericalKMeans) and "fit" not in vars(TorchKMeans)
     assert "fit" not in vars(fk.FaissKMeans)
 
@@ -171,7 +171,7 @@ def test_backends_agree_on_seeded_results(backend):
 
 
 def test_cluster_sums_match_index_add_with_empty_clusters_and_fp16_rows():
-    from solo_tase.pseudo_labels.lloyd import cluster_sums
+    from solo_tase.tail.kmeans.lloyd import cluster_sums
 
     g = torch.Generator().manual_seed(9)
     rows = torch.randn(50, 6, generator=g).half()

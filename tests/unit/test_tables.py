@@ -7,7 +7,7 @@ import math
 import pytest
 import torch
 
-from solo_tase.pseudo_labels.tables import (
+from solo_tase.tail.tables import (
     cosine_factor,
     log_freq_from_scores,
     log_freq_from_sizes,

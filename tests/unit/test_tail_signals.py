@@ -8,9 +8,9 @@ import torch.nn.functional as F
 
 from solo_tase.methods.config import TaseConfig
 from solo_tase.methods.tase_state import TaseState
-from solo_tase.pseudo_labels.diagnostics import NOT_COMPUTED, tail_diagnostics
-from solo_tase.pseudo_labels.tail_signals import UnlabelledError, from_labels, knn_density
-from solo_tase.pseudo_labels.torch_kmeans import TorchKMeans
+from solo_tase.tail.diagnostics import NOT_COMPUTED, tail_diagnostics
+from solo_tase.tail.signals import UnlabelledError, from_labels, knn_density
+from solo_tase.tail.kmeans.torch_kmeans import TorchKMeans
 
 SIZES = (60, 20, 6)
 

@@ -7,10 +7,10 @@ import torch
 import torch.nn as nn
 import torch.nn.functional as F
 
-from solo_tase.methods.common import batch_indexes
+from solo_tase.methods.loop import batch_indexes
 from solo_tase.methods.config import TaseConfig
 from solo_tase.methods.tase_state import TaseState
-from solo_tase.pseudo_labels.torch_kmeans import TorchKMeans
+from solo_tase.tail.kmeans.torch_kmeans import TorchKMeans
 
 
 def make_state(n: int = 60, k: int = 3, **kw) -> TaseState:

@@ -88,6 +88,6 @@ class _Trainer:
 
 @pytest.mark.parametrize("batches, expected", [(4, 3.5), (float("inf"), 3.0), (0, 3.0)])
 def test_training_time_falls_back_to_the_epoch_without_a_loader_length(batches, expected):
-    from solo_tase.methods.common import training_time
+    from solo_tase.methods.loop import training_time
 
     assert training_time(_Trainer(batches), 3, 2) == pytest.approx(expected)

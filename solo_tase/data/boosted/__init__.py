@@ -1,5 +1,5 @@
 """BCL's per-sample boosted augmentation: the op table, the shared strength table, and their
-installation into solo-learn's pretrain data path (``solo_data``, imported on demand)."""
+boosted training set in solo-learn's pretrain data path (``dataset``, imported on demand)."""
 
 from solo_tase.data.boosted.randaugment import BoostedRandAugment, rand_augment
 from solo_tase.data.boosted.strength import StrengthTable

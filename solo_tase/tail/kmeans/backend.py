@@ -1,6 +1,6 @@
 """Spherical k-means backends by name: ``torch`` (chunked, any device) or ``faiss``.
 
-Both run the same Lloyd loop (:mod:`solo_tase.pseudo_labels.lloyd`) and differ only in the
+Both run the same Lloyd loop (:mod:`solo_tase.tail.kmeans.lloyd`) and differ only in the
 nearest-centroid search; ``auto`` picks faiss when it is importable, else torch.
 """
 
@@ -11,8 +11,8 @@ from typing import Protocol
 
 import torch
 
-from solo_tase.pseudo_labels.lloyd import KMeansResult
-from solo_tase.pseudo_labels.torch_kmeans import TorchKMeans
+from solo_tase.tail.kmeans.lloyd import KMeansResult
+from solo_tase.tail.kmeans.torch_kmeans import TorchKMeans
 
 __all__ = ["BACKENDS", "KMeansBackend", "KMeansResult", "faiss_available", "make_backend"]
 
@@ -48,6 +48,6 @@ def make_backend(name: str = "auto", **kwargs: object) -> KMeansBackend:
             "(or faiss-gpu-cu12 for GPU; extra `solo-tase[faiss]`), "
             "or set method_kwargs.kmeans_backend=torch"
         )
-    from solo_tase.pseudo_labels.faiss_kmeans import FaissKMeans  # imports faiss
+    from solo_tase.tail.kmeans.faiss_kmeans import FaissKMeans  # imports faiss
 
     return FaissKMeans(**kwargs)  # type: ignore[arg-type]

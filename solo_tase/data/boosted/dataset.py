@@ -1,10 +1,9 @@
-"""Installs BCL's per-sample boost into solo-learn's (unmodified) pretrain data path.
+"""BCL's boosted training set and its place in solo-learn's (unmodified) pretrain data path.
 
 solo-learn's ``prepare_datasets`` wraps every pretrain set with
 ``solo.data.pretrain_dataloader.dataset_with_index``, looked up at call time.
-:func:`install_boosted_augment` (called by the plugin's Hydra callback before ``main_pretrain``
-runs, in every DDP process) replaces that factory, for runs whose method boosts (``bcl``, or
-``sdclr`` with ``bcl: true``), by one whose datasets
+:func:`use_factory` puts :func:`boosted_dataset_with_index` there (for runs whose method boosts:
+``methods/boosted.py`` decides) or solo-learn's own factory back. The boosted datasets
 
 * insert one :class:`BoostedRandAugment` before ``ToTensor`` in each of solo-learn's view
   pipelines (every view of a sample is boosted, as in the official code);
@@ -12,9 +11,6 @@ runs, in every DDP process) replaces that factory, for runs whose method boosts 
   rewrites at each epoch end, read by the loader workers;
 * set the sample's weight on the boost before building its views, and return ``(index, *data)``
   as solo-learn's wrapper does.
-
-Other runs get solo-learn's own factory back. DALI pipelines run outside PyTorch's workers and
-are refused.
 """
 
 from __future__ import annotations
@@ -22,27 +18,13 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
-from omegaconf import DictConfig, OmegaConf
 from torchvision import transforms
 
 from solo_tase.data.boosted.randaugment import BoostedRandAugment
 from solo_tase.data.boosted.strength import StrengthTable
 from solo_tase.data.solo_transforms import composes
-from solo_tase.methods.config import BclConfig, BoostSettings, ConfigError, SdclrConfig
 
 TABLE_ATTRIBUTE = "bcl_strength"  # the wrapped dataset's StrengthTable
-
-
-def boost_settings(config: DictConfig) -> BoostSettings | None:
-    """The run's boost settings, or ``None`` when its method does not boost (validated)."""
-    method = OmegaConf.select(config, "method")
-    node = OmegaConf.select(config, "method_kwargs")
-    kwargs = OmegaConf.to_container(node, resolve=True) if node is not None else {}
-    if method == "bcl":
-        return BoostSettings.of(BclConfig.from_kwargs(kwargs))  # type: ignore[arg-type]
-    if method == "sdclr" and OmegaConf.select(config, "method_kwargs.bcl", default=False):
-        return BoostSettings.of(SdclrConfig.from_kwargs(kwargs))  # type: ignore[arg-type]
-    return None
 
 
 def insert_boost(transform: Any, boost: BoostedRandAugment) -> int:
@@ -69,14 +51,15 @@ def insert_boost(transform: Any, boost: BoostedRandAugment) -> int:
     return done
 
 
-def boosted_dataset_with_index(settings: BoostSettings) -> Callable[[type], type]:
-    """A drop-in for solo-learn's ``dataset_with_index`` whose datasets carry the boost."""
+def boosted_dataset_with_index(rand_k: int, rand_strength: float) -> Callable[[type], type]:
+    """A drop-in for solo-learn's ``dataset_with_index`` whose datasets carry the boost of
+    ``rand_k`` RandAugment ops up to magnitude ``rand_strength``."""
 
     def factory(dataset_class: type) -> type:
         class BoostedDatasetWithIndex(dataset_class):
             def __init__(self, *args: Any, **kwargs: Any) -> None:
                 super().__init__(*args, **kwargs)
-                self.bcl_boost = BoostedRandAugment(settings.rand_k, settings.rand_strength)
+                self.bcl_boost = BoostedRandAugment(rand_k, rand_strength)
                 insert_boost(self.transform, self.bcl_boost)
                 setattr(self, TABLE_ATTRIBUTE, StrengthTable(len(self)))
                 _BUILT[0] = self
@@ -95,33 +78,17 @@ _SOLO_FACTORY: Callable[[type], type] | None = None  # solo-learn's own dataset_
 _BUILT: list[Any] = [None]  # the last boosted training set built in this process
 
 
-def install_boosted_augment(config: DictConfig) -> BoostSettings | None:
-    """Put the boosting factory in solo-learn's data path when the method boosts, solo-learn's
-    own factory otherwise; returns the settings (``None``: not boosted).
-
-    Raises:
-        ConfigError: bad ``method_kwargs``, or ``data.format: dali``.
-    """
+def use_factory(factory: Callable[[type], type] | None) -> None:
+    """Put ``factory`` into solo-learn's data path, or (``None``) solo-learn's own back (a no-op,
+    solo-learn not even imported, when nothing was put there before)."""
     global _SOLO_FACTORY
-    settings = boost_settings(config)
-    if settings is None:
-        if _SOLO_FACTORY is not None:  # an earlier boosted run of this process replaced it
-            import solo.data.pretrain_dataloader as solo_data
-
-            solo_data.dataset_with_index = _SOLO_FACTORY
-        return None
-    if OmegaConf.select(config, "data.format") == "dali":
-        raise ConfigError(
-            f"method '{config.method}' with BCL boosts augmentations per sample inside "
-            "solo-learn's PyTorch loader workers, which DALI (data.format: dali) bypasses: set "
-            "data.format: image_folder (or h5)"
-        )
+    if factory is None and _SOLO_FACTORY is None:
+        return
     import solo.data.pretrain_dataloader as solo_data
 
     if _SOLO_FACTORY is None:
         _SOLO_FACTORY = solo_data.dataset_with_index
-    solo_data.dataset_with_index = boosted_dataset_with_index(settings)
-    return settings
+    solo_data.dataset_with_index = factory or _SOLO_FACTORY
 
 
 def boosted_training_set(trainer: Any, method: str) -> Any:

@@ -6,7 +6,7 @@ import pytest
 import torch
 import torch.nn.functional as F
 
-from solo_tase.losses.tase import tase_loss_func
+from solo_tase.losses.nt_xent import nt_xent_loss
 
 
 def reference_loss(z: torch.Tensor, tau: torch.Tensor, w: torch.Tensor) -> torch.Tensor:
@@ -44,7 +44,7 @@ def z() -> torch.Tensor:
 
 
 def test_equals_simclr_formula_with_constant_tau_and_unit_weights(z):
-    got = tase_loss_func(z.float(), 0.2)
+    got = nt_xent_loss(z.float(), 0.2)
     want = simclr_formula(z, 0.2)
     assert torch.allclose(got.double(), want, atol=1e-5)
 
@@ -53,7 +53,7 @@ def test_equals_literal_reference_with_per_anchor_tau_and_weights(z):
     g = torch.Generator().manual_seed(1)
     tau = 0.05 + torch.rand(16, generator=g, dtype=torch.float64) * 0.5
     w = 0.1 + torch.rand(16, generator=g, dtype=torch.float64) * 3
-    got = tase_loss_func(z.float(), tau.float(), w.float())
+    got = nt_xent_loss(z.float(), tau.float(), w.float())
     want = reference_loss(z, tau, w)
     assert torch.allclose(got.double(), want, rtol=1e-5, atol=1e-5)
 
@@ -63,16 +63,16 @@ def test_a_scale_multiplies_each_anchor_term_outside_the_weight_normalisation(z)
     tau = 0.05 + torch.rand(16, generator=g, dtype=torch.float64) * 0.5
     w = 0.1 + torch.rand(16, generator=g, dtype=torch.float64) * 3
     scale = tau / 0.2  # temperature compensation: tau_a / tau_0
-    got = tase_loss_func(z.float(), tau.float(), w.float(), scale.float())
+    got = nt_xent_loss(z.float(), tau.float(), w.float(), scale.float())
     terms = [reference_loss(z, tau, torch.eye(16, dtype=torch.float64)[a]) for a in range(16)]
     want = (w * scale * torch.stack(terms)).sum() / w.sum()
     assert torch.allclose(got.double(), want, rtol=1e-5, atol=1e-6)
     assert torch.equal(
-        tase_loss_func(z.float(), tau.float(), w.float(), None),
-        tase_loss_func(z.float(), tau.float(), w.float()),
+        nt_xent_loss(z.float(), tau.float(), w.float(), None),
+        nt_xent_loss(z.float(), tau.float(), w.float()),
     )
     with pytest.raises(ValueError, match=r"scale must be a float or a tensor of shape \[16\]"):
-        tase_loss_func(z.float(), 0.2, None, torch.ones(3))
+        nt_xent_loss(z.float(), 0.2, None, torch.ones(3))
 
 
 def test_compensation_makes_an_anchors_gradient_size_independent_of_its_temperature():
@@ -89,7 +89,7 @@ def test_compensation_makes_an_anchors_gradient_size_independent_of_its_temperat
             w = torch.zeros(8)
             w[0] = 1.0
             scale = tau / 0.2 if compensate else None
-            tase_loss_func(zz, tau, w, scale).backward()
+            nt_xent_loss(zz, tau, w, scale).backward()
             norms[compensate, tau_a] = float(zz.grad.norm())
     raw = norms[False, 0.05] / norms[False, 0.5]
     compensated = norms[True, 0.05] / norms[True, 0.5]
@@ -101,7 +101,7 @@ def test_gradient_matches_reference_and_finite_differences(z):
     tau = 0.1 + torch.rand(16, generator=g, dtype=torch.float64) * 0.4
     w = 0.5 + torch.rand(16, generator=g, dtype=torch.float64)
     z1 = z.float().clone().requires_grad_(True)
-    tase_loss_func(z1, tau.float(), w.float()).backward()
+    nt_xent_loss(z1, tau.float(), w.float()).backward()
     z2 = z.clone().requires_grad_(True)
     reference_loss(z2, tau, w).backward()
     assert torch.allclose(z1.grad.double(), z2.grad, atol=1e-5)
@@ -117,13 +117,13 @@ def test_gradient_matches_reference_and_finite_differences(z):
 
 def test_weights_are_scale_invariant_and_zero_weight_removes_an_anchor(z):
     w = torch.rand(16, generator=torch.Generator().manual_seed(3)) + 0.1
-    base = tase_loss_func(z.float(), 0.2, w)
-    assert torch.allclose(base, tase_loss_func(z.float(), 0.2, 7.0 * w), atol=1e-6)
+    base = nt_xent_loss(z.float(), 0.2, w)
+    assert torch.allclose(base, nt_xent_loss(z.float(), 0.2, 7.0 * w), atol=1e-6)
     # with all weight on anchor 0 the loss is l_0 alone
     only0 = torch.zeros(16)
     only0[0] = 1.0
     per_anchor_0 = reference_loss(z, torch.full((16,), 0.2, dtype=torch.float64), only0.double())
-    assert torch.allclose(tase_loss_func(z.float(), 0.2, only0).double(), per_anchor_0, atol=1e-5)
+    assert torch.allclose(nt_xent_loss(z.float(), 0.2, only0).double(), per_anchor_0, atol=1e-5)
 
 
 def test_upweighting_an_anchor_moves_the_loss_towards_its_term(z):
@@ -134,7 +134,7 @@ def test_upweighting_an_anchor_moves_the_loss_towards_its_term(z):
     hardest = int(terms.argmax())
     w = torch.ones(16)
     w[hardest] = 10.0
-    assert tase_loss_func(z.float(), 0.2, w) > tase_loss_func(z.float(), 0.2)
+    assert nt_xent_loss(z.float(), 0.2, w) > nt_xent_loss(z.float(), 0.2)
 
 
 def test_an_anchor_temperature_changes_only_its_own_term(z):
@@ -143,10 +143,10 @@ def test_an_anchor_temperature_changes_only_its_own_term(z):
     tau2[4] = 0.05
     w = torch.zeros(16)
     w[5] = 1.0  # look at anchor 5 only: it must not depend on anchor 4's temperature
-    assert torch.allclose(tase_loss_func(z.float(), tau, w), tase_loss_func(z.float(), tau2, w))
+    assert torch.allclose(nt_xent_loss(z.float(), tau, w), nt_xent_loss(z.float(), tau2, w))
     w = torch.zeros(16)
     w[4] = 1.0
-    assert not torch.allclose(tase_loss_func(z.float(), tau, w), tase_loss_func(z.float(), tau2, w))
+    assert not torch.allclose(nt_xent_loss(z.float(), tau, w), nt_xent_loss(z.float(), tau2, w))
 
 
 def test_smaller_temperature_sharpens_the_per_sample_discrimination():
@@ -154,7 +154,7 @@ def test_smaller_temperature_sharpens_the_per_sample_discrimination():
     g = torch.Generator().manual_seed(4)
     base = torch.randn(8, 16, generator=g)
     z = torch.cat([base, base + 0.05 * torch.randn(8, 16, generator=g)])
-    assert tase_loss_func(z, 0.05) < tase_loss_func(z, 0.5)
+    assert nt_xent_loss(z, 0.05) < nt_xent_loss(z, 0.5)
 
 
 @pytest.mark.parametrize("dtype", [torch.bfloat16, torch.float16])
@@ -162,11 +162,11 @@ def test_stable_at_tau_005_under_autocast(dtype):
     g = torch.Generator().manual_seed(5)
     x = torch.randn(64, 32, generator=g)
     layer = torch.nn.Linear(32, 32)
-    want = tase_loss_func(layer(x), 0.05)
+    want = nt_xent_loss(layer(x), 0.05)
     with torch.autocast("cpu", dtype=dtype):
         z = layer(x)
         assert z.dtype == dtype
-        got = tase_loss_func(z, 0.05)
+        got = nt_xent_loss(z, 0.05)
     assert got.dtype == torch.float32 and torch.isfinite(got)
     assert abs(float(got) - float(want)) < 0.05 * float(want)
     got.backward()
@@ -175,6 +175,6 @@ def test_stable_at_tau_005_under_autocast(dtype):
 
 def test_bad_shapes_are_refused():
     with pytest.raises(ValueError, match=r"\[2B, D\]"):
-        tase_loss_func(torch.randn(5, 3), 0.2)
+        nt_xent_loss(torch.randn(5, 3), 0.2)
     with pytest.raises(ValueError, match="tau must be"):
-        tase_loss_func(torch.randn(6, 3), torch.ones(5))
+        nt_xent_loss(torch.randn(6, 3), torch.ones(5))

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import torch
 
-from solo_tase.pseudo_labels.lloyd import SphericalKMeans, cluster_sums
+from solo_tase.tail.kmeans.lloyd import SphericalKMeans, cluster_sums
 
 
 class TorchKMeans(SphericalKMeans):

@@ -8,8 +8,8 @@ from typing import Any
 
 import torch
 
-from solo_tase.pseudo_labels.kmeans import KMeansBackend
-from solo_tase.pseudo_labels.memory_bank import MemoryBank
+from solo_tase.tail.kmeans.backend import KMeansBackend
+from solo_tase.tail.memory_bank import MemoryBank
 
 
 @dataclass

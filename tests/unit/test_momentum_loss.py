@@ -11,8 +11,8 @@ import torch.distributed as dist
 import torch.multiprocessing as mp
 import torch.nn.functional as F
 
-from solo_tase.losses.tase import nt_xent_per_anchor, tase_loss_func
-from solo_tase.pseudo_labels.memorisation import MomentumLoss
+from solo_tase.losses.nt_xent import nt_xent_per_anchor, nt_xent_loss
+from solo_tase.tail.momentum_loss import MomentumLoss
 
 
 def official_weight(momentum_row: torch.Tensor) -> torch.Tensor:
@@ -131,7 +131,7 @@ def test_per_anchor_losses_match_the_literal_formula_and_average_to_the_loss():
     got = nt_xent_per_anchor(z.float(), tau.float())
     assert got.shape == (8,)
     assert torch.allclose(got.double(), torch.stack(want), atol=1e-5)
-    assert torch.allclose(got.mean(), tase_loss_func(z.float(), tau.float()), atol=1e-6)
+    assert torch.allclose(got.mean(), nt_xent_loss(z.float(), tau.float()), atol=1e-6)
 
 
 WORLD, B = 2, 3
@@ -218,7 +218,7 @@ def test_boost_loss_is_the_mean_nt_xent_and_the_table_follows_the_momentum_losse
     assert torch.equal(module.table.values, torch.zeros(6))
     z = torch.randn(8, 5, generator=torch.Generator().manual_seed(0))
     loss = boost.loss(z, 0.2, torch.arange(4), 0)
-    assert torch.allclose(loss, tase_loss_func(z, 0.2), atol=1e-6)
+    assert torch.allclose(loss, nt_xent_loss(z, 0.2), atol=1e-6)
     per_anchor = nt_xent_per_anchor(z, 0.2)
     stats = boost.end_epoch(module)
     assert torch.allclose(boost.momentum.values[:4], (per_anchor[:4] + per_anchor[4:]) / 2)

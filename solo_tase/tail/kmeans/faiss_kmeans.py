@@ -8,7 +8,7 @@ from typing import Any
 import numpy as np
 import torch
 
-from solo_tase.pseudo_labels.lloyd import SphericalKMeans, cluster_sums
+from solo_tase.tail.kmeans.lloyd import SphericalKMeans, cluster_sums
 
 
 class FaissKMeans(SphericalKMeans):

@@ -9,9 +9,12 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from solo_tase.eval.checkpoint import ARGS_NAME, read_run_args
+from solo_tase.utils.documents import dotted, read_document
 
+ARGS_NAME = "args.json"
+REQUIRED_ARGS = ("backbone.name", "data.dataset", "method", "name")
 CHECKPOINT_SUFFIXES = (".ckpt", ".pth", ".pt")
+STATS_FILE = "solo_tase_stats.jsonl"  # per-epoch JSON lines of the plugin's methods
 
 
 @dataclass(frozen=True)
@@ -20,6 +23,26 @@ class SoloRun:
     args_path: Path
     checkpoint: Path
     note: str | None  # how the checkpoint was chosen among several, for the user
+
+
+def read_run_args(checkpoint: Path) -> tuple[dict[str, Any], Path]:
+    """The run config (``args.json`` beside ``checkpoint``) and its path."""
+    args_path = checkpoint.parent / ARGS_NAME
+    _, args = read_document(
+        args_path,
+        (
+            f"no {ARGS_NAME} beside {checkpoint}: the backbone, stem, dataset, crop size and "
+            "normalisation are read from the run's args.json, which solo-learn writes next to "
+            f"its checkpoints; copy that run's args.json into {checkpoint.parent}"
+        ),
+    )
+    for key in REQUIRED_ARGS:
+        if dotted(args, key) in (None, ""):
+            raise ValueError(
+                f"{args_path} has no '{key}': it is not a solo-learn run config "
+                "(use the args.json solo-learn wrote for this checkpoint)"
+            )
+    return args, args_path
 
 
 def checkpoint_epoch(path: Path) -> int | None:

@@ -24,10 +24,10 @@ from typing import Any
 import torch
 import torch.nn.functional as F
 
-from solo_tase.pseudo_labels.kmeans import KMeansBackend
-from solo_tase.pseudo_labels.labeler import cluster_bank
-from solo_tase.pseudo_labels.memory_bank import MemoryBank
-from solo_tase.pseudo_labels.tables import (
+from solo_tase.tail.kmeans.backend import KMeansBackend
+from solo_tase.tail.kmeans.labeler import cluster_bank
+from solo_tase.tail.memory_bank import MemoryBank
+from solo_tase.tail.tables import (
     log_freq_from_scores,
     log_freq_from_sizes,
     sample_cluster_sizes,

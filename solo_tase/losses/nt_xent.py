@@ -1,4 +1,5 @@
-"""The TASE contrastive loss: NT-Xent with a temperature and a weight per anchor.
+"""The contrastive loss every method of the plugin shares: NT-Xent with a temperature, a weight
+and a scale per anchor (TASE's tables; one temperature and unit weights for SimCLR, TS, SDCLR, BCL).
 
 For every anchor row ``a`` of the local batch (both views), with ``p`` the other view of the same
 sample and the negatives gathered from every rank (as solo-learn's SimCLR does)::
@@ -60,7 +61,7 @@ def nt_xent_per_anchor(z: torch.Tensor, tau: torch.Tensor | float) -> torch.Tens
         return -torch.log(pos / (pos + neg))
 
 
-def tase_loss_func(
+def nt_xent_loss(
     z: torch.Tensor,
     tau: torch.Tensor | float,
     weights: torch.Tensor | None = None,

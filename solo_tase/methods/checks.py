@@ -1,0 +1,54 @@
+"""Checks of a run's config made before training (the plugin's Hydra callback) and at a method's
+start: two large crops, real DALI indexes."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from omegaconf import DictConfig, OmegaConf
+
+from solo_tase.settings import ConfigError
+
+
+def count_crops(augmentations: Any) -> tuple[int, int]:
+    """(large, small) crops as solo-learn counts them: large = crop_size of the first pipeline."""
+    big = augmentations[0].crop_size
+    large = sum(int(a.num_crops) for a in augmentations if a.crop_size == big)
+    small = sum(int(a.num_crops) for a in augmentations if a.crop_size != big)
+    return large, small
+
+
+def check_two_large_crops(cfg: DictConfig, method: str) -> None:
+    """The plugin's methods contrast exactly two large crops and no small crops."""
+    large, small = count_crops(cfg.augmentations)
+    if large != 2 or small != 0:
+        raise ConfigError(
+            f"method '{method}' needs exactly 2 large crops and no small crops, but "
+            f"augmentations give {large} large and {small} small: set "
+            "augmentations[*].num_crops so that the crops of size augmentations[0].crop_size "
+            "add up to 2"
+        )
+
+
+def check_dali_indexes(cfg: DictConfig, method: str) -> None:
+    """With DALI, real dataset indexes require ``dali.encode_indexes_into_labels=True``."""
+    if OmegaConf.select(cfg, "data.format") == "dali" and not OmegaConf.select(
+        cfg, "dali.encode_indexes_into_labels", default=False
+    ):
+        raise ConfigError(
+            f"method '{method}' keeps per-sample state keyed by dataset index, but DALI only "
+            "yields real indexes with dali.encode_indexes_into_labels=True (allowed: true); "
+            "set it in the config"
+        )
+
+
+def early_checks(config: DictConfig, methods: Any, indexed: Any) -> None:
+    """Checks run by the Hydra callback before main_pretrain starts (whose own crop assertion
+    has no message): two large crops for the plugin's ``methods``, real DALI indexes for the
+    ``indexed`` ones (those that key per-sample state by dataset index)."""
+    method = OmegaConf.select(config, "method")
+    if method not in methods or OmegaConf.select(config, "augmentations") is None:
+        return
+    check_two_large_crops(config, method)
+    if method in indexed:
+        check_dali_indexes(config, method)

@@ -1,1 +1,0 @@
-"""Pseudo-labels for long-tailed SSL: memory bank, spherical k-means backends, tables."""
