@@ -55,6 +55,24 @@ class Variant:
     config: str
     overrides: tuple[str, ...] = ()
     train_split: str = "train"  # the dataset folder's training set (train-balanced: balanced)
+    gh: bool = False  # the GH block on, its schedule scaled to the run (gh_overrides)
+
+    def all_overrides(self, epochs: int) -> list[str]:
+        return [*self.overrides, *(gh_overrides(epochs) if self.gh else [])]
+
+
+def gh_overrides(epochs: int) -> list[str]:
+    """GH's official schedule (1000 epochs: warm-up 500, ramp 10, prior every 20, beta 0.999)
+    scaled to a run of ``epochs``: the warm-up half the run, the ramp and the prior's period the
+    same fractions of it (at least one epoch), and the logits' momentum keeping a memory of the
+    whole run, ``1 - (1 - 0.999) * 1000 / epochs`` (at least the warm-up's 0.9)."""
+    return [
+        "method_kwargs.gh.enabled=True",
+        f"method_kwargs.gh.warmup_epochs={epochs // 2}",
+        f"method_kwargs.gh.ramp_epochs={max(1, round(epochs / 100))}",
+        f"method_kwargs.gh.prior_every={max(1, round(epochs / 50))}",
+        f"method_kwargs.gh.beta={max(0.9, 1 - 0.001 * 1000 / epochs):.4g}",
+    ]
 
 
 @dataclass(frozen=True)
@@ -109,6 +127,30 @@ CORE: dict[str, Variant] = {
     },
 }
 CONTROL: dict[str, Variant] = {BALANCED: Variant("simclr", (), BALANCED_SPLIT)}
+ORACLE = "method_kwargs.tail_signal=oracle"  # the labels' class counts: a measurement device
+MECHANISM: dict[str, Variant] = {  # TASE's formulation with a perfect tail signal
+    "tase (oracle)": v("tase", ORACLE),
+    "tase (oracle, temperature only)": v("tase", ORACLE, "method_kwargs.weighting=none"),
+    "tase (oracle, weights only)": v("tase", ORACLE, "method_kwargs.adaptive_temperature=false"),
+    "tase (oracle, reversed temperature)": v("tase", ORACLE, "method_kwargs.rare_temperature=high"),
+    "tase (oracle, milder)": v(
+        "tase", ORACLE, "method_kwargs.ref_imbalance=10000", "method_kwargs.gamma=0.25"
+    ),
+    "tase (oracle, stronger)": v(
+        "tase", ORACLE, "method_kwargs.ref_imbalance=10", "method_kwargs.gamma=1.0"
+    ),
+    "tase (oracle, compensated)": v("tase", ORACLE, "method_kwargs.temperature_compensation=true"),
+    "tase (oracle, sampling)": v("tase", ORACLE, "method_kwargs.weights_as=sampling"),
+}
+GH: dict[str, Variant] = {  # Geometric Harmonization on four methods
+    f"{name} + gh": Variant(config, gh=True)
+    for name, config in (
+        ("simclr", "simclr_plus"),
+        ("sdclr", "sdclr"),
+        ("bcl-d", "bcl_d"),
+        ("tase", "tase"),
+    )
+}
 
 
 def fashion_preset(epochs: int, n_max: int, variants: dict[str, Variant]) -> Benchmark:
@@ -160,7 +202,7 @@ BENCHMARKS: dict[str, Benchmark] = {
         summary="Digits-LT ratio 10 (503 train / 1,240 probe / 500 test images)",
         variants={**CORE, "random init": v("simclr", "+limit_train_batches=1")},
     ),
-    "fashion-mnist-lt": fashion_preset(20, 1000, {**CONTROL, **CORE}),
+    "fashion-mnist-lt": fashion_preset(20, 1000, {**CONTROL, **CORE, **MECHANISM, **GH}),
 }
 PROTOCOLS: dict[str, list[str]] = {
     "linear": [],
@@ -217,7 +259,7 @@ def pretrain(
         f"seed={seed}",
         f"checkpoint.frequency={max(1, min(CHECKPOINT_EVERY, n_epochs - 1))}",
         f"data.train_path={data / variant.train_split}",
-        *variant.overrides,
+        *variant.all_overrides(n_epochs),
     ]
     resume = resume_point(run_out)
     if resume is not None:
@@ -323,28 +365,44 @@ def table(rows: dict, protocol: str) -> list[str]:
         for v, runs in rows.items()
         if v != "simclr" and any(r["seed"] in base for r in runs)
     ]
-    if base and paired:
-        lines += [
-            "",
-            "Paired difference against SimCLR (same seed and data; mean ± std over "
-            "seeds, points of %):",
-            "",
-            "| method | Many | Medium | Few | Std | All |",
-            "| --- | ---: | ---: | ---: | ---: | ---: |",
+    if not (base and paired):
+        return lines + [""]
+
+    def diffs(runs: list[dict], key: str) -> list[float]:
+        return [
+            r["metrics"][protocol][key] - base[r["seed"]]["metrics"][protocol][key]
+            for r in runs
+            if r["seed"] in base
         ]
-        for variant, runs in paired:
-            same = [r for r in runs if r["seed"] in base]
-            cells = [
-                mean_std(
-                    [
-                        r["metrics"][protocol][k] - base[r["seed"]]["metrics"][protocol][k]
-                        for r in same
-                    ]
-                )
-                for k in KEYS
-            ]
-            lines.append(f"| {variant} | " + " | ".join(cells) + " |")
+
+    headroom = diffs(rows.get(BALANCED, []), "few")
+    oracle = diffs(rows.get("tase (oracle)", []), "few")
+    lines += [
+        "",
+        "Paired difference against SimCLR (same seed and data; mean ± std over seeds, points of "
+        "%). *Headroom recovered* = mean (method - SimCLR) / mean (balanced SimCLR - SimCLR) on "
+        "Few; *signal efficiency* (TASE with an estimated signal) = mean (TASE - SimCLR) / mean "
+        "(TASE with the oracle signal - SimCLR) on Few, both over the seeds they share:",
+        "",
+        "| method | Many | Medium | Few | Std | All | headroom recovered (Few) | "
+        "signal efficiency (Few) |",
+        "| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: |",
+    ]
+    for variant, runs in paired:
+        cells = [mean_std(diffs(runs, k)) for k in KEYS]
+        few = diffs(runs, "few")
+        recovered = ratio(few, headroom) if variant != BALANCED else "1"
+        estimated = variant.startswith("tase") and "oracle" not in variant
+        signal = ratio(few, oracle) if estimated else ""
+        lines.append(f"| {variant} | " + " | ".join(cells) + f" | {recovered} | {signal} |")
     return lines + [""]
+
+
+def ratio(num: list[float], den: list[float]) -> str:
+    """mean(num) / mean(den), or '-' when either is missing or the denominator is 0."""
+    if not num or not den or statistics.mean(den) == 0:
+        return "-"
+    return f"{statistics.mean(num) / statistics.mean(den):+.2f}"
 
 
 def diagnostics_table(rows: dict) -> list[str]:

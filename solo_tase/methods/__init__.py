@@ -11,8 +11,10 @@ PLUGIN_METHODS: dict[str, str] = {
     "sdclr": "solo_tase.methods.sdclr:SDCLR",
     "ts": "solo_tase.methods.ts:TS",
     "bcl": "solo_tase.methods.bcl:BCL",
+    "simclr_plus": "solo_tase.methods.simclr_plus:SimCLRPlus",
 }
-# methods that key per-sample state by dataset index (DALI must encode real indexes)
+# methods that key per-sample state by dataset index (DALI must encode real indexes); every
+# plugin method does when its GH block is on (methods/checks.py)
 INDEXED_METHODS: frozenset[str] = frozenset({"tase", "bcl"})
 
 

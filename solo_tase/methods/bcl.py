@@ -17,27 +17,18 @@ import torch
 
 from solo_tase.methods.boosted import BoostedMemorisation
 from solo_tase.methods.config import BclConfig, BoostSettings
-from solo_tase.methods.projected import ProjectedMethod, mlp_projector
-from solo_tase.utils.rng import capture_rng_state, restore_rng_state
-
-RNG_KEY = "solo_tase_bcl_rng"
+from solo_tase.methods.projected import ProjectedMethod
 
 
 class BCL(ProjectedMethod):
     """SimCLR whose late-memorised samples get stronger augmentations (BCL-I)."""
 
     config_class = BclConfig
+    settings: BclConfig
 
     def __init__(self, cfg: omegaconf.DictConfig) -> None:
         super().__init__(cfg)
-        self.bcl: BclConfig = self.method_cfg
-        self.projector = mlp_projector(
-            self.features_dim,
-            self.bcl.proj_hidden_dim,
-            self.bcl.proj_output_dim,
-            batch_norm=self.bcl.proj_batch_norm,
-        )
-        self.memorisation = BoostedMemorisation(BoostSettings.of(self.bcl), "bcl")
+        self.memorisation = BoostedMemorisation(BoostSettings.of(self.settings), "bcl")
 
     def on_fit_start(self) -> None:
         self.memorisation.start(self)
@@ -45,18 +36,20 @@ class BCL(ProjectedMethod):
     def training_step(self, batch: Sequence[Any], batch_idx: int) -> torch.Tensor:
         out = super().training_step(batch, batch_idx)
         nce_loss = self.memorisation.loss(
-            torch.cat(out["z"]), self.bcl.temperature, batch[0], self.current_epoch
+            torch.cat(out["z"]), self.settings.temperature, batch[0], self.current_epoch
         )
         self.log("train_nce_loss", nce_loss, on_epoch=True, sync_dist=True)
-        return nce_loss + out["loss"]
+        return self.add_blocks(nce_loss, out["z"][0], out["z"][1], batch[0]) + out["loss"]
 
     def on_train_epoch_end(self) -> None:
         self.memorisation.end_epoch(self)
+        super().on_train_epoch_end()
 
-    def on_save_checkpoint(self, checkpoint: dict[str, Any]) -> None:
-        self.memorisation.save(checkpoint, self)
-        checkpoint[RNG_KEY] = capture_rng_state()
+    def checkpoint_parts(self) -> dict[str, Any]:
+        return {"bcl": self.memorisation.state_dict(self)}
 
-    def on_load_checkpoint(self, checkpoint: dict[str, Any]) -> None:
-        self.memorisation.load(checkpoint)
-        restore_rng_state(checkpoint[RNG_KEY])
+    def required_parts(self) -> tuple[str, ...]:
+        return ("bcl",)
+
+    def load_checkpoint_parts(self, parts: dict[str, Any]) -> None:
+        self.memorisation.load_state_dict(parts["bcl"])

@@ -4,17 +4,16 @@ callback before ``main_pretrain`` builds its datasets).
 
 The method calls it from its hooks: :meth:`BoostedMemorisation.start` in ``on_fit_start``,
 :meth:`loss` in ``training_step`` (the NT-Xent, whose per-anchor values it records),
-:meth:`end_epoch` in ``on_train_epoch_end``, :meth:`save` / :meth:`load` in its checkpoint hooks
-(``checkpoint["solo_tase_bcl"]``). At each epoch end the momentum losses
-(``solo_tase.tail.momentum_loss``) are normalised into the training set's shared
-:class:`StrengthTable`, which the loader workers read.
+:meth:`end_epoch` in ``on_train_epoch_end``, and saves :meth:`state_dict` as the checkpoint part
+``bcl``. At each epoch end the momentum losses (``tail/momentum_loss.py``'s
+:class:`EpochMomentumLoss`, the lifecycle TASE's memorisation signal shares) are normalised into
+the training set's shared :class:`StrengthTable`, which the loader workers read.
 
-solo-learn's Checkpointer saves in ``on_train_epoch_end`` *before* the method's hook runs, so an
-epoch-end checkpoint holds the epoch's losses still pending, marked complete (all the epoch's
-steps were taken); :meth:`start` applies them when the run resumes. It runs in ``on_fit_start``,
-before Lightning creates the loader's iterator (whose workers start preparing batches at once),
-so the resumed run's first batches already get the restored boost weights and the momentum
-losses, weights and views equal the uninterrupted run's.
+An epoch-end checkpoint holds its epoch's losses still pending but complete (solo-learn saves
+before the method's epoch-end hook); :meth:`start` folds them when the run resumes. It runs in
+``on_fit_start``, before Lightning creates the loader's iterator (whose workers start preparing
+batches at once), so the resumed run's first batches already get the restored boost weights and
+the momentum losses, weights and views equal the uninterrupted run's.
 """
 
 from __future__ import annotations
@@ -36,9 +35,7 @@ from solo_tase.losses.nt_xent import nt_xent_per_anchor
 from solo_tase.methods.loop import batch_indexes
 from solo_tase.methods.run_log import STATS_FILE, append_stats
 from solo_tase.methods.config import BclConfig, BoostSettings, ConfigError, SdclrConfig
-from solo_tase.tail.momentum_loss import MomentumLoss
-
-CHECKPOINT_KEY = "solo_tase_bcl"
+from solo_tase.tail.momentum_loss import EpochMomentumLoss
 
 
 def boost_settings(config: DictConfig) -> BoostSettings | None:
@@ -80,33 +77,27 @@ class BoostedMemorisation:
     def __init__(self, settings: BoostSettings, method: str) -> None:
         self.settings = settings
         self.method = method
-        self.momentum: MomentumLoss | None = None
+        self.losses: EpochMomentumLoss | None = None
         self.table: StrengthTable | None = None
-        self.pending_epoch = -1  # epoch of the losses observed since the last end_epoch
-        self.steps_in_epoch = 0  # steps of ``pending_epoch`` taken by this rank
         self._restored: dict[str, Any] | None = None
+
+    @property
+    def momentum(self) -> EpochMomentumLoss:
+        assert self.losses is not None, "start() runs in on_fit_start"
+        return self.losses
 
     def start(self, module: Any) -> None:
         """Build (or restore) the momentum losses of ``module``'s training set and write the boost
         weights to its table."""
         dataset = boosted_training_set(module.trainer, self.method)
         self.table = getattr(dataset, TABLE_ATTRIBUTE)
-        self.momentum = MomentumLoss(
+        self.losses = EpochMomentumLoss(
             len(dataset), self.settings.momentum_loss_beta, device=module.device
         )
         if self._restored is not None:
-            self._restore(self._restored)
-        self.table.update(self.momentum.normalised())
-
-    def _restore(self, saved: dict[str, Any]) -> None:
-        """Load a :meth:`save`d state; apply its epoch if all the epoch's steps were taken."""
-        assert self.momentum is not None
-        self.momentum.load_state_dict(saved["momentum"])
-        self.pending_epoch = int(saved["pending_epoch"])
-        self.steps_in_epoch = int(saved["steps_in_epoch"])
-        self._restored = None
-        if self.momentum.pending and saved["epoch_complete"]:
-            self.momentum.end_epoch(self.pending_epoch)
+            self.losses.load_state_dict(self._restored)
+            self._restored = None
+        self.table.update(self.losses.normalised())
 
     def loss(self, z: torch.Tensor, tau: float, indexes: torch.Tensor, epoch: int) -> torch.Tensor:
         """The NT-Xent of a step (mean over anchors), recording each sample's loss: the mean of
@@ -118,23 +109,18 @@ class BoostedMemorisation:
             indexes: [B] dataset indexes of the local batch (DALI's [B, 1] is accepted).
             epoch: the current (0-based) epoch.
         """
-        assert self.momentum is not None, "start() runs in on_train_start"
         per_anchor = nt_xent_per_anchor(z, tau)  # [2B]
         indexes = batch_indexes(indexes)
         b = indexes.numel()
-        self.momentum.observe(indexes, (per_anchor[:b] + per_anchor[b:]).detach() / 2)
-        if epoch != self.pending_epoch:
-            self.pending_epoch, self.steps_in_epoch = int(epoch), 0
-        self.steps_in_epoch += 1
+        self.momentum.observe(indexes, (per_anchor[:b] + per_anchor[b:]).detach() / 2, epoch)
         return per_anchor.mean()
 
     def end_epoch(self, module: Any) -> dict[str, float]:
         """Update the momentum losses with the epoch's, rewrite the boost weights; log and record
         (``solo_tase_stats.jsonl``) the momentum losses and weights of the samples seen so far."""
-        assert self.momentum is not None and self.table is not None
+        assert self.table is not None
         epoch = int(module.current_epoch)
-        if self.momentum.pending:
-            self.momentum.end_epoch(epoch)
+        self.momentum.fold_before(epoch + 1)
         weights = self.momentum.normalised()
         self.table.update(weights)
         seen = self.momentum.seen
@@ -154,33 +140,15 @@ class BoostedMemorisation:
         append_stats(module.trainer, STATS_FILE, {"epoch": epoch, **stats})
         return stats
 
-    def save(self, checkpoint: dict[str, Any], module: Any) -> None:
-        """Store the momentum losses (tensors and plain values: Lightning loads checkpoints with
-        weights_only=True), the pending epoch and whether all its steps were taken."""
-        if self.momentum is not None:
-            complete = self.steps_in_epoch >= module.trainer.num_training_batches
-            checkpoint[CHECKPOINT_KEY] = {
-                "momentum": self.momentum.state_dict(),
-                "pending_epoch": self.pending_epoch,
-                "steps_in_epoch": self.steps_in_epoch,
-                "epoch_complete": bool(complete),
-            }
+    def state_dict(self, module: Any) -> dict[str, Any]:
+        """The momentum losses, the pending epoch and whether all its steps were taken."""
+        return self.momentum.state_dict(module.trainer.num_training_batches)
 
-    def load(self, checkpoint: dict[str, Any]) -> None:
+    def load_state_dict(self, saved: dict[str, Any]) -> None:
         """Keep the saved state for :meth:`start` (the training-set size is known only then), or
-        apply it at once when the run has started (strategies that restore after setup).
-
-        Raises:
-            ValueError: the checkpoint has no BCL state.
-        """
-        saved = checkpoint.get(CHECKPOINT_KEY)
-        if saved is None:
-            raise ValueError(
-                f"this checkpoint has no BCL momentum losses (checkpoint[{CHECKPOINT_KEY!r}]): it "
-                f"was not written by '{self.method}' with BCL; to start from its weights use "
-                "pretrained weights, not resume_from_checkpoint"
-            )
-        self._restored = saved
-        if self.momentum is not None and self.table is not None:
-            self._restore(saved)
-            self.table.update(self.momentum.normalised())
+        apply it at once when the run has started (strategies that restore after setup)."""
+        if self.losses is None or self.table is None:
+            self._restored = saved
+            return
+        self.losses.load_state_dict(saved)
+        self.table.update(self.losses.normalised())

@@ -50,5 +50,5 @@ def early_checks(config: DictConfig, methods: Any, indexed: Any) -> None:
     if method not in methods or OmegaConf.select(config, "augmentations") is None:
         return
     check_two_large_crops(config, method)
-    if method in indexed:
+    if method in indexed or OmegaConf.select(config, "method_kwargs.gh.enabled", default=False):
         check_dali_indexes(config, method)

@@ -1,9 +1,12 @@
 """Validated settings of the plugin's methods (pure Python: no solo-learn needed).
 
 Every knob lives under ``method_kwargs`` in a solo-learn config. Each record is a settings-kit
-record (``solo_tase.settings``): a field's rule sits beside its type, rules across fields in the
-record's ``model_validator``. Bad values fail at start with a :class:`ConfigError` naming the key
-and the allowed values.
+record (``solo_tase.settings``): a field's rule and help sit beside its type, rules across fields
+in the record's ``model_validator``. Shared blocks are declared once and inherited: the projector
+(:class:`ProjectorSettings`), BCL's boost (:class:`BoostSettings`) and Geometric Harmonization
+(:class:`GhSettings`, nested as ``method_kwargs.gh``). Bad values fail at start with a
+:class:`ConfigError` naming the key and the allowed values; the knob tables of docs/method.md and
+docs/baselines.md are generated from these records (``python -m solo_tase.docs``).
 """
 
 from __future__ import annotations
@@ -15,8 +18,6 @@ from typing import Annotated, Any, Self, TypeVar
 from pydantic import model_validator
 from pydantic.dataclasses import dataclass
 
-from solo_tase.tail.tables import cosine_factor
-from solo_tase.tail.signals import TAIL_SIGNALS, num_fit_clusters
 from solo_tase.settings import (
     SETTINGS,
     ConfigError,
@@ -27,14 +28,27 @@ from solo_tase.settings import (
     at_least,
     check,
     cross_check,
+    doc,
     integer_from,
     one_of,
     ordered,
     parse,
     within,
 )
+from solo_tase.tail.signals import TAIL_SIGNALS, num_fit_clusters
+from solo_tase.tail.tables import cosine_factor
 
-__all__ = ["BclConfig", "BoostSettings", "ConfigError", "SdclrConfig", "TaseConfig", "TsConfig"]
+__all__ = [
+    "BclConfig",
+    "BoostSettings",
+    "ConfigError",
+    "GhSettings",
+    "ProjectorSettings",
+    "SdclrConfig",
+    "SimclrConfig",
+    "TaseConfig",
+    "TsConfig",
+]
 
 _PREFIX = "method_kwargs."
 C = TypeVar("C")
@@ -49,65 +63,203 @@ def _read(cls: type[C], kwargs: Mapping[str, Any], **fill: Any) -> C:
 
 
 @dataclass(frozen=True, config=SETTINGS)
-class TaseConfig:
+class GhSettings:
+    """Geometric Harmonization (Zhou et al., NeurIPS 2023) as a block of any plugin method
+    (``method_kwargs.gh``, off by default); docs/baselines.md explains it and every difference
+    from the official code. Epochs are 0-based solo-learn epochs."""
+
+    enabled: Annotated[Flag, doc("add the GH loss to the method's own")] = False
+    target_dim: (
+        Annotated[
+            int,
+            integer_from(2, "(or null for data.num_classes)"),
+            doc("K, vertices of the simplex ETF (surrogate classes); at most proj_output_dim + 1"),
+        ]
+        | None
+    ) = None
+    target_seed: Annotated[int, doc("seed of the simplex ETF (numpy's default_rng)")] = 0
+    target_file: (
+        Annotated[str, doc("a .npy [K, proj_output_dim] target instead of the generated one")]
+        | None
+    ) = None
+    warmup_epochs: Annotated[
+        int,
+        integer_from(1, "(the prior needs the logits of one epoch)"),
+        doc("epochs with the method's loss alone (official: 500 of 1000 on CIFAR-100-LT)"),
+    ] = 500
+    ramp_epochs: Annotated[
+        Count, doc("the GH weight grows linearly to 1 over these epochs after the warm-up")
+    ] = 10
+    weight: Annotated[float, at_least(0), doc("weight of the GH loss after the ramp")] = 1.0
+    beta_warmup: Annotated[
+        float, within(0, 1, "[)"), doc("momentum of the per-sample logits during the warm-up")
+    ] = 0.9
+    beta: Annotated[
+        float, within(0, 1, "[)"), doc("momentum of the per-sample logits after the warm-up")
+    ] = 0.999
+    prior_every: Annotated[
+        Count, doc("the prior is re-estimated in every epoch e with (e + 1) % prior_every == 0")
+    ] = 20
+    sinkhorn_epsilon: Annotated[Positive, doc("entropic regularisation of Sinkhorn-Knopp")] = 0.05
+    sinkhorn_iterations: Annotated[Count, doc("Sinkhorn-Knopp iterations")] = 300
+    temperature: Annotated[Positive, doc("temperature of the log-softmax the targets meet")] = 0.1
+
+
+@dataclass(frozen=True, config=SETTINGS)
+class ProjectorSettings:
+    """The projector every plugin method builds (Linear-[BN]-ReLU-Linear-[BN]) and the blocks every
+    method can add (``gh``)."""
+
+    proj_hidden_dim: Annotated[Count, doc("projector hidden width")] = 2048
+    proj_output_dim: Annotated[Count, doc("projector output width (the contrastive space)")] = 128
+    proj_batch_norm: Annotated[
+        Flag, doc("BatchNorm after the first Linear (false: solo-learn's SimCLR projector)")
+    ] = False
+    proj_output_bn: Annotated[
+        Flag, doc("BatchNorm after the last Linear, which then has no bias (BCL's, GH's head)")
+    ] = False
+    gh: Annotated[GhSettings, doc("Geometric Harmonization block")] = GhSettings()
+
+    def _check_gh(self) -> None:
+        cross_check(
+            self.gh.target_dim is None or self.gh.target_dim <= self.proj_output_dim + 1,
+            "gh",
+            f"a target_dim of at most proj_output_dim + 1 = {self.proj_output_dim + 1} (a simplex "
+            f"ETF of K vertices needs K - 1 <= {self.proj_output_dim} dimensions)",
+            self.gh.target_dim,
+        )
+
+
+@dataclass(frozen=True, config=SETTINGS)
+class TaseConfig(ProjectorSettings):
     """TASE's knobs (``method_kwargs.<name>``); docs/method.md explains each one.
 
     Temperatures are unitless softmax temperatures; epochs count solo-learn training epochs.
     """
 
-    proj_hidden_dim: Count = 2048  # projector hidden width (Linear-ReLU-Linear, as solo's SimCLR)
-    proj_output_dim: Count = 128  # projector output width (the contrastive space)
-    proj_batch_norm: Flag = False  # True: Linear-BN-ReLU-Linear projector
-    tau_0: Positive = 0.2  # temperature during warm-up, without an estimate, and of average samples
-    tau_min: Positive = 0.1  # lowest temperature (the rarest samples)
-    tau_max: float = 0.5  # highest temperature (the most frequent samples)
-    # a frequency ratio of this much moves tau by tau_max - tau_min
-    ref_imbalance: Annotated[float, above(1, "(a frequency ratio)")] = 100.0
-    beta: Annotated[float, within(0, 1)] = 0.0  # mix of typicality rank and frequency (1 - beta)
-    adaptive_temperature: Flag = True  # False: tau_0 for all (weights-only ablation)
-    # which end of [tau_min, tau_max] rare samples get: "low" (TASE) or "high" (the reversal)
-    rare_temperature: Annotated[str, one_of("low", "high")] = "low"
-    # True: each anchor's loss times tau_a / tau_0, so the weight alone sets its gradient's size
-    temperature_compensation: Flag = False
-    tau_schedule: Annotated[str, one_of("none", "cosine")] = "none"  # dynamic temperature
-    # epochs from tau to tau_min; None = max_epochs
-    tau_schedule_period: Annotated[float, above(0, "epochs (or null for max_epochs)")] | None = None
-    tail_signal: Annotated[str, one_of(*TAIL_SIGNALS)] = "knn_density"  # see tail/signals.py
-    # K; None = data.num_classes (100 if unknown)
-    num_clusters: Annotated[int, integer_from(2, "(or null for data.num_classes)")] | None = None
-    overcluster_factor: Count = 3  # overcluster: K' = factor x K clusters
-    # overcluster: sizes of the fine clusters or of the merged ones
-    overcluster_sizes: Annotated[str, one_of("fine", "merged")] = "fine"
-    # knn_density: neighbours; None = 3 N / num_clusters
-    knn_k: Annotated[int, integer_from(1, "(or null for 3 x N / num_clusters)")] | None = None
-    # memorisation: momentum of the per-sample loss average
-    memorisation_beta: Annotated[float, within(0, 1, "[)")] = 0.97
-    # knn_density / memorisation: log-frequency per standard deviation
-    score_scale: Annotated[float, at_least(0)] = 1.0
-    # bank feature: "clean" (evaluation view, re-read), "crop1" (first crop) or "mean" (of both)
-    bank_feature: Annotated[str, one_of("crop1", "mean", "clean")] = "clean"
-    # epochs with tau_0 and w = 1 before the first estimate
-    warmup_epochs: Annotated[
-        int, integer_from(1, "(the first clustering needs one epoch of features)")
-    ] = 10
-    recluster_every: Count = 5  # re-estimate at epochs warmup, warmup + every, ...
-    # "auto": faiss if importable, else torch
-    kmeans_backend: Annotated[str, one_of("auto", "torch", "faiss")] = "auto"
-    kmeans_iters: Count = 20  # Lloyd iterations per clustering
-    kmeans_seed: int | None = None  # None = the run's seed; the epoch is added per clustering
-    weighting: Annotated[str, one_of("power", "effective", "none")] = "power"  # sample weights
-    # "loss": weights scale each sample's loss; "sampling": each epoch draws N samples with
-    # probabilities proportional to them (the same expected weights), every loss weight 1
-    weights_as: Annotated[str, one_of("loss", "sampling")] = "loss"
-    gamma: Annotated[float, at_least(0)] = 0.5  # exponent of the power weighting
-    effective_beta: Annotated[float, within(0, 1, "()")] = 0.999  # b of the effective number
-    w_min: Positive = 0.1  # relative weights are clipped to [w_min, w_max] (then mean 1 again)
-    w_max: float = 10.0
-    bank_dtype: Annotated[str, one_of("float32", "float16")] = "float32"  # memory-bank storage
-    # N; None = read from the training loader
-    num_samples: Annotated[int, integer_from(2, "(or null to read it from the loader)")] | None = (
-        None
+    tau_0: Annotated[
+        Positive,
+        doc(
+            "temperature during warm-up, without an estimate, and of an average sample; in "
+            "[tau_min, tau_max]"
+        ),
+    ] = 0.2
+    tau_min: Annotated[Positive, doc("smallest temperature (the rarest samples)")] = 0.1
+    tau_max: Annotated[float, doc("largest temperature (the most frequent samples)")] = 0.5
+    ref_imbalance: Annotated[
+        float,
+        above(1, "(a frequency ratio)"),
+        doc("frequency ratio that moves tau by tau_max - tau_min"),
+    ] = 100.0
+    beta: Annotated[
+        float, within(0, 1), doc("weight of the typicality rank vs the estimated frequency")
+    ] = 0.0
+    adaptive_temperature: Annotated[Flag, doc("false: tau_0 for all (weights-only ablation)")] = (
+        True
     )
+    rare_temperature: Annotated[
+        str,
+        one_of("low", "high"),
+        doc("which end of [tau_min, tau_max] rare samples get: low (TASE) or high (the reversal)"),
+    ] = "low"
+    temperature_compensation: Annotated[
+        Flag,
+        doc(
+            "each anchor's loss times tau_a / tau_0 (a base temperature), so that the weight "
+            "alone sets the size of a sample's gradient"
+        ),
+    ] = False
+    tau_schedule: Annotated[str, one_of("none", "cosine"), doc("dynamic temperature schedule")] = (
+        "none"
+    )
+    tau_schedule_period: (
+        Annotated[
+            float,
+            above(0, "epochs (or null for max_epochs)"),
+            doc("T of the cosine schedule, epochs; null: max_epochs"),
+        ]
+        | None
+    ) = None
+    tail_signal: Annotated[
+        str,
+        one_of(*TAIL_SIGNALS),
+        doc("the tail signal (oracle: the labels' class counts, an upper bound)"),
+    ] = "knn_density"
+    num_clusters: (
+        Annotated[
+            int,
+            integer_from(2, "(or null for data.num_classes)"),
+            doc("K (<= N); null: data.num_classes (100 if unknown)"),
+        ]
+        | None
+    ) = None
+    overcluster_factor: Annotated[Count, doc("K' = factor x K for overcluster")] = 3
+    overcluster_sizes: Annotated[
+        str, one_of("fine", "merged"), doc("overcluster: sizes of the fine or merged clusters")
+    ] = "fine"
+    knn_k: (
+        Annotated[
+            int,
+            integer_from(1, "(or null for 3 x N / num_clusters)"),
+            doc("neighbours of knn_density; null: 3 N / num_clusters"),
+        ]
+        | None
+    ) = None
+    memorisation_beta: Annotated[
+        float, within(0, 1, "[)"), doc("momentum of the memorisation signal's loss average")
+    ] = 0.97
+    score_scale: Annotated[
+        float,
+        at_least(0),
+        doc("log-frequency per standard deviation for knn_density / memorisation"),
+    ] = 1.0
+    bank_feature: Annotated[
+        str,
+        one_of("crop1", "mean", "clean"),
+        doc("bank feature: clean (evaluation view, re-read), crop1 (first crop), mean (of both)"),
+    ] = "clean"
+    warmup_epochs: Annotated[
+        int,
+        integer_from(1, "(the first clustering needs one epoch of features)"),
+        doc("epochs with tau_0 and w = 1 before the first estimate"),
+    ] = 10
+    recluster_every: Annotated[Count, doc("epochs between estimates")] = 5
+    kmeans_backend: Annotated[
+        str, one_of("auto", "torch", "faiss"), doc("auto: faiss if importable, else torch")
+    ] = "auto"
+    kmeans_iters: Annotated[Count, doc("Lloyd iterations per clustering")] = 20
+    kmeans_seed: (
+        Annotated[int, doc("seed of the clustering (the epoch is added); null: the run's seed")]
+        | None
+    ) = None
+    weighting: Annotated[
+        str,
+        one_of("power", "effective", "none"),
+        doc("sample weights (none: temperature-only ablation)"),
+    ] = "power"
+    weights_as: Annotated[
+        str,
+        one_of("loss", "sampling"),
+        doc(
+            "loss: weights scale each sample's loss; sampling: each epoch draws N samples with "
+            "probabilities proportional to them, every loss weight 1"
+        ),
+    ] = "loss"
+    gamma: Annotated[float, at_least(0), doc("exponent of the power weighting")] = 0.5
+    effective_beta: Annotated[
+        float, within(0, 1, "()"), doc("b of the effective-number weighting")
+    ] = 0.999
+    w_min: Annotated[Positive, doc("relative weights are clipped to [w_min, w_max]")] = 0.1
+    w_max: Annotated[float, doc("upper clip of the relative weights")] = 10.0
+    bank_dtype: Annotated[str, one_of("float32", "float16"), doc("memory-bank storage")] = "float32"
+    num_samples: (
+        Annotated[
+            int,
+            integer_from(2, "(or null to read it from the loader)"),
+            doc("N; null: read from the training loader"),
+        ]
+        | None
+    ) = None
 
     @model_validator(mode="after")
     def _across_fields(self) -> Self:
@@ -119,6 +271,7 @@ class TaseConfig:
             self.tau_0,
         )
         ordered(self, "w_min", "w_max")
+        self._check_gh()
         return self
 
     @classmethod
@@ -158,54 +311,76 @@ class _BaselineConfig:
         return _read(cls, kwargs)
 
 
-# BCL's memorisation boost, shared by BoostSettings and the configs that hold its three fields
-MomentumBeta = Annotated[float, within(0, 1, "[)")]
+@dataclass(frozen=True, config=SETTINGS)
+class BoostSettings:
+    """BCL's memorisation boost (Zhou et al., ICML 2022): per-sample momentum losses drive a
+    per-sample RandAugment on every view; docs/baselines.md explains each knob."""
 
-
-def _boost_strength(cfg: Any) -> None:
-    """Cross-field rule: ``rand_strength`` in [floor, 30], the floor 10 for one op, else 5."""
-    floor = 10.0 if cfg.rand_k == 1 else 5.0
-    cross_check(
-        floor <= cfg.rand_strength <= 30.0,
-        "rand_strength",
-        f"in [{floor:g}, 30] (the magnitude floor for rand_k={cfg.rand_k} is {floor:g})",
-        cfg.rand_strength,
+    momentum_loss_beta: Annotated[
+        float,
+        within(0, 1, "[)"),
+        doc("momentum of each sample's loss average: m <- (1 - beta) l + beta m, once an epoch"),
+    ] = 0.97
+    rand_k: Annotated[Count, doc("RandAugment ops per view (paper: 1 for BCL-I, 2 for BCL-D)")] = 1
+    rand_strength: Annotated[float, doc("largest RandAugment magnitude, on its [0, 30] scale")] = (
+        30.0
     )
+
+    @model_validator(mode="after")
+    def _boost_strength(self) -> Self:
+        """``rand_strength`` in [floor, 30], the floor 10 for one op, else 5."""
+        floor = 10.0 if self.rand_k == 1 else 5.0
+        cross_check(
+            floor <= self.rand_strength <= 30.0,
+            "rand_strength",
+            f"in [{floor:g}, 30] (the magnitude floor for rand_k={self.rand_k} is {floor:g})",
+            self.rand_strength,
+        )
+        return self
+
+    @classmethod
+    def of(cls, cfg: Any) -> BoostSettings:
+        """The settings held by a method config with these three fields; validated."""
+        return parse(cls, {f.name: getattr(cfg, f.name) for f in fields(cls)}, _PREFIX)
 
 
 SDCLR_HEADS = ("two_layer", "official")
 
 
 @dataclass(frozen=True, config=SETTINGS)
-class SdclrConfig(_BaselineConfig):
+class SdclrConfig(ProjectorSettings, BoostSettings, _BaselineConfig):
     """SDCLR's knobs (``method_kwargs.<name>``); docs/baselines.md explains each one.
 
     Paper settings (Jiang et al., ICML 2021): ``prune_ratio`` 0.9 and ``temperature`` 0.2 on
-    CIFAR-10/100-LT, 0.3 and 0.3 on ImageNet-100-LT.
+    CIFAR-10/100-LT, 0.3 and 0.3 on ImageNet-100-LT. With ``bcl: true`` it is BCL-D and the boost
+    fields apply (paper: ``rand_k`` 2).
     """
 
-    proj_hidden_dim: Count = 2048  # projector hidden width
-    proj_output_dim: Count = 128  # projector output width (the contrastive space)
-    temperature: Positive = 0.2  # NT-Xent temperature (one for all samples)
-    # fraction of the backbone's conv weights REMOVED in the pruned branch
-    prune_ratio: Annotated[float, within(0, 1, "[)", "(the fraction of conv weights removed)")] = (
-        0.9
-    )
-    # "two_layer": Linear-BN-ReLU-Linear; "official": 3 Linear, BN after each
-    head: Annotated[str, one_of(*SDCLR_HEADS)] = "two_layer"
-    bcl: Flag = False  # True: BCL-D, SDCLR with BCL's memorisation boost (BoostSettings below)
-    momentum_loss_beta: MomentumBeta = 0.97
-    rand_k: Count = 2  # the paper's BCL-D value
-    rand_strength: float = 30.0
+    proj_batch_norm: Annotated[
+        Flag, doc("BatchNorm after the first Linear (SDCLR's head has it)")
+    ] = True
+    temperature: Annotated[Positive, doc("NT-Xent temperature (one for all samples)")] = 0.2
+    prune_ratio: Annotated[
+        float,
+        within(0, 1, "[)", "(the fraction of conv weights removed)"),
+        doc("fraction of the backbone's conv weights removed in the pruned branch"),
+    ] = 0.9
+    head: Annotated[
+        str,
+        one_of(*SDCLR_HEADS),
+        doc("two_layer: the projector above; official: 3 Linear, BN after each"),
+    ] = "two_layer"
+    bcl: Annotated[Flag, doc("BCL-D: SDCLR with BCL's memorisation boost")] = False
+    rand_k: Annotated[Count, doc("RandAugment ops per view (paper: 1 for BCL-I, 2 for BCL-D)")] = 2
 
     @model_validator(mode="after")
     def _across_fields(self) -> Self:
-        _boost_strength(self)
+        self._check_gh()
         return self
 
 
 @dataclass(frozen=True, config=SETTINGS)
-class TsConfig(_BaselineConfig):
+class TsConfig(ProjectorSettings, _BaselineConfig):
     """Temperature Schedules' knobs (``method_kwargs.<name>``); docs/baselines.md explains them.
 
     ``tau(t) = tau_min + (tau_max - tau_min) * (1 + cos(pi t / period)) / 2`` with ``t`` in epochs:
@@ -215,28 +390,26 @@ class TsConfig(_BaselineConfig):
     official loop counts epochs from 1, one epoch further along the cosine).
     """
 
-    proj_hidden_dim: Count = 2048  # projector hidden width
-    proj_output_dim: Count = 128  # projector output width (the contrastive space)
-    tau_min: Positive = 0.1  # temperature at t = period, 3 period, ...
-    tau_max: float = 1.0  # temperature at t = 0, 2 period, ...
-    # epochs from tau_max down to tau_min (half an oscillation)
+    tau_min: Annotated[Positive, doc("temperature at t = period, 3 period, ...")] = 0.1
+    tau_max: Annotated[float, doc("temperature at t = 0, 2 period, ...")] = 1.0
     period: Annotated[
         float,
         above(0, "epochs (from tau_max down to tau_min; a full oscillation is 2 * period)"),
+        doc("epochs from tau_max down to tau_min (half an oscillation)"),
     ] = 200.0
-    per_step: Flag = False  # True: t advances every step (fractional epochs)
-    # t of solo-learn's epoch 0: 0, or 1 for the official loop's phase
+    per_step: Annotated[Flag, doc("t advances every step (fractional epochs)")] = False
     first_epoch: Annotated[
         int,
         check(
             lambda v: v in (0, 1), "must be 0 (solo-learn's epoch count) or 1 (the official loop's)"
         ),
+        doc("t of solo-learn's epoch 0: 0, or 1 for the official loop's phase"),
     ] = 0
-    proj_batch_norm: Flag = False  # True: Linear-BN-ReLU-Linear; False: solo's SimCLR projector
 
     @model_validator(mode="after")
     def _across_fields(self) -> Self:
         ordered(self, "tau_min", "tau_max")
+        self._check_gh()
         return self
 
     def temperature(self, t: float) -> float:
@@ -250,42 +423,29 @@ class TsConfig(_BaselineConfig):
 
 
 @dataclass(frozen=True, config=SETTINGS)
-class BoostSettings:
-    """BCL's memorisation boost (Zhou et al., ICML 2022): per-sample momentum losses drive a
-    per-sample RandAugment on every view; docs/baselines.md explains each knob."""
-
-    momentum_loss_beta: MomentumBeta = 0.97  # m <- (1 - beta) l + beta m, once per epoch
-    rand_k: Count = 1  # RandAugment ops per view (paper: 1 for BCL-I, 2 for BCL-D)
-    rand_strength: float = 30.0  # largest RandAugment magnitude, on its [0, 30] scale
-
-    @model_validator(mode="after")
-    def _across_fields(self) -> Self:
-        _boost_strength(self)
-        return self
-
-    @classmethod
-    def of(cls, cfg: Any) -> BoostSettings:
-        """The settings held by a method config with these three fields; validated."""
-        return parse(cls, {f.name: getattr(cfg, f.name) for f in fields(cls)}, _PREFIX)
-
-
-@dataclass(frozen=True, config=SETTINGS)
-class BclConfig(_BaselineConfig):
-    """BCL-I's knobs (``method_kwargs.<name>``): solo-learn's SimCLR plus :class:`BoostSettings`.
+class BclConfig(ProjectorSettings, BoostSettings, _BaselineConfig):
+    """BCL-I's knobs (``method_kwargs.<name>``): SimCLR plus :class:`BoostSettings`.
 
     Paper recipe on CIFAR-100-LT: temperature 0.2, ``momentum_loss_beta`` 0.97, ``rand_k`` 1,
     ``rand_strength`` 30 (with lr 0.5, wd 5e-4, 2000 epochs).
     """
 
-    proj_hidden_dim: Count = 2048  # projector hidden width
-    proj_output_dim: Count = 128  # projector output width (the contrastive space)
-    proj_batch_norm: Flag = False  # True: Linear-BN-ReLU-Linear; False: solo's SimCLR projector
-    temperature: Positive = 0.2  # NT-Xent temperature (one for all samples)
-    momentum_loss_beta: MomentumBeta = 0.97  # see BoostSettings
-    rand_k: Count = 1
-    rand_strength: float = 30.0
+    temperature: Annotated[Positive, doc("NT-Xent temperature (one for all samples)")] = 0.2
 
     @model_validator(mode="after")
     def _across_fields(self) -> Self:
-        _boost_strength(self)
+        self._check_gh()
+        return self
+
+
+@dataclass(frozen=True, config=SETTINGS)
+class SimclrConfig(ProjectorSettings, _BaselineConfig):
+    """The plugin's SimCLR (``method: simclr_plus``): solo-learn's SimCLR, bit for bit with the
+    default projector, plus the plugin's blocks (``gh``)."""
+
+    temperature: Annotated[Positive, doc("NT-Xent temperature (one for all samples)")] = 0.2
+
+    @model_validator(mode="after")
+    def _across_fields(self) -> Self:
+        self._check_gh()
         return self

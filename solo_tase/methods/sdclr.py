@@ -7,11 +7,13 @@ the projector. The loss is NT-Xent between the two (``nt_xent_loss`` with one te
 One backward of it gives the shared weights the sum of both branches' gradients, which is what
 the official two-pass code computes (dense with pruned detached, plus pruned with dense detached).
 
-The projector is Linear-BN-ReLU-Linear, or the official three-layer head with ``head: official``.
+The projector is the settings' projector block (Linear-BN-ReLU-Linear by default; with
+``proj_output_bn: true`` BCL-D's official head), or the official three-layer head with
+``head: official``.
 The pruned branch lives in ``pruned_norms`` / ``pruned_head_norms`` (names without "backbone" or
 "encoder", so solo-learn's ``main_linear.py`` loads exactly the dense ``backbone.*`` weights); the
 masks are not module buffers (DDP would broadcast them every step) but are saved in the checkpoint
-under ``checkpoint["solo_tase_sdclr"]`` together with the RNG states, so a resumed run is exact.
+(part ``sdclr``, with the RNG states), so a resumed run is exact.
 With ``bcl: true`` it is BCL-D: the per-sample momentum losses of ``methods/boosted.py`` drive
 BCL's per-sample RandAugment in the loader workers (docs/baselines.md).
 """
@@ -27,9 +29,9 @@ import torch
 
 from solo_tase.losses.nt_xent import nt_xent_loss
 from solo_tase.methods.boosted import BoostedMemorisation
-from solo_tase.methods.run_log import STATS_FILE, append_stats
 from solo_tase.methods.config import BoostSettings, ConfigError, SdclrConfig
-from solo_tase.methods.projected import ProjectedMethod, mlp_projector
+from solo_tase.methods.projected import ProjectedMethod
+from solo_tase.methods.run_log import STATS_FILE, append_stats
 from solo_tase.methods.pruning import (
     BranchNorms,
     branch_forward,
@@ -39,9 +41,7 @@ from solo_tase.methods.pruning import (
     masks_on_weights,
 )
 from solo_tase.utils.distributed import same_on_all_ranks
-from solo_tase.utils.rng import capture_rng_state, restore_rng_state
 
-CHECKPOINT_KEY = "solo_tase_sdclr"
 # the backbones of the paper's family: their parameters are (almost) all conv weights
 PRUNABLE_BACKBONES = ("resnet18", "resnet50", "wide_resnet28w2", "wide_resnet28w8")
 
@@ -66,25 +66,27 @@ class SDCLR(ProjectedMethod):
     """Contrast the dense network (view 1) with its pruned self-competitor (view 2)."""
 
     config_class = SdclrConfig
+    settings: SdclrConfig
 
     def __init__(self, cfg: omegaconf.DictConfig) -> None:
         super().__init__(cfg)
-        self.sdclr: SdclrConfig = self.method_cfg
         # BCL-D (``bcl: true``): BCL's memorisation boost on top (solo_tase.methods.boosted)
         self.memorisation = (
-            BoostedMemorisation(BoostSettings.of(self.sdclr), "sdclr") if self.sdclr.bcl else None
-        )
-        hidden, out_dim = self.sdclr.proj_hidden_dim, self.sdclr.proj_output_dim
-        self.projector = (
-            official_projector(self.features_dim, hidden, out_dim)
-            if self.sdclr.head == "official"
-            else mlp_projector(self.features_dim, hidden, out_dim, batch_norm=True)
+            BoostedMemorisation(BoostSettings.of(self.settings), "sdclr")
+            if self.settings.bcl
+            else None
         )
         self.pruned_norms = BranchNorms(self.backbone)
         self.pruned_head_norms = BranchNorms(self.projector)
         self.prunable = conv_weight_names(self.backbone)
         self.masks: dict[str, torch.Tensor] = {}  # conv weight name -> bool mask (True = kept)
         self.mask_epoch = -1  # epoch whose start computed ``masks``
+
+    def make_projector(self) -> torch.nn.Module:
+        s = self.settings
+        if s.head == "official":
+            return official_projector(self.features_dim, s.proj_hidden_dim, s.proj_output_dim)
+        return super().make_projector()
 
     @classmethod
     def add_and_assert_specific_cfg(cls, cfg: omegaconf.DictConfig) -> omegaconf.DictConfig:
@@ -120,7 +122,7 @@ class SDCLR(ProjectedMethod):
         """Prune the current backbone weights (global magnitude); returns the mask statistics."""
         params = dict(self.backbone.named_parameters())
         self.masks = global_magnitude_masks(
-            {n: params[n] for n in self.prunable}, self.sdclr.prune_ratio
+            {n: params[n] for n in self.prunable}, self.settings.prune_ratio
         )
         return self.mask_stats()
 
@@ -129,7 +131,7 @@ class SDCLR(ProjectedMethod):
         kept = sum(int(m.sum()) for m in self.masks.values())
         total = sum(m.numel() for m in self.masks.values())
         return {
-            "prune_ratio": self.sdclr.prune_ratio,
+            "prune_ratio": self.settings.prune_ratio,
             "kept_fraction": kept / total,
             "pruned_weights": total - kept,
             "conv_weights": total,
@@ -170,15 +172,18 @@ class SDCLR(ProjectedMethod):
             on_epoch=True,
             sync_dist=True,
         )
-        z = torch.cat([dense["z"], self.pruned_forward(view2)])
+        pruned = self.pruned_forward(view2)
+        z = torch.cat([dense["z"], pruned])
         if self.memorisation is None:
-            nce_loss = nt_xent_loss(z, self.sdclr.temperature)
+            nce_loss = nt_xent_loss(z, self.settings.temperature)
         else:
             nce_loss = self.memorisation.loss(
-                z, self.sdclr.temperature, batch[0], self.current_epoch
+                z, self.settings.temperature, batch[0], self.current_epoch
             )
         self.log("train_nce_loss", nce_loss, on_epoch=True, sync_dist=True)
-        return nce_loss + dense["loss"]
+        # GH: one loss on the dense and the pruned branch, gradients through both (the official
+        # two terms, each against the other's detached logits, sum to this gradient)
+        return self.add_blocks(nce_loss, dense["z"], pruned, batch[0]) + dense["loss"]
 
     def on_fit_start(self) -> None:
         if self.memorisation is not None:
@@ -187,24 +192,25 @@ class SDCLR(ProjectedMethod):
     def on_train_epoch_end(self) -> None:
         if self.memorisation is not None:
             self.memorisation.end_epoch(self)
+        super().on_train_epoch_end()
 
     # ----------------------------------------------------------------- checkpoints
-    def on_save_checkpoint(self, checkpoint: dict[str, Any]) -> None:
-        if self.memorisation is not None:
-            self.memorisation.save(checkpoint, self)
-        checkpoint[CHECKPOINT_KEY] = {
-            "masks": {n: m.cpu() for n, m in self.masks.items()},
-            "mask_epoch": self.mask_epoch,
-            "rng": capture_rng_state(),
+    def checkpoint_parts(self) -> dict[str, Any]:
+        parts: dict[str, Any] = {
+            "sdclr": {
+                "masks": {n: m.cpu() for n, m in self.masks.items()},
+                "mask_epoch": self.mask_epoch,
+            }
         }
+        if self.memorisation is not None:
+            parts["bcl"] = self.memorisation.state_dict(self)
+        return parts
 
-    def on_load_checkpoint(self, checkpoint: dict[str, Any]) -> None:
-        saved = checkpoint.get(CHECKPOINT_KEY)
-        if saved is None:
-            raise ValueError(
-                f"this checkpoint has no SDCLR masks (checkpoint[{CHECKPOINT_KEY!r}]): it was not "
-                "written by the 'sdclr' method; resume_from_checkpoint needs an SDCLR checkpoint"
-            )
+    def required_parts(self) -> tuple[str, ...]:
+        return ("sdclr", "bcl") if self.memorisation is not None else ("sdclr",)
+
+    def load_checkpoint_parts(self, parts: dict[str, Any]) -> None:
+        saved = parts["sdclr"]
         if saved["masks"] and sorted(saved["masks"]) != sorted(self.prunable):
             raise ValueError(
                 "the SDCLR masks in this checkpoint are for another backbone: resume "
@@ -213,6 +219,5 @@ class SDCLR(ProjectedMethod):
         # the model is not on its device yet: pruned_forward moves the masks to their weights
         self.masks = dict(saved["masks"])
         self.mask_epoch = int(saved["mask_epoch"])
-        restore_rng_state(saved["rng"])
         if self.memorisation is not None:
-            self.memorisation.load(checkpoint)
+            self.memorisation.load_state_dict(parts["bcl"])

@@ -20,12 +20,9 @@ from solo_tase.methods.checks import check_dali_indexes
 from solo_tase.methods.loop import batch_indexes, resolve_num_samples, training_time
 from solo_tase.methods.run_log import STATS_FILE, append_stats
 from solo_tase.methods.config import ConfigError, TaseConfig
-from solo_tase.methods.projected import ProjectedMethod, mlp_projector
+from solo_tase.methods.projected import ProjectedMethod
 from solo_tase.methods.tase_state import TaseState
 from solo_tase.tail.kmeans.backend import make_backend
-from solo_tase.utils.rng import capture_rng_state, restore_rng_state
-
-CHECKPOINT_KEY = "solo_tase"
 
 
 class TASE(ProjectedMethod):
@@ -33,15 +30,10 @@ class TASE(ProjectedMethod):
 
     config_class = TaseConfig
 
+    settings: TaseConfig
+
     def __init__(self, cfg: omegaconf.DictConfig) -> None:
         super().__init__(cfg)
-        self.tase: TaseConfig = self.method_cfg
-        self.projector = mlp_projector(
-            self.features_dim,
-            self.tase.proj_hidden_dim,
-            self.tase.proj_output_dim,
-            batch_norm=self.tase.proj_batch_norm,
-        )
         self.state: TaseState | None = None
         self.sampler: WeightedEpochSampler | None = None  # weights_as: sampling
         self._restored: dict[str, Any] | None = None
@@ -81,21 +73,21 @@ class TASE(ProjectedMethod):
 
     # ----------------------------------------------------------------- per-sample state
     def on_train_start(self) -> None:
-        n = resolve_num_samples(self.trainer, self.tase.num_samples)
-        assert self.tase.num_clusters is not None
-        if max(self.tase.num_clusters, self.tase.fit_clusters) > n:
-            raise ValueError(
-                f"method_kwargs.num_clusters={self.tase.num_clusters} exceeds the {n} training "
-                f"samples (clusters fitted: {self.tase.fit_clusters}; overcluster multiplies K by "
-                "overcluster_factor): lower it (allowed: 2..N clusters)"
+        n = resolve_num_samples(self.trainer, self.settings.num_samples)
+        assert self.settings.num_clusters is not None
+        if max(self.settings.num_clusters, self.settings.fit_clusters) > n:
+            raise ConfigError(
+                f"method_kwargs.num_clusters={self.settings.num_clusters} exceeds the {n} "
+                f"training samples (clusters fitted: {self.settings.fit_clusters}; overcluster "
+                "multiplies K by overcluster_factor): lower it (allowed: 2..N clusters)"
             )
-        if self.tase.bank_feature == "clean":  # fail now, not at the first estimate
+        if self.settings.bank_feature == "clean":  # fail now, not at the first estimate
             clean_copy(self.trainer.train_dataloader.dataset)
-        self.state = TaseState(self.tase, n, self.features_dim, device=self.device)
+        self.state = TaseState(self.settings, n, self.features_dim, device=self.device)
         if self._restored is not None:
             self.state.load_state_dict(self._restored["state"])
             self._restored = None
-        if self.tase.weights_as == "sampling":
+        if self.settings.weights_as == "sampling":
             self.sampler = WeightedEpochSampler(
                 n,
                 seed=int(self.cfg.seed),
@@ -121,13 +113,17 @@ class TASE(ProjectedMethod):
         if self.sampler is not None:
             self.sampler.set_epoch(epoch)
         record: dict[str, Any] = {"epoch": epoch, "reclustered": False}
-        if self.tase.is_recluster_epoch(epoch) and self.state.last_cluster_epoch != epoch:
+        if self.settings.is_recluster_epoch(epoch) and self.state.last_cluster_epoch != epoch:
             seed = (
-                self.tase.kmeans_seed if self.tase.kmeans_seed is not None else int(self.cfg.seed)
+                self.settings.kmeans_seed
+                if self.settings.kmeans_seed is not None
+                else int(self.cfg.seed)
             ) + epoch
-            backend = make_backend(self.tase.kmeans_backend)
+            backend = make_backend(self.settings.kmeans_backend)
             clean_seconds = (
-                clean_pass(self, self.state, epoch) if self.tase.bank_feature == "clean" else None
+                clean_pass(self, self.state, epoch)
+                if self.settings.bank_feature == "clean"
+                else None
             )
             self._last_stats = self.state.recluster(backend, epoch, seed)
             if self.sampler is not None:
@@ -153,14 +149,14 @@ class TASE(ProjectedMethod):
     def _report(self, epoch: int, s: dict[str, Any]) -> None:
         if "kmeans_backend" in s:
             signal = (
-                f"k-means ({s['kmeans_backend']}) K={self.tase.fit_clusters} in "
+                f"k-means ({s['kmeans_backend']}) K={self.settings.fit_clusters} in "
                 f"{s['kmeans_seconds']:.2f}s, cluster imbalance {s['imbalance']:.1f}, "
                 f"empty {s['empty_clusters']}" + (f", NMI {s['nmi']:.3f}" if "nmi" in s else "")
             )
-        elif self.tase.tail_signal == "oracle":
+        elif self.settings.tail_signal == "oracle":
             signal = "oracle (true class counts from the labels: an upper bound)"
         else:
-            signal = self.tase.tail_signal
+            signal = self.settings.tail_signal
         truth = (
             f"rho {s['rho']:+.2f}, imbalance recovered {s['recovered_imbalance']:.1f} of "
             f"{s['true_imbalance']:.1f}; tau Many/Few {s['tau_many']:.3f}/"
@@ -186,38 +182,32 @@ class TASE(ProjectedMethod):
         assert self.state is not None
         indexes = batch_indexes(batch[0])
         out = super().training_step(batch, batch_idx)
-        if self.tase.bank_feature != "clean":  # clean: the bank is filled by clean_pass
+        if self.settings.bank_feature != "clean":  # clean: the bank is filled by clean_pass
             self.state.observe(indexes, out["feats"], batch[2], self.current_epoch)
 
         t = training_time(self.trainer, self.current_epoch, batch_idx)
         tau, w = self.state.lookup(indexes, t)
         z = torch.cat(out["z"])
-        weights = w.repeat(2) if self.tase.weights_as == "loss" else None
-        scale = tau.repeat(2) / self.tase.tau_0 if self.tase.temperature_compensation else None
+        weights = w.repeat(2) if self.settings.weights_as == "loss" else None
+        scale = (
+            tau.repeat(2) / self.settings.tau_0 if self.settings.temperature_compensation else None
+        )
         nce_loss = nt_xent_loss(z, tau.repeat(2), weights, scale)
         if self.state.momentum is not None:  # memorisation: own loss at one fixed temperature
-            per_anchor = nt_xent_per_anchor(z.detach(), self.tase.tau_0)
-            self.state.observe_losses(indexes, per_anchor.view(2, -1).mean(0))
+            per_anchor = nt_xent_per_anchor(z.detach(), self.settings.tau_0)
+            self.state.observe_losses(indexes, per_anchor.view(2, -1).mean(0), self.current_epoch)
         self.log("train_nce_loss", nce_loss, on_epoch=True, sync_dist=True)
-        return nce_loss + out["loss"]
+        return self.add_blocks(nce_loss, out["z"][0], out["z"][1], indexes) + out["loss"]
 
     # ----------------------------------------------------------------- checkpoints
-    def on_save_checkpoint(self, checkpoint: dict[str, Any]) -> None:
-        if self.state is not None:
-            checkpoint[CHECKPOINT_KEY] = {
-                "state": self.state.state_dict(),
-                "last_stats": self._last_stats,
-                "rng": capture_rng_state(),
-            }
+    def checkpoint_parts(self) -> dict[str, Any]:
+        if self.state is None:
+            return {}
+        return {"tase": {"state": self.state.state_dict(), "last_stats": self._last_stats}}
 
-    def on_load_checkpoint(self, checkpoint: dict[str, Any]) -> None:
-        saved = checkpoint.get(CHECKPOINT_KEY)
-        if saved is None:
-            raise ValueError(
-                "this checkpoint has no TASE state (checkpoint['solo_tase']): it was not written "
-                "by the 'tase' method; to start TASE from its weights use "
-                "pretrained weights, not resume_from_checkpoint"
-            )
-        self._restored = saved
-        self._last_stats = dict(saved.get("last_stats", {}))
-        restore_rng_state(saved["rng"])
+    def required_parts(self) -> tuple[str, ...]:
+        return ("tase",)
+
+    def load_checkpoint_parts(self, parts: dict[str, Any]) -> None:
+        self._restored = parts["tase"]
+        self._last_stats = dict(parts["tase"].get("last_stats", {}))

@@ -18,7 +18,7 @@ import torch.nn.functional as F
 from solo_tase.methods.config import TaseConfig
 from solo_tase.tail.diagnostics import tail_diagnostics
 from solo_tase.tail.kmeans.backend import KMeansBackend
-from solo_tase.tail.momentum_loss import MomentumLoss
+from solo_tase.tail.momentum_loss import EpochMomentumLoss
 from solo_tase.tail.memory_bank import MemoryBank
 from solo_tase.tail.tables import (
     log_freq_from_sizes,
@@ -64,7 +64,7 @@ class TaseState:
         self.tau = torch.full((n,), cfg.tau_0, dtype=torch.float32, device=device)
         self.weights = torch.ones(n, dtype=torch.float32, device=device)
         self.momentum = (
-            MomentumLoss(n, cfg.memorisation_beta, device=device)
+            EpochMomentumLoss(n, cfg.memorisation_beta, device=device)
             if cfg.tail_signal == "memorisation"
             else None
         )
@@ -96,15 +96,16 @@ class TaseState:
         )
 
     @torch.no_grad()
-    def observe_losses(self, indexes: torch.Tensor, losses: torch.Tensor) -> None:
-        """Per-sample contrastive losses [B] of this step (memorisation signal only)."""
+    def observe_losses(self, indexes: torch.Tensor, losses: torch.Tensor, epoch: int) -> None:
+        """Per-sample contrastive losses [B] of this step of ``epoch`` (memorisation only)."""
         if self.momentum is not None:
-            self.momentum.observe(indexes, losses)
+            self.momentum.observe(indexes, losses, epoch)
 
     def end_epoch(self, epoch: int) -> None:
-        """Fold the epoch's losses into the momentum losses (memorisation signal only)."""
-        if self.momentum is not None and self.momentum.pending:
-            self.momentum.end_epoch(epoch)
+        """Fold the losses of ``epoch`` (and earlier) into the momentum losses (memorisation
+        only)."""
+        if self.momentum is not None:
+            self.momentum.fold_before(epoch + 1)
 
     def lookup(self, indexes: torch.Tensor, t: float) -> tuple[torch.Tensor, torch.Tensor]:
         """Temperature [B] and weight [B] of ``indexes`` [B] at training time ``t`` (epochs)."""
@@ -233,8 +234,8 @@ class TaseState:
             "last_cluster_epoch": self.last_cluster_epoch,
         }
         out.update({name: getattr(self, name).cpu() for name in TABLES})
-        if self.momentum is not None:
-            out["momentum"] = self.momentum.state_dict()
+        if self.momentum is not None:  # folded at the next epoch's start (on_train_epoch_start)
+            out["momentum"] = self.momentum.state_dict(steps_per_epoch=float("inf"))
         return out
 
     def load_state_dict(self, state: dict[str, Any]) -> None:

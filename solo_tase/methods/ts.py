@@ -17,46 +17,38 @@ from __future__ import annotations
 from typing import Any
 from collections.abc import Sequence
 
-import omegaconf
 import torch
 
 from solo_tase.losses.nt_xent import nt_xent_loss
 from solo_tase.methods.loop import training_time
 from solo_tase.methods.run_log import STATS_FILE, append_stats
 from solo_tase.methods.config import TsConfig
-from solo_tase.methods.projected import ProjectedMethod, mlp_projector
+from solo_tase.methods.projected import ProjectedMethod
 
 
 class TS(ProjectedMethod):
     """SimCLR with a cosine temperature schedule."""
 
     config_class = TsConfig
-
-    def __init__(self, cfg: omegaconf.DictConfig) -> None:
-        super().__init__(cfg)
-        self.ts: TsConfig = self.method_cfg
-        hidden, out_dim = self.ts.proj_hidden_dim, self.ts.proj_output_dim
-        self.projector = mlp_projector(
-            self.features_dim, hidden, out_dim, batch_norm=self.ts.proj_batch_norm
-        )
+    settings: TsConfig
 
     def training_time(self, batch_idx: int) -> float:
         """Epochs done: the epoch, plus the fraction of it done with ``per_step``."""
-        if self.ts.per_step:
+        if self.settings.per_step:
             return training_time(self.trainer, self.current_epoch, batch_idx)
         return float(self.current_epoch)
 
     def on_train_epoch_start(self) -> None:
         epoch = self.current_epoch
-        tau = self.ts.epoch_temperature(float(epoch))
+        tau = self.settings.epoch_temperature(float(epoch))
         self.log("ts/tau", tau, on_step=False, on_epoch=True, sync_dist=True)
         append_stats(self.trainer, STATS_FILE, {"epoch": epoch, "tau": tau})
 
     def training_step(self, batch: Sequence[Any], batch_idx: int) -> torch.Tensor:
         out = super().training_step(batch, batch_idx)
-        tau = self.ts.epoch_temperature(self.training_time(batch_idx))
+        tau = self.settings.epoch_temperature(self.training_time(batch_idx))
         nce_loss = nt_xent_loss(torch.cat(out["z"]), tau)
         self.log("train_nce_loss", nce_loss, on_epoch=True, sync_dist=True)
-        if self.ts.per_step:
+        if self.settings.per_step:
             self.log("ts/tau_step", tau, on_step=True, on_epoch=False, sync_dist=False)
-        return nce_loss + out["loss"]
+        return self.add_blocks(nce_loss, out["z"][0], out["z"][1], batch[0]) + out["loss"]

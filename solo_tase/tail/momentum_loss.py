@@ -1,4 +1,5 @@
-"""Per-sample momentum losses: the memorisation signal of BCL (Zhou et al., ICML 2022).
+"""Per-sample momentum losses: the memorisation signal of BCL (Zhou et al., ICML 2022), and their
+one lifecycle in a training loop (:class:`EpochMomentumLoss`, used by TASE and BCL).
 
 Every sample keeps an exponential moving average of its contrastive loss over epochs. Samples the
 network memorises late (the tail) keep a high momentum loss. As in the official code
@@ -148,4 +149,84 @@ class MomentumLoss:
         """Move every tensor to ``device`` (in place); returns ``self``."""
         for name in ("values", "seen", "_loss_sum", "_count"):
             setattr(self, name, getattr(self, name).to(device))
+        return self
+
+
+class EpochMomentumLoss:
+    """:class:`MomentumLoss` inside a training loop: the one lifecycle of TASE's memorisation
+    signal and BCL's boost.
+
+    Every step's losses are observed with their epoch; an epoch's losses are folded in (BCL's
+    update) once the epoch is over, at whichever comes first: :meth:`fold_before` a later epoch
+    (the start of the next epoch, or the end of this one by ``fold_before(epoch + 1)``), or
+    :meth:`load_state_dict` of a checkpoint written after the epoch's last step. solo-learn's
+    Checkpointer saves in ``on_train_epoch_end`` *before* the method's own epoch-end hook runs, so
+    an epoch-end checkpoint still holds its epoch's losses pending; :meth:`state_dict` marks them
+    complete when every step of the epoch was taken, and a checkpoint written mid-epoch keeps them
+    pending, to be continued by the resumed steps.
+    """
+
+    def __init__(self, num_samples: int, beta: float, device: torch.device | str = "cpu") -> None:
+        self.momentum = MomentumLoss(num_samples, beta, device=device)
+        self.pending_epoch = -1  # epoch of the losses observed since the last fold
+        self.steps_in_epoch = 0  # steps of ``pending_epoch`` observed by this rank
+
+    @property
+    def values(self) -> torch.Tensor:
+        """[N] fp32 momentum losses of the folded epochs (0 for samples never seen)."""
+        return self.momentum.values
+
+    @property
+    def seen(self) -> torch.Tensor:
+        """[N] bool: the sample's loss has been folded in."""
+        return self.momentum.seen
+
+    def normalised(self) -> torch.Tensor:
+        """[N] in [0, 1], BCL's normalisation (:meth:`MomentumLoss.normalised`)."""
+        return self.momentum.normalised()
+
+    def observe(self, indexes: torch.Tensor, losses: torch.Tensor, epoch: int) -> None:
+        """This step's per-sample losses [B] at dataset ``indexes`` [B] (gathered over ranks)."""
+        self.fold_before(epoch)
+        if epoch != self.pending_epoch:
+            self.pending_epoch, self.steps_in_epoch = int(epoch), 0
+        self.momentum.observe(indexes, losses)
+        self.steps_in_epoch += 1
+
+    def fold_before(self, epoch: int) -> bool:
+        """Fold the pending losses if their epoch is earlier than ``epoch``; True if it did."""
+        if self.momentum.pending and self.pending_epoch < epoch:
+            self.momentum.end_epoch(self.pending_epoch)
+            return True
+        return False
+
+    def state_dict(self, steps_per_epoch: float) -> dict[str, Any]:
+        """The momentum losses, the pending epoch and whether all its ``steps_per_epoch`` steps
+        were taken (tensors and plain values)."""
+        return {
+            "momentum": self.momentum.state_dict(),
+            "pending_epoch": self.pending_epoch,
+            "steps_in_epoch": self.steps_in_epoch,
+            "epoch_complete": bool(self.steps_in_epoch >= steps_per_epoch),
+        }
+
+    def load_state_dict(self, state: dict[str, Any]) -> None:
+        """Restore :meth:`state_dict`'s output and fold a complete pending epoch. A bare
+        :class:`MomentumLoss` state (TASE's earlier checkpoints, folded at the next epoch's start)
+        is read as the pending epoch after its last folded one."""
+        if "momentum" not in state:
+            state = {
+                "momentum": state,
+                "pending_epoch": int(state["last_epoch"]) + 1,
+                "steps_in_epoch": 0,
+                "epoch_complete": False,
+            }
+        self.momentum.load_state_dict(state["momentum"])
+        self.pending_epoch = int(state["pending_epoch"])
+        self.steps_in_epoch = int(state["steps_in_epoch"])
+        if state["epoch_complete"]:
+            self.fold_before(self.pending_epoch + 1)
+
+    def to(self, device: torch.device | str) -> EpochMomentumLoss:
+        self.momentum.to(device)
         return self

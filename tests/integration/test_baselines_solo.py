@@ -13,6 +13,8 @@ from pathlib import Path
 import pytest
 import torch
 
+from solo_tase.methods.checkpoint_state import read_parts
+
 from tests.integration.conftest import (
     LINEAR_CONFIGS,
     PRETRAIN_CONFIGS,
@@ -24,6 +26,21 @@ from tests.integration.conftest import (
 )
 
 pytestmark = pytest.mark.integration
+# the GH block of scripts/pretrain/digits-lt's configs (off), every key listed
+DIGITS_GH = {
+    "enabled": False,
+    "target_seed": 0,
+    "target_file": None,
+    "warmup_epochs": 50,
+    "ramp_epochs": 1,
+    "weight": 1.0,
+    "beta_warmup": 0.9,
+    "beta": 0.99,
+    "prior_every": 2,
+    "sinkhorn_epsilon": 0.05,
+    "sinkhorn_iterations": 300,
+    "temperature": 0.1,
+}
 
 DIGITS = PRETRAIN_CONFIGS / "digits-lt"
 SMALL_HEAD = ["method_kwargs.proj_hidden_dim=64", "method_kwargs.proj_output_dim=32"]
@@ -90,7 +107,7 @@ def test_sdclr_step_is_dense_view1_against_pruned_view2_and_trains_every_paramet
 
     model.training_step([idx, [x1, x2], y], 0).backward()
 
-    tau = reference.sdclr.temperature
+    tau = reference.settings.temperature
     from solo_tase.losses.nt_xent import nt_xent_loss
 
     dense = reference.base_training_step(x1, y)
@@ -188,7 +205,7 @@ def test_ts_first_epoch_shifts_the_phase_and_batch_norm_is_an_option(build):
             )
             < 1e-6
         )
-    assert reference.ts.epoch_temperature(150.0) == pytest.approx(tau)
+    assert reference.settings.epoch_temperature(150.0) == pytest.approx(tau)
 
 
 def test_ts_step_equals_solo_simclr_at_the_scheduled_temperature(build):
@@ -227,6 +244,9 @@ def test_sdclr_pretrain_prunes_every_epoch_and_checkpoints(sdclr_run: Path):
         "momentum_loss_beta": 0.97,
         "rand_k": 2,
         "rand_strength": 30.0,
+        "proj_batch_norm": True,
+        "proj_output_bn": False,
+        "gh": {**DIGITS_GH, "target_dim": None},  # off: not resolved
     }
     stats = read_stats(folder)
     assert [s["epoch"] for s in stats] == [0, 1]
@@ -237,7 +257,7 @@ def test_sdclr_pretrain_prunes_every_epoch_and_checkpoints(sdclr_run: Path):
     ckpts = checkpoints(folder)
     assert sorted(ckpts) == [0, 1]
     ckpt = torch.load(ckpts[1], map_location="cpu", weights_only=True)
-    saved, state = ckpt["solo_tase_sdclr"], ckpt["state_dict"]
+    saved, state = read_parts(ckpt)["sdclr"], ckpt["state_dict"]
     assert saved["mask_epoch"] == 1 and len(saved["masks"]) == 20
     removed = sum(int((~m).sum()) for m in saved["masks"].values())
     assert removed == stats[1]["pruned_weights"]

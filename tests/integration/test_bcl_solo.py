@@ -11,7 +11,9 @@ from pathlib import Path
 import pytest
 import torch
 
-from tests.integration.test_baselines_solo import batch, build  # noqa: F401 (fixture)
+from solo_tase.methods.checkpoint_state import read_parts
+
+from tests.integration.test_baselines_solo import DIGITS_GH, batch, build  # noqa: F401 (fixture)
 from tests.integration.conftest import (
     PRETRAIN_CONFIGS,
     TINY,
@@ -88,16 +90,16 @@ def test_solo_learns_own_dataset_path_gets_the_boost(digits_root: Path):
 def test_bcl_step_equals_solo_simclr_and_records_every_sample(build):  # noqa: F811
     """Same weights, same batch: BCL-I's loss is solo-learn's SimCLR loss; the step's samples
     get their losses recorded."""
-    from solo_tase.tail.momentum_loss import MomentumLoss
+    from solo_tase.tail.momentum_loss import EpochMomentumLoss
 
     bcl = build("bcl.yaml").train()
     simclr = build("simclr.yaml").train()
     simclr.load_state_dict(bcl.state_dict())  # strict: the same architecture and projector
-    bcl.memorisation.momentum = MomentumLoss(8, beta=0.97)
+    bcl.memorisation.losses = EpochMomentumLoss(8, beta=0.97)
     with torch.no_grad():
         got = float(bcl.training_step(batch(8), 0))
         assert abs(got - float(simclr.training_step(batch(8), 0))) < 1e-5
-    bcl.memorisation.momentum.end_epoch(0)
+    bcl.memorisation.momentum.fold_before(1)
     assert bool(bcl.memorisation.momentum.seen.all())
 
 
@@ -119,6 +121,8 @@ def test_bcl_pretrain_tracks_momentum_losses_and_checkpoints_them(bcl_run: Path)
         "momentum_loss_beta": 0.97,
         "rand_k": 1,
         "rand_strength": 30.0,
+        "proj_output_bn": False,
+        "gh": {**DIGITS_GH, "target_dim": None},  # off: not resolved
     }
     stats = read_stats(folder)
     assert [s["epoch"] for s in stats] == [0, 1, 2]
@@ -130,7 +134,7 @@ def test_bcl_pretrain_tracks_momentum_losses_and_checkpoints_them(bcl_run: Path)
 
     ckpts = checkpoints(folder)
     assert sorted(ckpts) == [0, 1, 2]
-    saved = torch.load(ckpts[0], map_location="cpu", weights_only=True)["solo_tase_bcl"]
+    saved = read_parts(torch.load(ckpts[0], map_location="cpu", weights_only=True))["bcl"]
     # saved in on_train_epoch_end before the method's update: epoch 0's losses are pending
     assert saved["pending_epoch"] == 0 and saved["momentum"]["last_epoch"] == -1
     assert saved["epoch_complete"] is True and saved["steps_in_epoch"] == 3
@@ -155,12 +159,16 @@ def test_bcl_resumes_exactly_from_a_checkpoint(bcl_run: Path, run_solo, tmp_path
     assert sorted(after) == [3, 4, 5, 6, 7, 8]
     for step in after:
         assert abs(after[step] - uninterrupted[step]) < 1e-5, (step, after, uninterrupted)
-    a = torch.load(
-        checkpoints(run_folder(bcl_run, "bcl"))[2], map_location="cpu", weights_only=True
-    )["solo_tase_bcl"]["momentum"]
-    b = torch.load(
-        checkpoints(run_folder(resumed, "bcl"))[2], map_location="cpu", weights_only=True
-    )["solo_tase_bcl"]["momentum"]
+    a = read_parts(
+        torch.load(
+            checkpoints(run_folder(bcl_run, "bcl"))[2], map_location="cpu", weights_only=True
+        )
+    )["bcl"]["momentum"]
+    b = read_parts(
+        torch.load(
+            checkpoints(run_folder(resumed, "bcl"))[2], map_location="cpu", weights_only=True
+        )
+    )["bcl"]["momentum"]
     assert torch.equal(a["seen"], b["seen"])
     assert torch.allclose(a["values"], b["values"], atol=1e-6)
 
@@ -178,8 +186,8 @@ def test_bcl_runs_under_two_process_ddp(run_solo, tmp_path: Path):
     stats = read_stats(folder)
     assert [s["epoch"] for s in stats] == [0, 1]
     assert stats[0]["bcl_seen"] == 2 * 3 * 16  # 2 ranks x 3 steps x 16 images
-    saved = torch.load(checkpoints(folder)[1], map_location="cpu", weights_only=True)[
-        "solo_tase_bcl"
+    saved = read_parts(torch.load(checkpoints(folder)[1], map_location="cpu", weights_only=True))[
+        "bcl"
     ]["momentum"]
     # the epoch-1 checkpoint precedes epoch 1's update: epoch 0's samples, epoch 1's pending
     assert int(saved["seen"].sum()) == stats[0]["bcl_seen"]
@@ -203,7 +211,7 @@ def test_bcl_d_is_sdclr_with_the_boost_and_resumes_exactly(run_solo, tmp_path: P
     assert [s["epoch"] for s in boosted] == [0, 1, 2] and boosted[0]["bcl_seen"] == SEEN_PER_EPOCH
     assert all(0 < s["bcl_weight_mean"] < s["bcl_weight_max"] <= 1 for s in boosted)
     ckpt = torch.load(checkpoints(folder)[0], map_location="cpu", weights_only=True)
-    assert "solo_tase_sdclr" in ckpt and ckpt["solo_tase_bcl"]["pending_epoch"] == 0
+    assert "sdclr" in read_parts(ckpt) and read_parts(ckpt)["bcl"]["pending_epoch"] == 0
 
     resumed = tmp_path / "resumed"
     run_solo(

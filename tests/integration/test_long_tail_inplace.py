@@ -16,6 +16,7 @@ import numpy as np
 import pytest
 import torch
 
+from solo_tase.methods.checkpoint_state import read_parts
 from solo_tase.data.cifar import CifarLTSpec
 from solo_tase.data.manifest import Manifest
 from tests.integration.conftest import PRETRAIN_CONFIGS, TINY, checkpoints, run_folder
@@ -105,7 +106,7 @@ def test_tase_trains_on_exactly_the_long_tailed_subset(run_solo, fake_cifar, tmp
     assert recorded["checksum"] == expected.manifest_for(selection, [""] * 10).index_checksum
 
     ckpt = torch.load(checkpoints(folder)[1], map_location="cpu", weights_only=True)
-    state = ckpt["solo_tase"]["state"]
+    state = read_parts(ckpt)["tase"]["state"]
     assert state["num_samples"] == n_lt
     # Sample i of the long-tailed set has the i-th label of the class-major order: the clean pass
     # re-read exactly the long-tailed subset, and every row carries the label of that sample.

@@ -8,6 +8,7 @@ from pathlib import Path
 import pytest
 import torch
 
+from solo_tase.methods.checkpoint_state import read_parts
 from solo_tase.methods.config import TaseConfig
 from solo_tase.methods.tase_state import TaseState
 from solo_tase.tail.kmeans.backend import make_backend
@@ -48,8 +49,10 @@ def test_ddp_two_cpu_ranks_share_identical_tables(run_solo, tmp_path: Path):
     assert reclusters[0]["clustered"] == 192
 
     ckpts = checkpoints(folder)
-    before = torch.load(ckpts[1], map_location="cpu", weights_only=True)["solo_tase"]["state"]
-    after = torch.load(ckpts[2], map_location="cpu", weights_only=True)["solo_tase"]["state"]
+    before = read_parts(torch.load(ckpts[1], map_location="cpu", weights_only=True))["tase"][
+        "state"
+    ]
+    after = read_parts(torch.load(ckpts[2], map_location="cpu", weights_only=True))["tase"]["state"]
     cfg = TaseConfig.from_kwargs(
         {"num_clusters": 10, "warmup_epochs": 1, "recluster_every": 1, "tail_signal": "kmeans"},
         max_epochs=3,

@@ -13,6 +13,8 @@ from pathlib import Path
 import pytest
 import torch
 
+from solo_tase.methods.checkpoint_state import read_parts
+
 from tests.integration.conftest import (
     LINEAR_CONFIGS,
     PRETRAIN_CONFIGS,
@@ -92,7 +94,7 @@ def test_pretrain_runs_tase_reclusters_and_checkpoints(tase_run: Path, digits_ro
         assert 0.0 <= s["nmi"] <= 1.0 and s["empty_clusters"] >= 0 and s["kmeans_seconds"] > 0
     ckpts = checkpoints(folder)
     assert sorted(ckpts) == [0, 1, 2]
-    saved = torch.load(ckpts[2], map_location="cpu", weights_only=True)["solo_tase"]["state"]
+    saved = read_parts(torch.load(ckpts[2], map_location="cpu", weights_only=True))["tase"]["state"]
     assert saved["num_samples"] == 503 and saved["last_cluster_epoch"] == 2
     assert saved["tau"].min() >= 0.1 - 1e-6 and abs(float(saved["weights"].mean()) - 1) < 1e-4
     losses = step_losses(tase_run)
@@ -154,12 +156,16 @@ def test_killed_run_resumes_with_identical_tables_and_loss_curve(
             after[step],
             uninterrupted[step],
         )
-    a = torch.load(
-        checkpoints(run_folder(tase_run, "tase"))[2], map_location="cpu", weights_only=True
-    )["solo_tase"]["state"]
-    b = torch.load(
-        checkpoints(run_folder(resumed, "tase"))[2], map_location="cpu", weights_only=True
-    )["solo_tase"]["state"]
+    a = read_parts(
+        torch.load(
+            checkpoints(run_folder(tase_run, "tase"))[2], map_location="cpu", weights_only=True
+        )
+    )["tase"]["state"]
+    b = read_parts(
+        torch.load(
+            checkpoints(run_folder(resumed, "tase"))[2], map_location="cpu", weights_only=True
+        )
+    )["tase"]["state"]
     for key in ("tau", "weights", "assignments", "similarity", "sizes"):
         assert torch.equal(a[key], b[key]), key
     assert read_stats(run_folder(resumed, "tase"))[-1]["reclustered"] is True

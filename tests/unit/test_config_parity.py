@@ -12,11 +12,11 @@ from typing import Any
 import pytest
 import yaml
 
-from solo_tase.methods.config import BclConfig, SdclrConfig, TaseConfig, TsConfig
+from solo_tase.methods.config import BclConfig, SdclrConfig, SimclrConfig, TaseConfig, TsConfig
 
 PRETRAIN = Path(__file__).resolve().parents[2] / "scripts" / "pretrain"
 FOLDERS = sorted(p.name for p in PRETRAIN.iterdir() if p.is_dir())
-METHODS = ("tase", "simclr", "sdclr", "ts", "bcl", "bcl_d")
+METHODS = ("tase", "simclr", "sdclr", "ts", "bcl", "bcl_d", "simclr_plus")
 SOLO_METHOD = {"bcl_d": "sdclr"}  # config file -> cfg.method, where they differ
 BOOST_KEYS = {"momentum_loss_beta", "rand_k", "rand_strength"}
 METHOD_BLOCK = ("name", "method", "method_kwargs")
@@ -97,14 +97,16 @@ def test_method_kwargs_are_valid(folder: str):
     simclr = load(folder, "simclr")["method_kwargs"]
     assert set(simclr) == {"proj_hidden_dim", "proj_output_dim", "temperature"}
     BclConfig.from_kwargs(load(folder, "bcl")["method_kwargs"])
+    SimclrConfig.from_kwargs(load(folder, "simclr_plus")["method_kwargs"])
     assert SdclrConfig.from_kwargs(load(folder, "bcl_d")["method_kwargs"]).bcl
 
 
 @pytest.mark.parametrize("folder", FOLDERS)
 def test_bcl_configs_are_their_base_method_plus_the_boost(folder: str):
-    """BCL-I is SimCLR's method_kwargs plus the boost; BCL-D is SDCLR's plus ``bcl: true`` and
-    the boost, so each pair differs only by BCL."""
-    pairs = (("bcl", "simclr", BOOST_KEYS), ("bcl_d", "sdclr", BOOST_KEYS | {"bcl"}))
+    """BCL-I is SimCLR's method_kwargs (the plugin's SimCLR, which holds the plugin's blocks) plus
+    the boost; BCL-D is SDCLR's plus ``bcl: true`` and the boost, so each pair differs only by
+    BCL."""
+    pairs = (("bcl", "simclr_plus", BOOST_KEYS), ("bcl_d", "sdclr", BOOST_KEYS | {"bcl"}))
     for bcl, base, extra in pairs:
         kwargs = load(folder, bcl)["method_kwargs"]
         base_kwargs = load(folder, base)["method_kwargs"]

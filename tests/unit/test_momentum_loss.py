@@ -12,6 +12,7 @@ import torch.multiprocessing as mp
 import torch.nn.functional as F
 
 from solo_tase.losses.nt_xent import nt_xent_per_anchor, nt_xent_loss
+from solo_tase.methods.checkpoint_state import load_parts
 from solo_tase.tail.momentum_loss import MomentumLoss
 
 
@@ -235,23 +236,22 @@ def test_resume_from_an_epoch_end_checkpoint_applies_the_pending_epoch():
     _epoch(boost, module, 0, 0)
     boost.end_epoch(module)
     _epoch(boost, module, 1, 1)
-    checkpoint: dict = {}
-    boost.save(checkpoint, module)  # Checkpointer, before end_epoch
+    checkpoint = boost.state_dict(module)  # Checkpointer, before end_epoch
     boost.end_epoch(module)
     after_epoch_1 = module.table.values.clone()
     _epoch(boost, module, 2, 2)
     boost.end_epoch(module)
 
     resumed_module, resumed = _Module(6).at_epoch(2), _boosted()
-    resumed.load(checkpoint)
+    resumed.load_state_dict(checkpoint)
     resumed.start(resumed_module)
     assert torch.equal(resumed_module.table.values, after_epoch_1)
     _epoch(resumed, resumed_module, 2, 2)
     resumed.end_epoch(resumed_module)
     assert torch.allclose(resumed.momentum.values, boost.momentum.values)
     assert torch.allclose(resumed_module.table.values, module.table.values)
-    with pytest.raises(ValueError, match="no BCL momentum losses"):
-        _boosted().load({})
+    with pytest.raises(ValueError, match="no bcl state"):
+        load_parts({}, "bcl", required=("bcl",))
 
 
 def test_resume_from_a_mid_epoch_checkpoint_keeps_accumulating_the_epoch():
@@ -259,15 +259,14 @@ def test_resume_from_a_mid_epoch_checkpoint_keeps_accumulating_the_epoch():
     module.trainer.num_training_batches = 2
     boost.start(module)
     _epoch(boost, module, 0, 0)
-    checkpoint: dict = {}
-    boost.save(checkpoint, module)  # after 1 of 2 steps
-    assert checkpoint["solo_tase_bcl"]["epoch_complete"] is False
+    checkpoint = boost.state_dict(module)  # after 1 of 2 steps
+    assert checkpoint["epoch_complete"] is False
     _epoch(boost, module, 0, 1)
     boost.end_epoch(module)
 
     resumed_module, resumed = _Module(6), _boosted()
     resumed_module.trainer.num_training_batches = 2
-    resumed.load(checkpoint)
+    resumed.load_state_dict(checkpoint)
     resumed.start(resumed_module)
     assert torch.equal(resumed_module.table.values, torch.zeros(6))  # epoch 0 not over
     _epoch(resumed, resumed_module, 0, 1)

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import argparse
 import dataclasses
+from pathlib import Path
 from typing import Annotated, Any, Self
 
 import pytest
@@ -15,13 +17,19 @@ from solo_tase.settings import (
     Count,
     Flag,
     Positive,
+    add_arguments,
     at_least,
     check,
     cross_check,
+    describe,
+    doc,
+    from_arguments,
     integer_from,
+    knob_table,
     one_of,
     ordered,
     parse,
+    replace_block,
     require,
     rule,
     within,
@@ -207,3 +215,61 @@ def test_within_allows_the_ends_it_names(ends: str, accepted: list[float]) -> No
                 span.validate_python(value)
     with pytest.raises(ValueError, match="ends must be one of"):
         within(0, 1, "[[")
+
+
+@dataclass(frozen=True, config=SETTINGS)
+class Options:
+    """A record as a command declares it: every field with its help."""
+
+    n_max: Annotated[int, integer_from(1), doc("images of the head class")] | None = None
+    ratio: Annotated[float, at_least(1), doc("imbalance ratio")] = 100.0
+    order: Annotated[str, one_of("label", "random"), doc("class order")] = "label"
+    seeds: Annotated[tuple[int, ...], doc("seeds")] = (0,)
+    out: Annotated[Path, doc("output folder")] | None = None
+    replace: Annotated[Flag, doc("overwrite")] = False
+    plot: Annotated[Flag, doc("write the plot")] = True
+
+
+def test_describe_reads_type_choices_default_and_help():
+    info = {f.name: f for f in describe(Options)}
+    assert info["n_max"].base is int and info["n_max"].optional and info["n_max"].default is None
+    assert info["order"].choices == ("label", "random") and info["order"].help == "class order"
+    assert info["seeds"].base is tuple and info["seeds"].item is int
+    assert info["out"].base is Path and info["replace"].base is bool
+
+
+def test_options_are_generated_from_the_record_and_errors_name_the_option():
+    parser = argparse.ArgumentParser()
+    add_arguments(parser, Options)
+    text = parser.format_help()
+    assert "--n-max N_MAX" in text and "images of the head class (default: null)" in text
+    assert "--no-plot" in text and "{label,random}" in text
+    args = parser.parse_args(["--n-max", "7", "--seeds", "1", "2", "--replace", "--no-plot"])
+    got = from_arguments(Options, args)
+    assert got == Options(n_max=7, seeds=(1, 2), replace=True, plot=False)
+    assert from_arguments(Options, parser.parse_args([])) == Options()  # record defaults
+    with pytest.raises(ConfigError, match=r"^--ratio must be >= 1 \(got 0.5\)"):
+        from_arguments(Options, parser.parse_args(["--ratio", "0.5"]))
+    with pytest.raises(ConfigError, match=r"^--n-max must be an integer >= 1"):
+        from_arguments(Options, parser.parse_args(["--n-max", "0"]))
+    with pytest.raises(SystemExit):  # argparse: not one of the choices
+        parser.parse_args(["--order", "other"])
+    with pytest.raises(SystemExit):
+        parser.parse_args(["--n-max", "x"])
+    prefixed = argparse.ArgumentParser()
+    add_arguments(prefixed, Options, prefix="probe-", skip=("out",))
+    got = from_arguments(Options, prefixed.parse_args(["--probe-ratio", "3"]), prefix="probe-")
+    assert got.ratio == 3.0
+    with pytest.raises(ConfigError, match=r"^--probe-ratio must be >= 1"):
+        from_arguments(Options, prefixed.parse_args(["--probe-ratio", "0"]), prefix="probe-")
+
+
+def test_knob_tables_are_generated_and_replace_their_block():
+    table = knob_table(Options, key_prefix="data.")
+    assert "| `data.n_max` | null | images of the head class |" in table
+    assert "| `data.order` | label | class order; one of `label`, `random` |" in table
+    assert knob_table(Options, defaults={"n_max": "all"}).count("| `n_max` | all |") == 1
+    text = "a\n<!-- t:begin -->\nold\n<!-- t:end -->\nb"
+    assert replace_block(text, "t", "new\n") == "a\n<!-- t:begin -->\nnew\n<!-- t:end -->\nb"
+    with pytest.raises(ValueError, match="no <!-- u:begin -->"):
+        replace_block(text, "u", "x")

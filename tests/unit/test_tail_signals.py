@@ -88,7 +88,7 @@ def test_memorisation_signal_takes_late_learned_samples_for_rare():
         losses = torch.where(
             labels == 0, head_loss, torch.where(labels == 1, 4.0 - 2.0 * epoch, tail_loss)
         )
-        state.observe_losses(idx, losses)
+        state.observe_losses(idx, losses, epoch)
         state.end_epoch(epoch)
     stats = state.recluster(TorchKMeans(), epoch=2, seed=0)
     assert stats["rho"] > 0.8
@@ -100,7 +100,7 @@ def test_memorisation_signal_takes_late_learned_samples_for_rare():
 def test_memorisation_state_resumes_exactly():
     state = make_state(tail_signal="memorisation")
     fill(state)
-    state.observe_losses(torch.arange(5), torch.arange(5).float())
+    state.observe_losses(torch.arange(5), torch.arange(5).float(), 0)
     saved = state.state_dict()
     restored = make_state(tail_signal="memorisation")
     restored.load_state_dict(saved)
