@@ -26,6 +26,10 @@ from typing import Annotated, Any, TypeVar, Union, get_args, get_origin, get_typ
 from pydantic import AfterValidator, ConfigDict, Strict, TypeAdapter, ValidationError, WrapValidator
 from pydantic_core import PydanticCustomError
 
+from solo_tase.errors import ConfigError
+
+__all__ = ["ConfigError"]  # re-exported: the kit's errors are configuration errors
+
 T = TypeVar("T")
 _KEY_ERRORS = ("missing", "unexpected_keyword_argument", "extra_forbidden")
 _MAPPING_ERRORS = ("dataclass_type", "dataclass_args_type", "model_type", "dict_type")
@@ -41,10 +45,6 @@ _TYPE_ERRORS = {  # pydantic's type errors, in the kit's words (``<key> must be 
 }
 # the config of every record: unknown keys are refused, defaults are validated too
 SETTINGS = ConfigDict(extra="forbid", validate_default=True)
-
-
-class ConfigError(ValueError):
-    """A configuration value is missing or out of its allowed range."""
 
 
 def require(ok: bool, key: str, allowed: str, got: Any) -> None:

@@ -65,7 +65,9 @@ def solo_available() -> bool:
 def require_solo() -> None:
     """Raise ``ImportError`` with the install instructions unless solo-learn is importable."""
     if not solo_available():
-        raise ImportError(INSTALL_HINT)
+        from solo_tase.errors import MissingDependency  # (a script imports only the stdlib)
+
+        raise MissingDependency(INSTALL_HINT)
 
 
 if __name__ == "__main__":

@@ -10,15 +10,16 @@ import sys
 from collections.abc import Sequence
 
 import solo_tase
-from solo_tase.settings import ConfigError
+from solo_tase.errors import UserError
 
-# Errors that are the user's input, reported as one line without a traceback.
+# Errors that are the user's input (solo_tase.errors, and paths that are missing, taken or not
+# readable), reported as one line; any other exception is a bug and keeps its traceback.
 USER_ERRORS = (
-    ConfigError,
-    ValueError,
+    UserError,
     FileNotFoundError,
     FileExistsError,
-    ImportError,
+    NotADirectoryError,
+    IsADirectoryError,
     PermissionError,
 )
 

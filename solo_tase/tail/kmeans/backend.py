@@ -11,6 +11,7 @@ from typing import Protocol
 
 import torch
 
+from solo_tase.errors import MissingDependency
 from solo_tase.tail.kmeans.lloyd import KMeansResult
 from solo_tase.tail.kmeans.torch_kmeans import TorchKMeans
 
@@ -43,7 +44,7 @@ def make_backend(name: str = "auto", **kwargs: object) -> KMeansBackend:
     if name == "torch":
         return TorchKMeans(**kwargs)  # type: ignore[arg-type]
     if not faiss_available():
-        raise ImportError(
+        raise MissingDependency(
             "k-means backend 'faiss' needs faiss: `pip install faiss-cpu` "
             "(or faiss-gpu-cu12 for GPU; extra `solo-tase[faiss]`), "
             "or set method_kwargs.kmeans_backend=torch"
