@@ -401,17 +401,28 @@ def from_arguments(
 # ---------------------------------------------------------------- the docs
 
 
-def knob_table(cls: type, *, key_prefix: str = "", defaults: dict[str, str] | None = None) -> str:
+def knob_table(
+    cls: type,
+    *,
+    key_prefix: str = "",
+    defaults: dict[str, str] | None = None,
+    skip: Sequence[str] = (),
+) -> str:
     """The Markdown table ``| key | default | meaning |`` of the record ``cls`` (nested records
-    as ``<name>.<field>`` rows); ``defaults`` replaces a shown default (``data.num_classes``)."""
+    as ``<name>.<field>`` rows); ``defaults`` replaces a shown default (``data.num_classes``);
+    fields in ``skip`` are left out (shared blocks documented elsewhere)."""
     rows = ["| key | default | meaning |", "| --- | --- | --- |"]
-    rows += _knob_rows(cls, key_prefix, defaults or {})
+    rows += _knob_rows(cls, key_prefix, defaults or {}, skip)
     return "\n".join(rows) + "\n"
 
 
-def _knob_rows(cls: type, prefix: str, defaults: dict[str, str]) -> list[str]:
+def _knob_rows(
+    cls: type, prefix: str, defaults: dict[str, str], skip: Sequence[str] = ()
+) -> list[str]:
     rows = []
     for info in describe(cls):
+        if info.name in skip:
+            continue
         key = prefix + info.name
         if info.record is not None:
             rows += _knob_rows(info.record, key + ".", defaults)

@@ -118,6 +118,13 @@ class ProjectorSettings:
     proj_output_bn: Annotated[
         Flag, doc("BatchNorm after the last Linear, which then has no bias (BCL's, GH's head)")
     ] = False
+    joint_views: Annotated[
+        Flag,
+        doc(
+            "forward both views as one batch of 2B, so BatchNorm normalises over both views (the "
+            "official BCL code); false: one view at a time (solo-learn)"
+        ),
+    ] = False
     gh: Annotated[GhSettings, doc("Geometric Harmonization block")] = GhSettings()
 
     def _check_gh(self) -> None:
@@ -376,6 +383,12 @@ class SdclrConfig(ProjectorSettings, BoostSettings, _BaselineConfig):
     @model_validator(mode="after")
     def _across_fields(self) -> Self:
         self._check_gh()
+        cross_check(
+            not self.joint_views,
+            "joint_views",
+            "false for SDCLR (its two views go through two different branches)",
+            self.joint_views,
+        )
         return self
 
 

@@ -12,7 +12,7 @@ loss. Checkpoints: a subclass returns its parts (:meth:`checkpoint_parts`, resto
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import asdict
 from typing import Any, ClassVar
 
@@ -91,6 +91,25 @@ class ProjectedMethod(BaseMethod):
         out = super().forward(X)
         out["z"] = self.projector(out["feats"])
         return out
+
+    def training_step(self, batch: Sequence[Any], batch_idx: int) -> Any:
+        """solo-learn's shared step (one forward per view), or with ``joint_views`` one forward
+        of both views as a batch of 2B, split back into per-view lists (``feats``, ``z``,
+        ``logits``); the online classifier's loss and accuracies are then over both views."""
+        if not self.settings.joint_views:
+            return super().training_step(batch, batch_idx)
+        _, X, targets = batch
+        b = X[0].size(0)
+        both = self.base_training_step(torch.cat(list(X)), torch.cat([targets, targets]))
+        outs = {
+            k: list(v.split(b))
+            if isinstance(v, torch.Tensor) and v.dim() and len(v) == 2 * b
+            else v
+            for k, v in both.items()
+        }
+        metrics = {"train_class_loss": outs["loss"], "train_acc1": outs["acc1"]}
+        self.log_dict({**metrics, "train_acc5": outs["acc5"]}, on_epoch=True, sync_dist=True)
+        return outs
 
     # ----------------------------------------------------------------- blocks
     def on_train_start(self) -> None:

@@ -1,7 +1,10 @@
 """Per-sample feature bank keyed by dataset index.
 
-During each epoch the bank stores, under every sample's dataset index, the L2-normalised backbone
-feature of its first large crop (no grad) and its target (-1 when unknown). Under DDP the caller
+The bank stores, under every sample's dataset index, an L2-normalised backbone feature (no grad)
+and its target (-1 when unknown): with TASE's default ``bank_feature: clean`` the feature of the
+evaluation view, written by one pass over the training set before each estimate
+(``methods/clean_pass.py``); with ``crop1`` / ``mean`` the first crop's (or both crops' mean) at
+every training step. Under DDP the caller
 gathers ``(indexes, features, targets)`` from all ranks before writing, so every rank holds the
 whole bank whatever sampler shards the data. Rows never written keep ``epoch_seen = -1``; rows not
 written in the latest epoch (e.g. dropped by ``drop_last``) keep their older feature.

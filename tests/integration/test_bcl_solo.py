@@ -252,3 +252,27 @@ def test_bad_bcl_configuration_fails_at_start_naming_the_key(
     assert proc.returncode != 0
     assert message in proc.stderr + proc.stdout
     assert not list(tmp_path.glob("*/*/*.ckpt"))
+
+
+@pytest.mark.parametrize("joint", [False, True])
+def test_joint_views_make_batchnorm_see_both_views_at_once(joint: bool, build):  # noqa: F811
+    """BCL's official forward: both views as one batch of 2B (``joint_views``); solo-learn's: one
+    view at a time. The projector's BatchNorm sees 2B or B samples per forward; the step's loss
+    is the same NT-Xent of the two views' projections."""
+    model = build(
+        "bcl.yaml",
+        ["method_kwargs.proj_batch_norm=True", f"method_kwargs.joint_views={joint}"],
+    ).train()
+    from solo_tase.tail.momentum_loss import EpochMomentumLoss
+
+    model.memorisation.losses = EpochMomentumLoss(8, beta=0.97)
+    seen: list[int] = []
+    norm = next(m for m in model.projector if isinstance(m, torch.nn.BatchNorm1d))
+    norm.register_forward_pre_hook(lambda _m, args: seen.append(args[0].size(0)))
+    backbone_norm: list[int] = []
+    model.backbone.bn1.register_forward_pre_hook(
+        lambda _m, args: backbone_norm.append(args[0].size(0))
+    )
+    loss = model.training_step(batch(8), 0)
+    assert torch.isfinite(loss)
+    assert seen == ([16] if joint else [8, 8]) and backbone_norm == seen

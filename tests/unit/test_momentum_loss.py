@@ -273,3 +273,27 @@ def test_resume_from_a_mid_epoch_checkpoint_keeps_accumulating_the_epoch():
     resumed.end_epoch(resumed_module)
     assert torch.allclose(resumed.momentum.values, boost.momentum.values)
     assert torch.allclose(resumed_module.table.values, module.table.values)
+
+
+def test_epoch_lifecycle_folds_once_an_epoch_is_over_and_reads_earlier_states():
+    from solo_tase.tail.momentum_loss import EpochMomentumLoss
+
+    m = EpochMomentumLoss(4, beta=0.5)
+    m.observe(torch.tensor([0, 1]), torch.tensor([2.0, 4.0]), epoch=0)
+    assert not m.fold_before(0) and not bool(m.seen.any())  # epoch 0 not over
+    m.observe(torch.tensor([2]), torch.tensor([6.0]), epoch=0)
+    complete = m.state_dict(steps_per_epoch=2)
+    assert complete["epoch_complete"] and not m.state_dict(steps_per_epoch=3)["epoch_complete"]
+    m.observe(torch.tensor([0]), torch.tensor([0.0]), epoch=1)  # a new epoch folds the last
+    assert m.values[:3].tolist() == [2.0, 4.0, 6.0]
+    resumed = EpochMomentumLoss(4, beta=0.5)
+    resumed.load_state_dict(complete)  # complete: folded at once
+    assert resumed.values[:3].tolist() == [2.0, 4.0, 6.0] and not resumed.momentum.pending
+    # an earlier TASE checkpoint holds a bare MomentumLoss state: its pending losses are the
+    # epoch after the last folded one, folded at the next epoch's start
+    bare = MomentumLoss(4, beta=0.5)
+    bare.observe(torch.tensor([3]), torch.tensor([1.0]))
+    old = EpochMomentumLoss(4, beta=0.5)
+    old.load_state_dict(bare.state_dict())
+    assert old.pending_epoch == 0 and not bool(old.seen.any())
+    assert old.fold_before(1) and old.values[3] == 1.0
