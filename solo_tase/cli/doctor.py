@@ -24,20 +24,17 @@ from rich.console import Console
 from rich.text import Text
 
 from solo_tase.solo_compat import (
+    INSTALL_STEPS,
+    MAKE_STEP,
     SOLO_LEARN_COMMIT,
-    SOLO_LEARN_URL,
+    SOLO_LEARN_ENV,
     checkout_commit,
     solo_available,
 )
 
 OK, WARN, FAIL = "ok", "warn", "fail"
 TESTED = {"torch": "2.14.1", "torchvision": "0.29.1"}
-SOLO_FIX = (
-    "make solo-learn   (uses the checkout at $SOLO_LEARN_DIR, else ./solo-learn, ../solo-learn or "
-    "/opt/solo-learn; clones one when there is none), or by hand:\n"
-    f"git clone {SOLO_LEARN_URL} solo-learn && git -C solo-learn checkout {SOLO_LEARN_COMMIT}\n"
-    "pip install 'setuptools<81' && pip install --no-deps --no-build-isolation -e ./solo-learn"
-)
+SOLO_FIX = "\n".join([f"{MAKE_STEP}, or by hand:", *INSTALL_STEPS])
 
 
 @dataclass(frozen=True)
@@ -128,7 +125,7 @@ def check_solo_checkout() -> Finding:
             FAIL,
             str(err).splitlines()[0],
             f"make solo-learn (it clones one), or place a checkout at commit "
-            f"{SOLO_LEARN_COMMIT} there, or set SOLO_LEARN_DIR=/path/to/solo-learn",
+            f"{SOLO_LEARN_COMMIT} there, or set {SOLO_LEARN_ENV}=/path/to/solo-learn",
         )
     commit = checkout_commit(path)
     if commit is None:
