@@ -9,7 +9,7 @@ PY := $(VENV)/bin/python
 
 .PHONY: setup solo-learn test lint demo bench clean-venv
 
-$(VENV)/.ready: pyproject.toml
+$(VENV)/.ready: pyproject.toml setup.py
 	$(PYTHON) -m venv $(VENV)
 	$(PY) -m pip install -q --upgrade pip 'setuptools<81' wheel
 	$(PY) -m pip install -q torch==2.14.1 torchvision==0.29.1

@@ -2,9 +2,9 @@
 solo-learn) run here? One line per check, with the fix where something is wrong.
 
 Exit code 1 when a blocking check fails (torch/torchvision, solo-learn and its checkout, the
-solo-learn stack, the methods' registration, scikit-learn for Digits-LT); CUDA, faiss and
-Fashion-MNIST are reported but never block. Every import is done inside its check, so the doctor
-runs (and says what is broken) on a broken install.
+solo-learn stack, the methods' registration, the Hydra configs, scikit-learn for Digits-LT); CUDA,
+faiss and Fashion-MNIST are reported but never block. Every import is done inside its check, so
+the doctor runs (and says what is broken) on a broken install.
 """
 
 from __future__ import annotations
@@ -144,6 +144,29 @@ def check_solo_checkout() -> Finding:
     return Finding(OK, f"{path}, commit {commit[:7]}, main_pretrain.py found")
 
 
+def check_configs() -> Finding:
+    """The Hydra configs of every kind are there; says where and how many."""
+    from solo_tase.config_folders import (
+        KINDS,
+        REINSTALL,
+        config_datasets,
+        config_files,
+        configs_root,
+    )
+
+    try:
+        root = configs_root()
+    except FileNotFoundError as err:
+        return Finding(FAIL, str(err))
+    counts = {kind: (len(config_files(kind)), len(config_datasets(kind))) for kind in KINDS}
+    found = ", ".join(f"{kind} {n} files in {d} datasets" for kind, (n, d) in counts.items())
+    if not all(n for n, _ in counts.values()):
+        return Finding(FAIL, f"{root}: {found}", REINSTALL)
+    return Finding(
+        OK, f"{root}: {found} (`solo-tase configs --dataset NAME` prints a --config-path)"
+    )
+
+
 def check_solo_stack() -> Finding:
     versions, missing = [], []
     for dist in ("lightning", "torchmetrics", "hydra-core"):
@@ -276,6 +299,7 @@ CHECKS: tuple[Check, ...] = (
     Check("solo-learn deps", check_solo_stack, True),
     Check("faiss", check_faiss, False),
     Check("methods", check_registration, True),
+    Check("configs", check_configs, True),
     Check("data root", check_data_root, False),
     Check("Digits-LT", check_digits, True),
     Check("Fashion-MNIST", check_fashion_mnist, False),
