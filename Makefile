@@ -3,14 +3,13 @@
 PYTHON ?= python3
 VENV ?= .venv
 PY := $(VENV)/bin/python
-# solo-learn (v1.0.6, commit 9187ea3, github.com/vturrisi/solo-learn) is not on PyPI:
-# scripts/install_solo_learn.sh uses the checkout at $SOLO_LEARN_DIR, else ./solo-learn,
-# ../solo-learn or /opt/solo-learn, and clones one into $SOLO_LEARN_DIR or ./solo-learn when there
-# is none (exit code 3 when it cannot: no git or no network).
+# solo-learn is not on PyPI: scripts/install_solo_learn.sh finds a checkout (the places are
+# SOLO_LEARN_PLACES in solo_tase/solo_compat.py), or clones one (exit code 3 when it cannot: no git
+# or no network).
 
 .PHONY: setup solo-learn test lint demo bench clean-venv
 
-$(VENV)/.ready: pyproject.toml
+$(VENV)/.ready: pyproject.toml setup.py
 	$(PYTHON) -m venv $(VENV)
 	$(PY) -m pip install -q --upgrade pip 'setuptools<81' wheel
 	$(PY) -m pip install -q torch==2.14.1 torchvision==0.29.1

@@ -38,14 +38,11 @@ from solo_tase.cli.main import main as cli
 from solo_tase.data.fashion_mnist import BALANCED_SPLIT
 from solo_tase.run_folder import last_checkpoint, run_folder
 from solo_tase.eval.tail_report import read_estimates
-from solo_tase.experiments import (
-    PRETRAIN_CONFIGS,
-    REPO,
-    find_solo_learn_dir,
-    pretrain_command,
-    run,
-)
+from solo_tase.config_folders import config_folder
+from solo_tase.experiments import find_solo_learn_dir, pretrain_command, run
 from solo_tase.run_folder import STATS_FILE
+
+REPO = Path(__file__).resolve().parents[1]
 
 
 @dataclass(frozen=True)
@@ -548,7 +545,7 @@ def collect(
     the pairs left out (``--no-train``). Seeds outermost: a partial run covers every variant."""
     solo_dir = find_solo_learn_dir()
     epochs = args.epochs or bench.epochs
-    config_dir = PRETRAIN_CONFIGS / (bench.configs or dataset)
+    config_dir = config_folder("pretrain", bench.configs or dataset)
     root = Path(bench.data_root).resolve() if bench.data_root else out
     datas = {seed: build_data(bench, seed, root) for seed in args.seeds}
     for data in datas.values():

@@ -1,16 +1,15 @@
 #!/usr/bin/env bash
-# Find (or clone) solo-learn v1.0.6 (commit 9187ea3) and install it into $PYTHON's environment.
+# Find (or clone) the solo-learn release solo-tase pins and install it into $PYTHON's environment.
 #   PYTHON=.venv/bin/python scripts/install_solo_learn.sh   # find or clone, then install
 #   scripts/install_solo_learn.sh --get      # find or clone only (needs git and the network to clone)
 #   scripts/install_solo_learn.sh --check    # find only: print the checkout and its commit
 #   scripts/install_solo_learn.sh --places   # print the search order, one path a line
-# The places (solo_tase/solo_compat.py holds the list, Python's find_solo_learn_dir uses it too):
-# $SOLO_LEARN_DIR alone when set, else ./solo-learn, ../solo-learn, /opt/solo-learn. A checkout
-# found there is used as it is (with a warning when it is at another commit); when there is none,
-# --get and the default clone one into $SOLO_LEARN_DIR or ./solo-learn and check its commit.
+# The places, in order, the commit and the URL come from solo_tase/solo_compat.py (the one list,
+# which Python's find_solo_learn_dir uses too). The first place holding main_pretrain.py is used as
+# it is (with a warning when it is at another commit); when there is none, --get and the default
+# clone one into the first place and check its commit.
 # Exit code 3: no checkout could be had (the message gives the commands to get one).
-# solo-learn is not on PyPI (the registry's `solo-learn` is a 2021 release pinned to torch 1.9).
-# Its setup.py imports pkg_resources (setuptools < 81) and pins lightning==2.1.2 and
+# solo-learn's setup.py imports pkg_resources (setuptools < 81) and pins lightning==2.1.2 and
 # torchmetrics<0.12, which do not run on today's torch: we install it with --no-deps (the plugin's
 # `solo` extra brings working versions) and editable, so main_pretrain.py is found from `solo`.
 set -euo pipefail

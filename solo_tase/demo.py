@@ -4,7 +4,7 @@
 
 1. builds Digits-LT (scikit-learn's digits, imbalance ratio 10) as an ImageFolder,
 2. pre-trains TASE and solo-learn's SimCLR through solo-learn's own ``main_pretrain.py`` with
-   ``scripts/pretrain/digits-lt/{tase,simclr}.yaml``,
+   the ``digits-lt`` configs ``{tase,simclr}.yaml`` (``solo-tase configs --dataset digits-lt``),
 3. evaluates both frozen backbones with ``solo-tase eval`` (linear probe on the balanced probe set,
    balanced test set, groups from the manifest),
 4. prints the Many / Medium / Few / Std / All table and where the plots and checkpoints are.
@@ -22,13 +22,9 @@ from pathlib import Path
 from rich.console import Console
 
 from solo_tase.cli.doctor import run_doctor
+from solo_tase.config_folders import config_folder
+from solo_tase.experiments import find_solo_learn_dir, pretrain_command, run
 from solo_tase.run_folder import last_checkpoint, run_folder
-from solo_tase.experiments import (
-    PRETRAIN_CONFIGS,
-    find_solo_learn_dir,
-    pretrain_command,
-    run,
-)
 
 METHODS = ("tase", "simclr")
 
@@ -73,7 +69,7 @@ def main(argv: list[str] | None = None) -> int:
             f"data.train_path={data / 'digits-lt' / 'train'}",
         ]
         cmd = pretrain_command(
-            solo_dir, PRETRAIN_CONFIGS / "digits-lt", method, pretrain_dir, overrides
+            solo_dir, config_folder("pretrain", "digits-lt"), method, pretrain_dir, overrides
         )
         console.print("$ " + " ".join(cmd[1:]), style="dim")
         seconds = run(cmd, cwd=solo_dir)

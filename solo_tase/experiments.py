@@ -18,17 +18,14 @@ from solo_tase.solo_compat import (
     solo_available,
     solo_learn_candidates,
 )
-
-REPO = Path(__file__).resolve().parents[1]
-PRETRAIN_CONFIGS = REPO / "scripts" / "pretrain"
+from solo_tase.source_tree import source_tree
 
 
 def find_solo_learn_dir() -> Path:
-    """The solo-learn checkout holding ``main_pretrain.py``: the first of
-    ``solo_learn_candidates(REPO)`` (``$SOLO_LEARN_DIR`` alone when set, else ``./solo-learn``,
-    ``../solo-learn``, ``/opt/solo-learn``: the order ``scripts/install_solo_learn.sh`` uses), else
-    the checkout ``solo`` is installed from (editable)."""
-    candidates = solo_learn_candidates(REPO)
+    """The solo-learn checkout holding ``main_pretrain.py``: the first of the places
+    ``solo_learn_candidates`` lists (relative ones under the solo-tase checkout, or the current
+    folder for an installed package), else the checkout ``solo`` is installed from (editable)."""
+    candidates = solo_learn_candidates(source_tree() or Path.cwd())
     if solo_available() and not os.environ.get(SOLO_LEARN_ENV):
         spec = importlib.util.find_spec("solo")
         if spec is not None and spec.origin:

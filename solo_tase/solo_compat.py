@@ -18,16 +18,27 @@ SOLO_LEARN_COMMIT = "9187ea3"
 SOLO_LEARN_URL = "https://github.com/vturrisi/solo-learn"
 SOLO_LEARN_ENV = "SOLO_LEARN_DIR"
 # Where a checkout is looked for when $SOLO_LEARN_DIR is not set, in order; relative places are
-# relative to the solo-tase project folder. When $SOLO_LEARN_DIR is set it is the only place.
+# relative to the solo-tase checkout (the current folder for an installed package). When
+# $SOLO_LEARN_DIR is set it is the only place.
 SOLO_LEARN_PLACES = ("solo-learn", "../solo-learn", "/opt/solo-learn")
+PLACES_TEXT = f"${SOLO_LEARN_ENV}, else " + ", ".join(
+    p if os.path.isabs(p) or p.startswith(".") else f"./{p}" for p in SOLO_LEARN_PLACES
+)
+# The commands that install v1.0.6 by hand, from a checkout at ./solo-learn.
+INSTALL_STEPS = (
+    f"git clone {SOLO_LEARN_URL} solo-learn && git -C solo-learn checkout {SOLO_LEARN_COMMIT}",
+    "pip install 'setuptools<81' && pip install -e '.[solo]'   # in solo-tase",
+    "pip install --no-deps --no-build-isolation -e ./solo-learn",
+)
+MAKE_STEP = (
+    f"make solo-learn (in solo-tase: uses the checkout at {PLACES_TEXT}; clones one into "
+    "./solo-learn when there is none)"
+)
 INSTALL_HINT = (
     "solo-learn is not installed. It is not on PyPI (the registry's `solo-learn` is a 2021 "
     "release pinned to torch 1.9: do not use it). Install v1.0.6 from its source:\n"
-    f"    git clone {SOLO_LEARN_URL} solo-learn && git -C solo-learn checkout {SOLO_LEARN_COMMIT}\n"
-    "    pip install 'setuptools<81' && pip install -e '.[solo]'   # in solo-tase\n"
-    "    pip install --no-deps --no-build-isolation -e ./solo-learn\n"
-    "or run `make solo-learn` in solo-tase: it uses a checkout at $SOLO_LEARN_DIR, ./solo-learn, "
-    "../solo-learn or /opt/solo-learn, and clones one into ./solo-learn when there is none."
+    + "".join(f"    {step}\n" for step in INSTALL_STEPS)
+    + f"or run {MAKE_STEP}."
 )
 
 
@@ -71,8 +82,8 @@ def require_solo() -> None:
 
 
 if __name__ == "__main__":
-    # `python solo_tase/solo_compat.py places|commit|url`, for scripts/install_solo_learn.sh;
-    # places: the search order, one absolute path a line.
+    # `python solo_tase/solo_compat.py places|commit|url`, for scripts/install_solo_learn.sh, run
+    # from the checkout holding this file; places: the search order, one absolute path a line.
     project = Path(__file__).resolve().parents[1]
     answers = {
         "places": "\n".join(str(p) for p in solo_learn_candidates(project)),

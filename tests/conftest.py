@@ -11,13 +11,9 @@ from pathlib import Path
 
 import pytest
 
-from solo_tase.solo_compat import solo_available
+from solo_tase.solo_compat import MAKE_STEP, solo_available
 
-SOLO_MISSING = (
-    "solo-learn is not importable: install it from "
-    "https://github.com/vturrisi/solo-learn (commit 9187ea3) with "
-    "`make solo-learn SOLO_LEARN_DIR=/path/to/checkout`"
-)
+SOLO_MISSING = f"solo-learn is not importable; install it with {MAKE_STEP}"
 
 _integration = {"passed": 0, "failed": 0, "skipped": 0, "reasons": set()}
 

@@ -38,12 +38,8 @@ from solo_tase.eval.presets import (  # noqa: E402
     split_file,
 )
 from solo_tase.run_folder import last_checkpoint, run_folder  # noqa: E402
-from solo_tase.experiments import (  # noqa: E402
-    PRETRAIN_CONFIGS,
-    find_solo_learn_dir,
-    pretrain_command,
-    run,
-)
+from solo_tase.config_folders import config_folder  # noqa: E402
+from solo_tase.experiments import find_solo_learn_dir, pretrain_command, run  # noqa: E402
 
 BENCHMARKS = ("cifar10-lt", "cifar100-lt", "imagenet100-lt")
 METHODS = ("simclr", "ts", "sdclr", "bcl", "bcl_d", "tase")  # bcl: BCL-I, bcl_d: BCL-D
@@ -176,7 +172,9 @@ def steps(args: argparse.Namespace, solo_dir: Path) -> Iterator[Step]:
             ]
             yield Step(
                 f"pre-train {method} ({tag} of {protocol.num_splits})",
-                pretrain_command(solo_dir, PRETRAIN_CONFIGS / bench, method, pre, overrides),
+                pretrain_command(
+                    solo_dir, config_folder("pretrain", bench), method, pre, overrides
+                ),
                 solo_dir,
                 pre / "done",
             )

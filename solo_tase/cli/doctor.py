@@ -2,9 +2,9 @@
 solo-learn) run here? One line per check, with the fix where something is wrong.
 
 Exit code 1 when a blocking check fails (torch/torchvision, solo-learn and its checkout, the
-solo-learn stack, the methods' registration, scikit-learn for Digits-LT); CUDA, faiss and
-Fashion-MNIST are reported but never block. Every import is done inside its check, so the doctor
-runs (and says what is broken) on a broken install.
+solo-learn stack, the methods' registration, the Hydra configs, scikit-learn for Digits-LT); CUDA,
+faiss and Fashion-MNIST are reported but never block. Every import is done inside its check, so
+the doctor runs (and says what is broken) on a broken install.
 """
 
 from __future__ import annotations
@@ -24,20 +24,17 @@ from rich.console import Console
 from rich.text import Text
 
 from solo_tase.solo_compat import (
+    INSTALL_STEPS,
+    MAKE_STEP,
     SOLO_LEARN_COMMIT,
-    SOLO_LEARN_URL,
+    SOLO_LEARN_ENV,
     checkout_commit,
     solo_available,
 )
 
 OK, WARN, FAIL = "ok", "warn", "fail"
 TESTED = {"torch": "2.14.1", "torchvision": "0.29.1"}
-SOLO_FIX = (
-    "make solo-learn   (uses the checkout at $SOLO_LEARN_DIR, else ./solo-learn, ../solo-learn or "
-    "/opt/solo-learn; clones one when there is none), or by hand:\n"
-    f"git clone {SOLO_LEARN_URL} solo-learn && git -C solo-learn checkout {SOLO_LEARN_COMMIT}\n"
-    "pip install 'setuptools<81' && pip install --no-deps --no-build-isolation -e ./solo-learn"
-)
+SOLO_FIX = "\n".join([f"{MAKE_STEP}, or by hand:", *INSTALL_STEPS])
 
 
 @dataclass(frozen=True)
@@ -128,7 +125,7 @@ def check_solo_checkout() -> Finding:
             FAIL,
             str(err).splitlines()[0],
             f"make solo-learn (it clones one), or place a checkout at commit "
-            f"{SOLO_LEARN_COMMIT} there, or set SOLO_LEARN_DIR=/path/to/solo-learn",
+            f"{SOLO_LEARN_COMMIT} there, or set {SOLO_LEARN_ENV}=/path/to/solo-learn",
         )
     commit = checkout_commit(path)
     if commit is None:
@@ -145,6 +142,29 @@ def check_solo_checkout() -> Finding:
             f"git -C {path} checkout {SOLO_LEARN_COMMIT}",
         )
     return Finding(OK, f"{path}, commit {commit[:7]}, main_pretrain.py found")
+
+
+def check_configs() -> Finding:
+    """The Hydra configs of every kind are there; says where and how many."""
+    from solo_tase.config_folders import (
+        KINDS,
+        REINSTALL,
+        config_datasets,
+        config_files,
+        configs_root,
+    )
+
+    try:
+        root = configs_root()
+    except FileNotFoundError as err:
+        return Finding(FAIL, str(err))
+    counts = {kind: (len(config_files(kind)), len(config_datasets(kind))) for kind in KINDS}
+    found = ", ".join(f"{kind} {n} files in {d} datasets" for kind, (n, d) in counts.items())
+    if not all(n for n, _ in counts.values()):
+        return Finding(FAIL, f"{root}: {found}", REINSTALL)
+    return Finding(
+        OK, f"{root}: {found} (`solo-tase configs --dataset NAME` prints a --config-path)"
+    )
 
 
 def check_solo_stack() -> Finding:
@@ -279,6 +299,7 @@ CHECKS: tuple[Check, ...] = (
     Check("solo-learn deps", check_solo_stack, True),
     Check("faiss", check_faiss, False),
     Check("methods", check_registration, True),
+    Check("configs", check_configs, True),
     Check("data root", check_data_root, False),
     Check("Digits-LT", check_digits, True),
     Check("Fashion-MNIST", check_fashion_mnist, False),

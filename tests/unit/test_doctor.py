@@ -44,9 +44,20 @@ def _fake_checkout(root: Path) -> Path:
     return root
 
 
+def _faiss(monkeypatch) -> None:
+    """faiss 1.8.0 (CPU) looks installed, whether it is or not."""
+    module = types.ModuleType("faiss")
+    module.__version__ = "1.8.0"
+    module.get_num_gpus = lambda: 0
+    monkeypatch.setitem(sys.modules, "faiss", module)
+
+
 @pytest.fixture
 def healthy(monkeypatch, tmp_path: Path) -> Path:
-    """Everything the main job needs looks present, without importing solo-learn."""
+    """Everything the main job needs looks present, without importing solo-learn; the optional
+    parts look the same on every machine: faiss installed, no CUDA device, Fashion-MNIST found."""
+    import torch
+
     checkout = _fake_checkout(tmp_path / "solo-learn")
     monkeypatch.setenv("SOLO_LEARN_DIR", str(checkout))
     monkeypatch.setenv("SOLO_TASE_DATA", str(tmp_path / "data"))
@@ -54,20 +65,41 @@ def healthy(monkeypatch, tmp_path: Path) -> Path:
     monkeypatch.setattr(
         doctor, "registered_methods", lambda: {"tase": True, "sdclr": True, "ts": True}
     )
+    monkeypatch.setattr(torch.cuda, "is_available", lambda: False)
+    _faiss(monkeypatch)
     _replace(monkeypatch, solo_learn_deps=lambda: doctor.Finding(doctor.OK, "lightning 2.6"))
     _fashion(monkeypatch, lambda root: {"train_images": Path("/x/train-images-idx3-ubyte.gz")})
     return checkout
 
 
-def test_healthy_machine_exits_zero_with_one_line_per_check(healthy, capsys):
+def _statuses(out: str) -> dict[str, str]:
+    """Check name -> status word of a plain report (without the indented fixes and the verdict)."""
+    width = max(len(c.name) for c in doctor.CHECKS)
+    lines = out.strip().splitlines()[:-1]
+    return {
+        line[5 : 5 + width].rstrip(): line[:4].rstrip() for line in lines if not line[0].isspace()
+    }
+
+
+@pytest.mark.parametrize("faiss", ["installed", "missing"])
+def test_healthy_machine_exits_zero_with_one_line_per_check(healthy, monkeypatch, capsys, faiss):
+    if faiss == "missing":
+        monkeypatch.setitem(sys.modules, "faiss", None)  # `import faiss` raises ImportError
     assert cli(["doctor"]) == 0
     out = capsys.readouterr().out
-    lines = out.strip().splitlines()
-    assert lines[-1] == "doctor: the main job (make demo) can run here"
-    assert [line[5:].split("  ")[0] for line in lines[:-1]] == [c.name for c in doctor.CHECKS]
-    assert "FAIL" not in out
+    assert out.strip().splitlines()[-1] == "doctor: the main job (make demo) can run here"
+    statuses = _statuses(out)
+    assert list(statuses) == [c.name for c in doctor.CHECKS]
+    warned = {"CUDA", "solo-learn checkout"} | ({"faiss"} if faiss == "missing" else set())
+    assert {name for name, status in statuses.items() if status != "OK"} == warned
+    assert set(statuses.values()) <= {"OK", "WARN"}
     assert "tase, sdclr, ts registered" in out
     assert "not a git checkout: commit unknown" in out  # the fake checkout has no .git
+    assert "no CUDA device" in out
+    if faiss == "missing":
+        assert "not installed: k-means runs in torch" in out and "pip install faiss-cpu" in out
+    else:
+        assert "faiss 1.8.0 (cpu)" in out
 
 
 def test_solo_learn_missing_fails_with_the_install_hint(healthy, monkeypatch, tmp_path, capsys):

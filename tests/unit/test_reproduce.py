@@ -165,6 +165,6 @@ def test_find_solo_learn_dir_names_the_install_commands(monkeypatch, tmp_path: P
 
     monkeypatch.setenv("SOLO_LEARN_DIR", str(tmp_path))
     monkeypatch.setattr(experiments, "solo_available", lambda: False)
-    monkeypatch.setattr(experiments, "REPO", tmp_path / "repo")
+    monkeypatch.setattr(experiments, "source_tree", lambda: tmp_path / "repo")
     with pytest.raises(FileNotFoundError, match="git clone https://github.com/vturrisi/solo-learn"):
         experiments.find_solo_learn_dir()

@@ -100,7 +100,7 @@ def test_both_pick_the_first_place_holding_a_checkout(tmp_path: Path, monkeypatc
     inner = _checkout(project / "solo-learn", commit=False)
     outer = _checkout(tmp_path / "solo-learn", commit=False)
     monkeypatch.delenv("SOLO_LEARN_DIR", raising=False)
-    monkeypatch.setattr(experiments, "REPO", project)
+    monkeypatch.setattr(experiments, "source_tree", lambda: project)
     script = project / "scripts" / "install_solo_learn.sh"
     for expected in (inner, outer):
         proc = _script("--check", script=script)
@@ -108,6 +108,15 @@ def test_both_pick_the_first_place_holding_a_checkout(tmp_path: Path, monkeypatc
         assert proc.stdout.startswith(f"solo-learn checkout: {expected} ")
         assert experiments.find_solo_learn_dir() == expected
         shutil.rmtree(expected)
+
+
+def test_an_installed_package_looks_from_the_current_folder(tmp_path: Path, monkeypatch):
+    work = tmp_path / "work"
+    checkout = _checkout(work / "solo-learn", commit=False)
+    monkeypatch.delenv("SOLO_LEARN_DIR", raising=False)
+    monkeypatch.setattr(experiments, "source_tree", lambda: None)
+    monkeypatch.chdir(work)
+    assert experiments.find_solo_learn_dir() == checkout
 
 
 def test_no_checkout_and_no_network_stops_with_the_clone_commands(tmp_path: Path):
