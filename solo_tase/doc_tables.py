@@ -1,6 +1,6 @@
 """The knob tables of the docs, generated from the settings records (the records are the only
-declaration of an option). ``python -m solo_tase.doc_tables`` rewrites every table between its
-``<!-- knobs:<name>:begin -->`` / ``<!-- knobs:<name>:end -->`` markers;
+declaration of an option). ``python -m solo_tase.doc_tables`` rewrites, in a source checkout,
+every table between its ``<!-- knobs:<name>:begin -->`` / ``<!-- knobs:<name>:end -->`` markers;
 ``tests/unit/test_doc_tables.py`` fails when a table and its record disagree."""
 
 from __future__ import annotations
@@ -19,8 +19,9 @@ from solo_tase.methods.config import (
     TsConfig,
 )
 from solo_tase.settings import knob_table, replace_block
+from solo_tase.source_tree import source_tree
 
-DOCS = Path(__file__).resolve().parents[1] / "docs"
+DOCS = (source_tree() or Path.cwd()) / "docs"  # the docs are in the checkout, not the package
 PROJECTOR = tuple(f.name for f in dataclasses.fields(ProjectorSettings))
 BOOST = tuple(f.name for f in dataclasses.fields(BoostSettings))
 
