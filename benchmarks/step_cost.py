@@ -20,6 +20,12 @@ Peak memory: CUDA's max_memory_allocated per method; on CPU the peak resident-se
         --train-path runs/bench-fashion-mnist-lt/data/fashion-mnist-lt-s0/train \
         --batch-size 64 --num-samples 2478 --methods simclr tase:kmeans tase:overcluster \
         tase:knn_density tase:memorisation   # a tail signal per TASE entry
+    python benchmarks/step_cost.py --config-dir scripts/pretrain/fashion-mnist-lt --device cpu \
+        --train-path ... --methods simclr simclr_plus simclr_plus+gh sdclr sdclr+gh   # GH's cost
+
+``<config>+gh`` is that config with the GH block on (``method_kwargs.gh.enabled``), timed in its
+second epoch, after a one-epoch warm-up, at the official prior period (no prior estimate in that
+epoch: the steady state of 19 epochs in 20).
 
 A ``custom`` dataset (Fashion-MNIST-LT) needs ``--train-path``: solo-learn counts its classes
 there (the images themselves are not read).
@@ -168,7 +174,7 @@ def main() -> None:
     precision = args.precision or ("bf16-mixed" if cuda else "32")
     built = {
         name: build_method(
-            args.config_dir, name.partition(":")[0], method_overrides(args, name, precision)
+            args.config_dir, config_name(name), method_overrides(args, name, precision)
         )
         for name in args.methods
     }
@@ -200,10 +206,22 @@ def main() -> None:
     report(results, args, precision)
 
 
+def config_name(name: str) -> str:
+    """``tase:kmeans`` / ``sdclr+gh`` -> the config file's name (``tase``, ``sdclr``)."""
+    return name.partition(":")[0].removesuffix("+gh")
+
+
+def two_epochs(name: str) -> bool:
+    """Methods timed in their second epoch: TASE (after its first estimate) and GH runs."""
+    return name.startswith("tase") or name.endswith("+gh")
+
+
 def method_overrides(args: argparse.Namespace, name: str, precision: str) -> list[str]:
     """Hydra overrides: batch size, precision, no workers; TASE re-estimates after 1 epoch.
-    ``tase:<signal>`` is TASE with ``method_kwargs.tail_signal=<signal>``."""
-    name, _, signal = name.partition(":")
+    ``tase:<signal>`` is TASE with ``method_kwargs.tail_signal=<signal>``; ``<config>+gh`` turns
+    GH on after a one-epoch warm-up."""
+    gh = name.endswith("+gh")
+    name, _, signal = name.removesuffix("+gh").partition(":")
     out = [
         f"optimizer.batch_size={args.batch_size}",
         "data.num_workers=0",
@@ -216,17 +234,29 @@ def method_overrides(args: argparse.Namespace, name: str, precision: str) -> lis
         if not args.train_path.is_dir():
             raise SystemExit(f"--train-path {args.train_path} is not a folder of class folders")
         out.append(f"data.train_path={args.train_path.resolve()}")
-    if name == "tase":
-        out += ["method_kwargs.warmup_epochs=1", "method_kwargs.recluster_every=1"]
+    if name == "tase":  # synthetic crops cannot be re-read: the bank of the steps' first crops
+        out += [
+            "method_kwargs.warmup_epochs=1",
+            "method_kwargs.recluster_every=1",
+            "method_kwargs.bank_feature=crop1",
+        ]
     if signal:
         out.append(f"method_kwargs.tail_signal={signal}")
+    if gh:
+        out += [
+            "method_kwargs.gh.enabled=True",
+            "method_kwargs.gh.warmup_epochs=1",
+            "method_kwargs.gh.ramp_epochs=1",
+            "method_kwargs.gh.prior_every=20",
+        ]
     return out
 
 
 def fit_and_time(
     model, name: str, data: Dataset, args: argparse.Namespace, precision: str, steps: int, seed: int
 ) -> tuple[list[float], float, dict]:
-    """One Lightning fit of ``steps`` steps (TASE: a warm-up epoch, then a re-clustered epoch).
+    """One Lightning fit of ``steps`` steps (TASE: a warm-up epoch, then a re-clustered epoch; GH:
+    a warm-up epoch, then one with the GH loss).
     Returns the step times of the last epoch, the peak memory (MiB) and TASE's last stats."""
     import lightning.pytorch as pl
 
@@ -236,7 +266,7 @@ def fit_and_time(
         accelerator="gpu" if cuda else "cpu",
         devices=1,
         precision=precision,
-        max_epochs=2 if name.startswith("tase") else 1,
+        max_epochs=2 if two_epochs(name) else 1,
         limit_train_batches=steps,
         logger=False,
         enable_checkpointing=False,
@@ -292,6 +322,11 @@ def report(results: dict[str, dict], args: argparse.Namespace, precision: str) -
             f"| {name} | {med * 1000:.1f} | {r['images_per_s']:.0f} | {ratio} | "
             f"{r['peak_mib']:.0f} | {rc} |"
         )
+    for name, r in results.items():  # the GH block against the same method without it
+        without = results.get(name.removesuffix("+gh"))
+        if name.endswith("+gh") and without is not None:
+            r["ratio_vs_method"] = r["median_step_s"] / without["median_step_s"]
+            print(f"GH block on {name.removesuffix('+gh')}: {r['ratio_vs_method']:.3f}x its step")
     if args.json:
         Path(args.json).write_text(
             json.dumps(

@@ -83,6 +83,7 @@ class TASE(ProjectedMethod):
             )
         if self.settings.bank_feature == "clean":  # fail now, not at the first estimate
             clean_copy(self.trainer.train_dataloader.dataset)
+        super().on_train_start()  # the blocks (GH)
         self.state = TaseState(self.settings, n, self.features_dim, device=self.device)
         if self._restored is not None:
             self.state.load_state_dict(self._restored["state"])
