@@ -3,7 +3,7 @@ data by these checksums, so a change to the seeded per-class draw must not move 
 
 The expected values are the checksums of the earlier implementation (each builder drawing with
 its own ``default_rng(seed).permutation`` per class), computed before the draw became one
-function.
+function (``solo_tase.data.selection.draw_order``).
 """
 
 from __future__ import annotations
@@ -18,6 +18,7 @@ from solo_tase.data.digits import DigitsLTSpec, build_digits_lt
 from solo_tase.data.fashion_mnist import (
     DEFAULT_ROOT,
     FashionLTSpec,
+    fashion_lt_manifest,
     find_raw_files,
     read_idx,
     split_fashion,
@@ -91,11 +92,12 @@ def test_fashion_mnist_lt_manifests_keep_their_checksums(
         labels = read_idx(find_raw_files(None)["train_labels"])
     except FileNotFoundError:
         pytest.skip(f"Fashion-MNIST not in {DEFAULT_ROOT}: apt-get install dataset-fashion-mnist")
-    split = split_fashion(labels, FashionLTSpec(**options))
-    assert checksum_items(split.train.tolist()) == train
-    assert checksum_items(split.probe.tolist()) == probe
-    assert checksum_items(split.val.tolist()) == val
-    assert (checksum_items(split.balanced.tolist()) if split.balanced.size else None) == balanced
+    spec = FashionLTSpec(**options)
+    manifest = fashion_lt_manifest(spec, split_fashion(labels, spec), labels, "idx files")
+    assert manifest.index_checksum == train
+    assert (manifest.extra["probe_checksum"], manifest.extra["val_checksum"]) == (probe, val)
+    assert manifest.extra.get("train_balanced", {}).get("checksum") == balanced
+    assert manifest.extra["test_checksum"] == checksum_items(range(10_000))
 
 
 LABELS = np.random.default_rng(0).permutation(np.repeat(np.arange(10), 500))
