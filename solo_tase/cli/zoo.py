@@ -25,11 +25,15 @@ class ZooFolder:
 
 @dataclass(frozen=True, config=SETTINGS)
 class ListOptions:
+    """``zoo list``'s option."""
+
     check: Annotated[Flag, doc("write nothing; exit 1 if zoo/README.md is out of date")] = False
 
 
 @dataclass(frozen=True, config=SETTINGS)
 class FetchOptions:
+    """``zoo fetch``'s option."""
+
     dest: (
         Annotated[
             Path,
@@ -44,6 +48,8 @@ class FetchOptions:
 
 @dataclass(frozen=True, config=SETTINGS)
 class VerifyOptions:
+    """``zoo verify``'s option."""
+
     card: (
         Annotated[
             Path,

@@ -24,10 +24,13 @@ def parse_class_order(value: str, num_classes: int = 10) -> list[int] | None:
     if value == "label":
         return list(range(num_classes))
     if value.startswith("random:"):
-        seed = value.split(":", 1)[1]
-        if not seed.isdigit():
+        try:
+            seed = int(value.split(":", 1)[1])
+        except ValueError:
             return None
-        return [int(c) for c in np.random.default_rng(int(seed)).permutation(num_classes)]
+        if seed < 0:  # numpy's generators take seeds >= 0
+            return None
+        return [int(c) for c in np.random.default_rng(seed).permutation(num_classes)]
     try:
         order = [int(x) for x in value.split(",")]
     except ValueError:

@@ -44,8 +44,12 @@ def _first(items: Sequence[object], n: int = 5) -> str:
 
 def parse_image_list(list_file: Path) -> tuple[list[str], list[int]]:
     """Paths [N] and labels [N] of a ``relative/path label`` list (format checks only)."""
+    try:
+        lines = list_file.read_text().splitlines()
+    except UnicodeDecodeError as err:
+        raise InputError(f"{list_file} is not a text list ({err})") from None
     paths, labels = [], []
-    for number, line in enumerate(list_file.read_text().splitlines(), start=1):
+    for number, line in enumerate(lines, start=1):
         if not line.strip():
             continue
         parts = line.rsplit(None, 1)

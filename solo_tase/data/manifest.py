@@ -85,7 +85,7 @@ class Manifest:
             )
         try:
             d = json.loads(path.read_text())
-        except json.JSONDecodeError as err:
+        except (json.JSONDecodeError, UnicodeDecodeError) as err:
             raise InputError(f"{path} is not a manifest: not valid JSON ({err})") from None
         if not isinstance(d, dict):
             raise InputError(f"{path} is not a manifest: a JSON object is expected")

@@ -192,7 +192,7 @@ def load_index_file(path: str | Path, upper: int) -> np.ndarray:
         raise FileNotFoundError(f"index file {path} does not exist")
     try:
         arr = np.load(path, allow_pickle=False)
-    except ValueError as err:
+    except (ValueError, EOFError) as err:
         raise InputError(f"{path} is not a plain .npy array: {err}") from None
     return check_indexes(arr, upper, str(path))
 

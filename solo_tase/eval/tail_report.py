@@ -40,8 +40,12 @@ def read_estimates(run: str | Path) -> list[dict[str, Any]]:
         raise FileNotFoundError(
             f"{path} not found: pass a TASE run folder (the one holding args.json and {STATS_FILE})"
         )
+    try:
+        lines = path.read_text().splitlines()
+    except UnicodeDecodeError as err:
+        raise InputError(f"{path} is not a text file of JSON records ({err})") from None
     records = []
-    for number, line in enumerate(path.read_text().splitlines(), start=1):
+    for number, line in enumerate(lines, start=1):
         if not line.strip():
             continue
         try:

@@ -24,7 +24,7 @@ def read_document(path: Path, missing: str, name: str | None = None) -> tuple[Pa
     try:
         text = path.read_text()
         return path, json.loads(text) if is_json else yaml.safe_load(text)
-    except (json.JSONDecodeError, yaml.YAMLError) as err:
+    except (json.JSONDecodeError, yaml.YAMLError, UnicodeDecodeError) as err:
         raise InputError(f"{path} is not valid {'JSON' if is_json else 'YAML'} ({err})") from None
 
 
