@@ -9,6 +9,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from solo_tase.errors import InputError
 from solo_tase.utils.documents import dotted, read_document
 
 ARGS_NAME = "args.json"
@@ -38,7 +39,7 @@ def read_run_args(checkpoint: Path) -> tuple[dict[str, Any], Path]:
     )
     for key in REQUIRED_ARGS:
         if dotted(args, key) in (None, ""):
-            raise ValueError(
+            raise InputError(
                 f"{args_path} has no '{key}': it is not a solo-learn run config "
                 "(use the args.json solo-learn wrote for this checkpoint)"
             )
@@ -63,14 +64,14 @@ def choose_checkpoint(folder: Path) -> tuple[Path, str | None]:
         return found[0], None
     epochs = {p: checkpoint_epoch(p) for p in found}
     if unnamed := [p.name for p, e in epochs.items() if e is None]:
-        raise ValueError(
+        raise InputError(
             f"{folder} holds several checkpoints and {unnamed} carry no epoch "
             "(ep=N) in their name: pass --checkpoint PATH to choose one"
         )
     latest = max(e for e in epochs.values() if e is not None)
     best = [p for p, e in epochs.items() if e == latest]
     if len(best) > 1:
-        raise ValueError(
+        raise InputError(
             f"{folder} holds several checkpoints of epoch {latest} "
             f"({[p.name for p in best]}): pass --checkpoint PATH to choose one"
         )
@@ -101,7 +102,7 @@ def read_run(path: str | Path, checkpoint: str | Path | None = None) -> SoloRun:
             )
     args, args_path = read_run_args(chosen)
     if not isinstance(args.get("max_epochs"), int):
-        raise ValueError(
+        raise InputError(
             f"{args_path} has no integer 'max_epochs': it is not a solo-learn "
             "pre-training config (use the args.json solo-learn wrote for this run)"
         )

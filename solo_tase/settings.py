@@ -448,3 +448,38 @@ def replace_block(text: str, tag: str, block: str) -> str:
         raise ValueError(f"no {begin} ... {end} block")
     head, rest = text.split(begin, 1)
     return head + begin + "\n" + block + end + rest.split(end, 1)[1]
+
+
+# ---------------------------------------------------------------- keys named outside parse
+
+
+def key_name(where: str, name: str) -> str:
+    """The key of the field ``name`` as :func:`parse` names it after ``where``, for the rules
+    that need the data (a count above what a class holds): ``n_max`` (``where`` empty),
+    ``data.long_tail.n_max``, ``--n-max``."""
+    return _key(where, (name,))
+
+
+def option_table(
+    cls: type, *, prefix: str = "", skip: Sequence[str] = (), defaults: dict[str, str] | None = None
+) -> str:
+    """The Markdown table ``| option | default | meaning |`` of the options :func:`add_arguments`
+    makes from the record ``cls`` (same ``prefix`` and ``skip``); ``defaults`` replaces a shown
+    default (one the command fills in itself). Switches show ``off``."""
+    rows = ["| option | default | meaning |", "| --- | --- | --- |"]
+    for info in describe(cls):
+        if info.name in skip or info.record is not None:
+            continue
+        option = flag(info.name, prefix)
+        default = (defaults or {}).get(info.name)
+        if info.base is bool:
+            option = flag("no_" + info.name, prefix) if info.default is True else option
+            default = default or "off"
+        elif default is None:
+            missing = info.default is dataclasses.MISSING
+            default = "required" if missing else show(info.default)
+        meaning = info.help
+        if info.choices is not None:
+            meaning += "; one of " + ", ".join(f"`{show(c)}`" for c in info.choices)
+        rows.append(f"| `{option}` | {default} | {meaning} |")
+    return "\n".join(rows) + "\n"

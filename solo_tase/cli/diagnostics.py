@@ -9,6 +9,10 @@ from pathlib import Path
 from rich.console import Console
 from rich.table import Table
 
+from solo_tase.cli.plot_options import PlotOptions
+from solo_tase.settings import add_arguments, from_arguments
+
+PLOT_NAME = "tail_diagnostics.png"
 
 HEADERS = {
     "tail_signal": "signal",
@@ -23,17 +27,14 @@ def register(sub: argparse._SubParsersAction) -> None:
         "diagnostics", help="a TASE run's tail-signal diagnostics over epochs (table and plot)"
     )
     p.add_argument("run", type=Path, help="run folder holding solo_tase_stats.jsonl")
-    p.add_argument(
-        "--plot", type=Path, default=None, help="PNG path (default: <run>/tail_diagnostics.png)"
-    )
-    p.add_argument("--no-plot", action="store_true", help="print the table only")
-    p.add_argument("--replace", action="store_true", help="overwrite an existing plot")
+    add_arguments(p, PlotOptions, defaults={"plot": f"RUN/{PLOT_NAME}"})
     p.set_defaults(func=_diagnostics)
 
 
 def _diagnostics(args: argparse.Namespace) -> int:
     from solo_tase.eval.tail_report import COLUMNS, plot_estimates, read_estimates
 
+    plot = from_arguments(PlotOptions, args)
     records = read_estimates(args.run)
     if not records:
         print(f"{args.run}: no re-clustering recorded yet (warm-up not over?)")
@@ -46,11 +47,9 @@ def _diagnostics(args: argparse.Namespace) -> int:
     Console(width=None if sys.stdout.isatty() else 140).print(table)
     if not any("rho" in r for r in records):
         print(records[-1].get("diagnostics", "diagnostics not computed"))
-    elif not args.no_plot:
+    elif not plot.no_plot:
         run_dir = args.run if args.run.is_dir() else args.run.parent
-        path = plot_estimates(
-            records, args.plot or run_dir / "tail_diagnostics.png", replace=args.replace
-        )
+        path = plot_estimates(records, plot.plot or run_dir / PLOT_NAME, replace=plot.replace)
         print(f"plot: {path}")
     return 0
 

@@ -6,11 +6,59 @@ import argparse
 import sys
 from collections.abc import Callable
 from pathlib import Path
+from typing import Annotated
 
+from pydantic.dataclasses import dataclass
 from rich.console import Console
 
-from solo_tase.solo_compat import SOLO_LEARN_COMMIT
+from solo_tase.settings import SETTINGS, Flag, add_arguments, doc, from_arguments
+from solo_tase.zoo.publish_options import PublishOptions
 from solo_tase.zoo.store import DEFAULT_ZOO
+
+
+@dataclass(frozen=True, config=SETTINGS)
+class ZooFolder:
+    """The option of every zoo command."""
+
+    zoo_dir: Annotated[Path, doc("the zoo folder")] = DEFAULT_ZOO
+
+
+@dataclass(frozen=True, config=SETTINGS)
+class ListOptions:
+    """``zoo list``'s option."""
+
+    check: Annotated[Flag, doc("write nothing; exit 1 if zoo/README.md is out of date")] = False
+
+
+@dataclass(frozen=True, config=SETTINGS)
+class FetchOptions:
+    """``zoo fetch``'s option."""
+
+    dest: (
+        Annotated[
+            Path,
+            doc(
+                "folder for the weights (card.yaml and args.json are copied beside them); "
+                "unset: the entry folder in the zoo"
+            ),
+        ]
+        | None
+    ) = None
+
+
+@dataclass(frozen=True, config=SETTINGS)
+class VerifyOptions:
+    """``zoo verify``'s option."""
+
+    card: (
+        Annotated[
+            Path,
+            doc(
+                "the card to check against; unset: beside PATH, else found in the zoo by file name"
+            ),
+        ]
+        | None
+    ) = None
 
 
 def register(sub: argparse._SubParsersAction) -> None:
@@ -18,16 +66,16 @@ def register(sub: argparse._SubParsersAction) -> None:
     zsub = zoo.add_subparsers(dest="zoo_command", required=True, metavar="SUBCOMMAND")
 
     def command(
-        name: str, summary: str, func: Callable[[argparse.Namespace], int]
+        name: str, summary: str, func: Callable[[argparse.Namespace], int], options: type
     ) -> argparse.ArgumentParser:
         p = zsub.add_parser(name, help=summary, description=summary)
-        p.add_argument(
-            "--zoo-dir", type=Path, default=DEFAULT_ZOO, help="the zoo folder (default: ./zoo)"
-        )
+        add_arguments(p, options)
+        add_arguments(p, ZooFolder)
         p.set_defaults(func=func)
         return p
 
-    pub = command("publish", "write zoo/<dataset>/<method>/<name>/ from a solo-learn run", _publish)
+    summary = "write zoo/<dataset>/<method>/<name>/ from a solo-learn run"
+    pub = command("publish", summary, _publish, PublishOptions)
     pub.add_argument(
         "run_dir",
         type=Path,
@@ -41,74 +89,25 @@ def register(sub: argparse._SubParsersAction) -> None:
         required=True,
         help="metrics.json from `solo-tase eval` (repeat for several protocols)",
     )
-    pub.add_argument("--url", help="where the weights file will be downloadable from")
-    pub.add_argument("--name", help="entry name (default: the run's args.json name)")
-    pub.add_argument(
-        "--dataset",
-        help="zoo dataset folder (default: the data manifest's name, "
-        "else data.dataset; see docs/zoo.md)",
-    )
-    pub.add_argument(
-        "--checkpoint",
-        type=Path,
-        help="checkpoint to publish (default: the only one, or the latest epoch)",
-    )
-    pub.add_argument(
-        "--full-checkpoint",
-        action="store_true",
-        help="publish the run's checkpoint as is instead of backbone-only weights",
-    )
-    pub.add_argument("--replace", action="store_true", help="overwrite an entry of the same name")
-    pub.add_argument(
-        "--solo-learn-commit",
-        default=SOLO_LEARN_COMMIT,
-        help=f"solo-learn commit the run used (default: {SOLO_LEARN_COMMIT})",
-    )
-
-    lst = command("list", "print the published models and rewrite zoo/README.md's table", _list)
-    lst.add_argument(
-        "--check", action="store_true", help="write nothing; exit 1 if zoo/README.md is out of date"
-    )
-
-    fetch = command(
-        "fetch", "download a model's weights from its card's URL and verify them", _fetch
-    )
+    summary = "print the published models and rewrite zoo/README.md's table"
+    command("list", summary, _list, ListOptions)
+    summary = "download a model's weights from its card's URL and verify them"
+    fetch = command("fetch", summary, _fetch, FetchOptions)
     fetch.add_argument(
         "name", metavar="NAME", help="model name, DATASET/METHOD/NAME or weights file name"
     )
-    fetch.add_argument(
-        "--dest",
-        type=Path,
-        help="folder for the weights (default: the entry folder in the zoo); "
-        "card.yaml and args.json are copied beside them",
-    )
-
-    ver = command("verify", "check a weights file's sha256 and size against its card", _verify)
-    ver.add_argument(
+    summary = "check a weights file's sha256 and size against its card"
+    verify = command("verify", summary, _verify, VerifyOptions)
+    verify.add_argument(
         "path", type=Path, metavar="PATH", help="weights file, or a folder with a card"
-    )
-    ver.add_argument(
-        "--card",
-        type=Path,
-        help="the card to check against (default: beside PATH, else found in the zoo by file name)",
     )
 
 
 def _publish(args: argparse.Namespace) -> int:
     from solo_tase.zoo.publish import publish
 
-    done = publish(
-        args.run_dir,
-        args.metrics,
-        args.zoo_dir,
-        url=args.url,
-        name=args.name,
-        dataset=args.dataset,
-        checkpoint=args.checkpoint,
-        replace=args.replace,
-        full_checkpoint=args.full_checkpoint,
-        solo_learn_commit=args.solo_learn_commit,
-    )
+    zoo = from_arguments(ZooFolder, args).zoo_dir
+    done = publish(args.run_dir, args.metrics, zoo, from_arguments(PublishOptions, args))
     for note in done.notes:
         print(f"note: {note}")
     w = done.card.weights
@@ -126,7 +125,8 @@ def _list(args: argparse.Namespace) -> int:
     from solo_tase.zoo.listing import README_NAME, rich_table, update_readme
     from solo_tase.zoo.store import iter_entries
 
-    cards = [c for _, c in iter_entries(args.zoo_dir)]
+    zoo, check = from_arguments(ZooFolder, args).zoo_dir, from_arguments(ListOptions, args).check
+    cards = [c for _, c in iter_entries(zoo)]
     if cards:
         console, table = Console(), rich_table(cards)
         if not console.is_terminal:  # piped or logged: print the table unsqueezed
@@ -134,10 +134,10 @@ def _list(args: argparse.Namespace) -> int:
             console.width = max(console.width, wide.maximum)
         console.print(table)
     else:
-        print(f"no models published in {args.zoo_dir}")
-    readme = args.zoo_dir / README_NAME
-    changed = update_readme(args.zoo_dir, cards, check=args.check)
-    if args.check and changed:
+        print(f"no models published in {zoo}")
+    readme = zoo / README_NAME
+    changed = update_readme(zoo, cards, check=check)
+    if check and changed:
         print(f"{readme} is out of date: run `solo-tase zoo list`", file=sys.stderr)
         return 1
     if changed:
@@ -149,9 +149,9 @@ def _fetch(args: argparse.Namespace) -> int:
     from solo_tase.zoo.fetch import fetch
     from solo_tase.zoo.store import find_entry
 
-    entry, card = find_entry(args.zoo_dir, args.name)
+    entry, card = find_entry(from_arguments(ZooFolder, args).zoo_dir, args.name)
     try:
-        path, downloaded = fetch(entry, card, args.dest)
+        path, downloaded = fetch(entry, card, from_arguments(FetchOptions, args).dest)
     except ConnectionError as err:
         print(f"solo-tase zoo fetch: error: {err}", file=sys.stderr)
         return 2
@@ -163,7 +163,8 @@ def _fetch(args: argparse.Namespace) -> int:
 def _verify(args: argparse.Namespace) -> int:
     from solo_tase.zoo.verify import verify
 
-    verdict = verify(args.path, args.zoo_dir, args.card)
+    zoo, card = from_arguments(ZooFolder, args).zoo_dir, from_arguments(VerifyOptions, args).card
+    verdict = verify(args.path, zoo, card)
     if verdict.ok:
         w = verdict.card.weights
         print(

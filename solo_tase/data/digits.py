@@ -18,24 +18,42 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Annotated
 
 import numpy as np
 from PIL import Image
+from pydantic.dataclasses import dataclass as record
 
 from solo_tase.data.manifest import Manifest, checksum_items
-from solo_tase.data.profiles import exponential_profile
+from solo_tase.data.profiles import Ratio, exponential_profile
+from solo_tase.data.selection import draw_order
 from solo_tase.data.writer import materialize, write_png_split
+from solo_tase.errors import ConfigError
+from solo_tase.settings import SETTINGS, Count, doc, integer_from, key_name
+
+NUM_CLASSES = 10
 
 
-@dataclass(frozen=True)
+@record(frozen=True, config=SETTINGS)
 class DigitsLTSpec:
-    """Knobs of Digits-LT (counts in images, size in pixels)."""
+    """Knobs of Digits-LT (counts in images, size in pixels): a settings-kit record."""
 
-    ratio: float = 10.0
-    seed: int = 0
-    test_per_class: int = 50
-    n_max: int | None = None  # default: the smallest per-class pool after the test hold-out
-    size: int = 32
+    ratio: Ratio = 10.0
+    seed: Annotated[
+        int, integer_from(0), doc("seed of the test hold-out and of the choice inside classes")
+    ] = 0
+    test_per_class: Annotated[Count, doc("balanced test images per class, held out first")] = 50
+    n_max: (
+        Annotated[
+            Count,
+            doc("images of the head class; unset: the smallest class pool after the test part"),
+        ]
+        | None
+    ) = None
+    size: Annotated[Count, doc("image side in pixels")] = 32
+
+
+DEFAULT_SPEC = DigitsLTSpec()
 
 
 @dataclass(frozen=True)
@@ -48,23 +66,24 @@ class DigitsLTSplit:
     counts: list[int]
 
 
-def split_digits(targets: np.ndarray, spec: DigitsLTSpec) -> DigitsLTSplit:
-    """Draw the balanced test part, then the long-tailed train part, from ``targets`` [N]."""
-    rng = np.random.default_rng(spec.seed)
-    classes = np.unique(targets)
-    per_class = [rng.permutation(np.flatnonzero(targets == c)) for c in classes]
+def split_digits(targets: np.ndarray, spec: DigitsLTSpec, where: str = "") -> DigitsLTSplit:
+    """Draw the balanced test part, then the long-tailed train part, from ``targets`` [N] (digits
+    0..9); errors name the spec's keys as the user writes them after ``where`` (``--``)."""
+    per_class = draw_order(targets, NUM_CLASSES, spec.seed)
     smallest = min(len(p) for p in per_class)
-    if spec.test_per_class < 1 or spec.test_per_class >= smallest:
-        raise ValueError(
-            f"test_per_class must be in [1, {smallest - 1}], got {spec.test_per_class}"
+    if spec.test_per_class >= smallest:
+        raise ConfigError(
+            f"{key_name(where, 'test_per_class')} must be in [1, {smallest - 1}], "
+            f"got {spec.test_per_class}"
         )
     pools = [p[spec.test_per_class :] for p in per_class]
     smallest_pool = min(len(p) for p in pools)
     n_max = spec.n_max or smallest_pool
-    counts = exponential_profile(n_max, len(classes), spec.ratio)
-    short = [int(c) for c, n, p in zip(classes, counts, pools) if n > len(p)]
+    counts = exponential_profile(n_max, NUM_CLASSES, spec.ratio)
+    short = [c for c, (n, p) in enumerate(zip(counts, pools)) if n > len(p)]
     if short:
-        raise ValueError(f"n_max={n_max} exceeds the pool of digits {short}; lower n_max")
+        key = key_name(where, "n_max")
+        raise ConfigError(f"{key}={n_max} exceeds the pool of digits {short}; lower {key}")
     train = np.concatenate([np.sort(p[:n]) for p, n in zip(pools, counts)])
     probe = np.concatenate([np.sort(p[: max(smallest_pool, n)]) for p, n in zip(pools, counts)])
     test = np.concatenate([np.sort(p[: spec.test_per_class]) for p in per_class])
@@ -81,14 +100,19 @@ def _to_rgb(images: np.ndarray, size: int) -> np.ndarray:
 
 
 def build_digits_lt(
-    out: str | Path, spec: DigitsLTSpec = DigitsLTSpec(), *, replace: bool = False
+    out: str | Path,
+    spec: DigitsLTSpec = DEFAULT_SPEC,
+    *,
+    replace: bool = False,
+    where: str = "",
 ) -> Manifest:
-    """Build Digits-LT under ``out`` (atomically; reused if already built identically)."""
+    """Build Digits-LT under ``out`` (atomically; reused if already built identically); errors
+    name the spec's keys after ``where`` (:func:`split_digits`)."""
     from sklearn.datasets import load_digits
 
     digits = load_digits()
-    split = split_digits(digits.target, spec)
-    names = [str(c) for c in range(10)]
+    split = split_digits(digits.target, spec, where)
+    names = [str(c) for c in range(NUM_CLASSES)]
     manifest = Manifest.build(
         name=f"digits-lt-r{spec.ratio:g}-s{spec.seed}",
         source="sklearn.datasets.load_digits",

@@ -22,9 +22,18 @@ from pathlib import Path
 
 import numpy as np
 
+from solo_tase.data.fashion_spec import (
+    BALANCED_SPLIT,
+    DEFAULT_ROOT,
+    NUM_CLASSES,
+    FashionLTSpec,
+)
 from solo_tase.data.manifest import Manifest, checksum_items
 from solo_tase.data.profiles import exponential_profile
+from solo_tase.data.selection import draw_order
 from solo_tase.data.writer import materialize, write_png_split
+from solo_tase.errors import ConfigError, InputError
+from solo_tase.settings import key_name
 
 CLASS_NAMES = (
     "t-shirt",
@@ -38,8 +47,7 @@ CLASS_NAMES = (
     "bag",
     "ankle-boot",
 )
-DEFAULT_ROOT = Path("/usr/share/datasets/fashion-mnist")
-BALANCED_SPLIT = "train-balanced"  # the balanced train set's folder (balanced_train)
+TEST_SIZE = 10_000  # the official test set, written whole
 FILES = {
     "train_images": "train-images-idx3-ubyte",
     "train_labels": "train-labels-idx1-ubyte",
@@ -91,7 +99,7 @@ def read_idx(path: Path) -> np.ndarray:
         if magic != 0 or data[2] != 0x08 or len(data) != 4 + 4 * ndim + int(np.prod(shape)):
             raise ValueError("bad header or length")
     except (OSError, EOFError, ValueError, IndexError) as err:
-        raise ValueError(
+        raise InputError(
             f"{path} is not a valid uint8 idx file ({err}): the download is "
             f"corrupt or truncated; fetch it again.\n{GET_IT}"
         ) from None
@@ -106,54 +114,20 @@ def download(root: Path) -> dict[str, Path]:
     return find_raw_files(root)
 
 
-def parse_class_order(value: str, num_classes: int = 10) -> list[int]:
-    """Head-to-tail class order: ``label`` (0..C-1), ``random:<seed>`` (a seeded permutation) or
-    a comma-separated list of all C labels."""
-    if value == "label":
-        return list(range(num_classes))
-    if value.startswith("random:"):
-        try:
-            seed = int(value.split(":", 1)[1])
-        except ValueError:
-            raise ValueError(
-                f"--class-order {value!r}: the seed after 'random:' must be an "
-                "integer, e.g. random:1"
-            ) from None
-        return [int(c) for c in np.random.default_rng(seed).permutation(num_classes)]
-    try:
-        order = [int(x) for x in value.split(",")]
-    except ValueError:
-        order = []
-    if sorted(order) != list(range(num_classes)):
-        raise ValueError(
-            f"--class-order {value!r} must be 'label', 'random:<seed>' or a "
-            f"comma-separated permutation of 0..{num_classes - 1}"
-        )
-    return order
+DEFAULT_SPEC = FashionLTSpec()
+SPLIT_KEYS = ("n_max", "val_per_class", "probe_per_class", "balanced_train")
 
 
 @dataclass(frozen=True)
-class FashionLTSpec:
-    """Knobs of Fashion-MNIST-LT (counts in images per class)."""
+class FashionSets:
+    """The official sets as read: images [N, 28, 28] and labels [N] (uint8) of train (60,000)
+    and test (10,000), and the folder of the idx files."""
 
-    ratio: float = 100.0
-    n_max: int | None = None  # head-class images; default: the whole pool left after val
-    seed: int = 0  # choice of images inside each class, and of the val split
-    class_order: str = "label"  # see parse_class_order
-    val_per_class: int = 100
-    probe_per_class: int | None = None  # default: the whole pool left after val
-    balanced_train: bool = False  # also a balanced train set of the same size (train-balanced/)
-
-    @property
-    def name(self) -> str:
-        order = (
-            ""
-            if self.class_order == "label"
-            else "-o" + self.class_order.replace("random:", "r").replace(",", "")
-        )
-        n_max = f"-n{self.n_max}" if self.n_max else ""
-        balanced = "-bal" if self.balanced_train else ""
-        return f"fashion-mnist-lt-r{self.ratio:g}{n_max}{order}-s{self.seed}{balanced}"
+    train_images: np.ndarray
+    train_labels: np.ndarray
+    test_images: np.ndarray
+    test_labels: np.ndarray
+    folder: Path
 
 
 @dataclass(frozen=True)
@@ -169,55 +143,63 @@ class FashionLTSplit:
     balanced: np.ndarray
 
 
-def split_fashion(targets: np.ndarray, spec: FashionLTSpec) -> FashionLTSplit:
-    """Draw val, then the long-tailed train set and the balanced probe set, from ``targets``."""
-    rng = np.random.default_rng(spec.seed)
-    classes = list(range(10))
-    per_class = [rng.permutation(np.flatnonzero(targets == c)) for c in classes]
+def split_fashion(targets: np.ndarray, spec: FashionLTSpec, where: str = "") -> FashionLTSplit:
+    """Draw val, then the long-tailed train set and the balanced probe set, from ``targets`` [N];
+    errors name the spec's keys as the user writes them after ``where`` (``--``)."""
+    per_class = draw_order(targets, NUM_CLASSES, spec.seed)
     smallest = min(len(p) for p in per_class)
-    if not 0 <= spec.val_per_class < smallest:
-        raise ValueError(
-            f"--val-per-class must be in [0, {smallest - 1}], got {spec.val_per_class}"
+    key = {name: key_name(where, name) for name in SPLIT_KEYS}
+    if spec.val_per_class >= smallest:
+        raise ConfigError(
+            f"{key['val_per_class']} must be in [0, {smallest - 1}], got {spec.val_per_class}"
         )
     pools = [p[spec.val_per_class :] for p in per_class]
     pool_size = min(len(p) for p in pools)
     n_max = spec.n_max or pool_size
     if n_max > pool_size:
-        raise ValueError(
-            f"--n-max {n_max} exceeds the {pool_size} images per class left after "
-            f"--val-per-class {spec.val_per_class}; lower one of them"
+        raise ConfigError(
+            f"{key['n_max']} {n_max} exceeds the {pool_size} images per class left after "
+            f"{key['val_per_class']} {spec.val_per_class}; lower one of them"
         )
-    order = parse_class_order(spec.class_order)
-    profile = exponential_profile(n_max, 10, spec.ratio)
-    counts = [0] * 10
-    for rank, c in enumerate(order):
+    profile = exponential_profile(n_max, NUM_CLASSES, spec.ratio)
+    counts = [0] * NUM_CLASSES
+    for rank, c in enumerate(spec.order):
         counts[c] = profile[rank]
     probe_n = spec.probe_per_class or pool_size
     if not n_max <= probe_n <= pool_size:
-        raise ValueError(
-            f"--probe-per-class must be in [{n_max}, {pool_size}] (the probe set "
+        raise ConfigError(
+            f"{key['probe_per_class']} must be in [{n_max}, {pool_size}] (the probe set "
             f"holds every train image), got {probe_n}"
         )
     balanced = [p[probe_n:probe_n] for p in pools]
     if spec.balanced_train:
-        per, extra = divmod(sum(counts), 10)  # the same size: the first classes take the rest
-        wanted = [per + (c < extra) for c in classes]
-        room = pool_size - probe_n
-        if max(wanted) > room:
-            raise ValueError(
-                f"--balanced-train needs {max(wanted)} images per class outside the probe set, "
-                f"but only {room} are left after --val-per-class {spec.val_per_class} and "
-                f"--probe-per-class {probe_n}: lower --n-max or --probe-per-class"
-            )
-        balanced = [p[probe_n : probe_n + n] for p, n in zip(pools, wanted)]
+        balanced = _balanced_part(pools, probe_n, sum(counts), spec, key)
     return FashionLTSplit(
         train=np.concatenate([np.sort(p[:n]) for p, n in zip(pools, counts)]),
         probe=np.concatenate([np.sort(p[:probe_n]) for p in pools]),
         val=np.concatenate([np.sort(p[: spec.val_per_class]) for p in per_class]),
         counts=counts,
-        order=order,
+        order=spec.order,
         balanced=np.concatenate([np.sort(b) for b in balanced]),
     )
+
+
+def _balanced_part(
+    pools: list[np.ndarray], probe_n: int, size: int, spec: FashionLTSpec, key: dict[str, str]
+) -> list[np.ndarray]:
+    """Per class, the images after the first ``probe_n`` of its pool that make a balanced set of
+    ``size`` images (the first classes take the remainder)."""
+    per, extra = divmod(size, NUM_CLASSES)
+    wanted = [per + (c < extra) for c in range(NUM_CLASSES)]
+    room = min(len(p) for p in pools) - probe_n
+    if max(wanted) > room:
+        raise ConfigError(
+            f"{key['balanced_train']} needs {max(wanted)} images per class outside the probe "
+            f"set, but only {room} are left after {key['val_per_class']} {spec.val_per_class} "
+            f"and {key['probe_per_class']} {probe_n}: lower {key['n_max']} or "
+            f"{key['probe_per_class']}"
+        )
+    return [p[probe_n : probe_n + n] for p, n in zip(pools, wanted)]
 
 
 def _rgb(images: np.ndarray) -> np.ndarray:
@@ -225,42 +207,48 @@ def _rgb(images: np.ndarray) -> np.ndarray:
     return np.repeat(images[..., None], 3, axis=3)
 
 
-def build_fashion_lt(
-    out: str | Path,
-    spec: FashionLTSpec = FashionLTSpec(),
-    *,
-    root: str | Path | None = None,
-    download_ok: bool = False,
-    replace: bool = False,
-) -> Manifest:
-    """Build Fashion-MNIST-LT under ``out`` (atomically; reused if already built identically)."""
+def read_fashion(root: str | Path | None = None, download_ok: bool = False) -> FashionSets:
+    """The official train and test sets (from ``root``, else Debian's folder; downloaded into
+    ``root`` when missing and ``download_ok``).
+
+    Raises:
+        FileNotFoundError: the files are missing (what was looked for, and how to get them).
+        InputError: a file is corrupt, or the sets do not have Fashion-MNIST's shapes.
+    """
     try:
         files = find_raw_files(root)
     except FileNotFoundError:
         if not download_ok or root is None:
             raise
         files = download(Path(root))
-    train_x, train_y = read_idx(files["train_images"]), read_idx(files["train_labels"])
-    test_x, test_y = read_idx(files["test_images"]), read_idx(files["test_labels"])
-    if train_x.shape != (60000, 28, 28) or test_x.shape != (10000, 28, 28):
-        raise ValueError(
-            f"unexpected Fashion-MNIST shapes {train_x.shape} / {test_x.shape} in "
-            f"{files['train_images'].parent}: expected 60000 and 10000 28x28 images"
+    sets = FashionSets(
+        **{key: read_idx(files[key]) for key in FILES}, folder=files["train_images"].parent
+    )
+    if sets.train_images.shape != (60000, 28, 28) or sets.test_images.shape != (TEST_SIZE, 28, 28):
+        raise InputError(
+            f"unexpected Fashion-MNIST shapes {sets.train_images.shape} / "
+            f"{sets.test_images.shape} in {sets.folder}: expected 60000 and 10000 28x28 images"
         )
-    split = split_fashion(train_y, spec)
-    names = list(CLASS_NAMES)
+    return sets
+
+
+def fashion_lt_manifest(
+    spec: FashionLTSpec, split: FashionLTSplit, train_labels: np.ndarray, source: str
+) -> Manifest:
+    """The manifest of ``split`` (drawn from the official train set's ``train_labels`` [60000]
+    with ``spec``); ``source`` says where the idx files were."""
     splits = {"train": "train", "probe": "probe", "val": "val", "test": "test"}
     balanced: dict[str, object] = {}
     if spec.balanced_train:
         splits["train_balanced"] = BALANCED_SPLIT
         balanced["train_balanced"] = {
-            "counts": np.bincount(train_y[split.balanced], minlength=10).tolist(),
+            "counts": np.bincount(train_labels[split.balanced], minlength=NUM_CLASSES).tolist(),
             "checksum": checksum_items(split.balanced.tolist()),
         }
-    manifest = Manifest.build(
+    return Manifest.build(
         name=spec.name,
-        source=f"Fashion-MNIST idx files in {files['train_images'].parent}",
-        class_names=names,
+        source=source,
+        class_names=list(CLASS_NAMES),
         counts=split.counts,
         items=split.train.tolist(),
         group_rule="thirds",
@@ -275,22 +263,42 @@ def build_fashion_lt(
         extra={
             "image_size": 28,
             "val_per_class": spec.val_per_class,
-            "probe_per_class": len(split.probe) // 10,
+            "probe_per_class": len(split.probe) // NUM_CLASSES,
             "probe_checksum": checksum_items(split.probe.tolist()),
             "val_checksum": checksum_items(split.val.tolist()),
-            "test_checksum": checksum_items(range(len(test_y))),
+            "test_checksum": checksum_items(range(TEST_SIZE)),
             "splits": splits,
             **balanced,
         },
     )
+
+
+def build_fashion_lt(
+    out: str | Path,
+    spec: FashionLTSpec = DEFAULT_SPEC,
+    *,
+    root: str | Path | None = None,
+    download_ok: bool = False,
+    replace: bool = False,
+    where: str = "",
+) -> Manifest:
+    """Build Fashion-MNIST-LT under ``out`` (atomically; reused if already built identically);
+    errors name the spec's keys after ``where`` (:func:`split_fashion`)."""
+    sets = read_fashion(root, download_ok)
+    images, labels = sets.train_images, sets.train_labels
+    split = split_fashion(labels, spec, where)
+    source = f"Fashion-MNIST idx files in {sets.folder}"
+    manifest = fashion_lt_manifest(spec, split, labels, source)
+    names = list(CLASS_NAMES)
 
     def fill(tmp: Path) -> None:
         parts = [("train", split.train), ("probe", split.probe), ("val", split.val)]
         if spec.balanced_train:
             parts.append((BALANCED_SPLIT, split.balanced))
         for part, idx in parts:
-            write_png_split(tmp / part, _rgb(train_x[idx]), train_y[idx], idx, names)
-        write_png_split(tmp / "test", _rgb(test_x), test_y, np.arange(len(test_y)), names)
+            write_png_split(tmp / part, _rgb(images[idx]), labels[idx], idx, names)
+        ids = np.arange(TEST_SIZE)
+        write_png_split(tmp / "test", _rgb(sets.test_images), sets.test_labels, ids, names)
 
     materialize(Path(out), manifest, fill, replace=replace)
     return manifest

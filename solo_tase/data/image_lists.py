@@ -9,8 +9,8 @@ from __future__ import annotations
 
 from collections import Counter
 from dataclasses import dataclass
-from pathlib import Path, PurePosixPath
 from collections.abc import Sequence
+from pathlib import Path, PurePosixPath
 
 import numpy as np
 from torchvision.datasets.folder import (
@@ -19,6 +19,8 @@ from torchvision.datasets.folder import (
     has_file_allowed_extension,
     make_dataset,
 )
+
+from solo_tase.errors import InputError
 
 
 @dataclass(frozen=True)
@@ -42,38 +44,42 @@ def _first(items: Sequence[object], n: int = 5) -> str:
 
 def parse_image_list(list_file: Path) -> tuple[list[str], list[int]]:
     """Paths [N] and labels [N] of a ``relative/path label`` list (format checks only)."""
+    try:
+        lines = list_file.read_text().splitlines()
+    except UnicodeDecodeError as err:
+        raise InputError(f"{list_file} is not a text list ({err})") from None
     paths, labels = [], []
-    for number, line in enumerate(list_file.read_text().splitlines(), start=1):
+    for number, line in enumerate(lines, start=1):
         if not line.strip():
             continue
         parts = line.rsplit(None, 1)
         if len(parts) != 2 or not parts[1].lstrip("-").isdigit():
-            raise ValueError(f"{list_file}:{number}: expected 'relative/path label', got {line!r}")
+            raise InputError(f"{list_file}:{number}: expected 'relative/path label', got {line!r}")
         path, label = parts[0].strip(), int(parts[1])
         if label < 0:
-            raise ValueError(f"{list_file}:{number}: labels must be >= 0, got {label}")
+            raise InputError(f"{list_file}:{number}: labels must be >= 0, got {label}")
         if PurePosixPath(path).is_absolute() or ".." in PurePosixPath(path).parts:
-            raise ValueError(
+            raise InputError(
                 f"{list_file}:{number}: paths must be relative to the image root "
                 f"and stay inside it, got {path!r}"
             )
         paths.append(path)
         labels.append(label)
     if not paths:
-        raise ValueError(f"{list_file} lists no images")
+        raise InputError(f"{list_file} lists no images")
     return paths, labels
 
 
 def _check_paths(list_file: Path, root: Path, paths: list[str]) -> None:
     repeated = [p for p, n in Counter(paths).items() if n > 1]
     if repeated:
-        raise ValueError(
+        raise InputError(
             f"{list_file} lists {len(repeated)} path(s) more than once "
             f"(first: {_first(repeated)}): a split lists every image once"
         )
     odd = [p for p in paths if not has_file_allowed_extension(p, IMG_EXTENSIONS)]
     if odd:
-        raise ValueError(
+        raise InputError(
             f"{list_file}: {len(odd)} listed file(s) are not images that "
             f"torchvision's ImageFolder reads {IMG_EXTENSIONS} (first: {_first(odd)})"
         )
@@ -108,7 +114,7 @@ def read_image_list(
 
     Raises:
         FileNotFoundError: the list, the root or a listed file is missing (how many, first few).
-        ValueError: a malformed line, a repeated path, a non-image file, a label out of range or
+        InputError: a malformed line, a repeated path, a non-image file, a label out of range or
             a class without images.
     """
     list_file, root = Path(list_file), Path(root).expanduser().resolve()
@@ -123,14 +129,14 @@ def read_image_list(
     labels = np.asarray(raw, dtype=np.int64)
     num_classes = len(class_names) if class_names is not None else int(labels.max()) + 1
     if labels.max() >= num_classes:
-        raise ValueError(
+        raise InputError(
             f"{list_file} has labels up to {labels.max()} but there are only "
             f"{num_classes} classes (those of the train list)"
         )
     counts = np.bincount(labels, minlength=num_classes)
     empty = np.flatnonzero(counts == 0).tolist()
     if empty:
-        raise ValueError(
+        raise InputError(
             f"{list_file} has no images of label(s) {_first(empty, 10)} "
             f"({len(empty)} of {num_classes} classes): every class needs images"
         )

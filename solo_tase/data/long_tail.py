@@ -9,18 +9,19 @@ from __future__ import annotations
 
 from dataclasses import fields
 from pathlib import Path
-from typing import Any, ClassVar
+from typing import Annotated, Any, ClassVar
 
 import numpy as np
 import torchvision.datasets
 from omegaconf import DictConfig, OmegaConf, open_dict
 from pydantic.dataclasses import dataclass
 
-from solo_tase.data.cifar import CIFAR10, CIFAR100, CIFAR_SETS, CifarLTSpec, load_cifar
+from solo_tase.data.cifar import CIFAR10, CIFAR100, CIFAR_SETS, load_cifar
+from solo_tase.data.cifar_spec import CifarLTSpec, require_files
 from solo_tase.data.manifest import Manifest
 from solo_tase.data.selection import LongTailSelection
 from solo_tase.data.writer import save_manifest_once
-from solo_tase.settings import SETTINGS, ConfigError, Flag, parse
+from solo_tase.settings import SETTINGS, ConfigError, Flag, doc, parse
 
 PREFIX = "data.long_tail."
 RECORDED = ("name", "num_samples")  # written back by install_long_tail; ignored when read
@@ -29,12 +30,20 @@ RECORDED = ("name", "num_samples")  # written back by install_long_tail; ignored
 @dataclass(frozen=True, config=SETTINGS)
 class LongTailBlock(CifarLTSpec):
     """The ``data.long_tail`` block: a :class:`CifarLTSpec` (``dataset`` is ``data.dataset``)
-    plus how to apply it; a settings-kit record (types checked by :func:`parse`, values by
-    ``validate``)."""
+    plus how to apply it; a settings-kit record (:func:`parse` checks every key)."""
 
-    download: Flag = True  # torchvision may download CIFAR into data.train_path
-    checksum: str | None = None  # the subset must have this index checksum
-    manifest: str | None = None  # manifest file path (None: <train_path>/long_tail/<name>.json)
+    download: Annotated[Flag, doc("torchvision may download CIFAR into data.train_path")] = True
+    checksum: (
+        Annotated[str, doc("if set: refuse to train unless the subset has this index checksum")]
+        | None
+    ) = None
+    manifest: (
+        Annotated[
+            str,
+            doc("manifest file path; unset: TRAIN_PATH/long_tail/NAME.json (NAME: the subset's)"),
+        ]
+        | None
+    ) = None
 
 
 def read_block(config: DictConfig) -> LongTailBlock:
@@ -70,7 +79,7 @@ def read_block(config: DictConfig) -> LongTailBlock:
         )
     given = {k: v for k, v in raw.items() if k not in RECORDED and v is not None}
     block = parse(LongTailBlock, {**given, "dataset": dataset}, PREFIX)
-    block.validate(PREFIX)
+    require_files(block, PREFIX)
     return block
 
 
@@ -83,14 +92,14 @@ def restrict(dataset: Any, selection: LongTailSelection) -> None:
     """Keep only ``selection`` of a torchvision CIFAR train set (``data`` [N,32,32,3], ``targets``).
 
     Raises:
-        ValueError: the set is not the one the selection was drawn from (size or labels differ).
+        ConfigError: the set is not the one the selection was drawn from (size or labels differ).
     """
     labels = np.asarray(dataset.targets, dtype=np.int64)
     same = labels.size == selection.source_size and np.array_equal(
         labels[selection.positions], selection.labels
     )
     if not same:
-        raise ValueError(
+        raise ConfigError(
             f"the CIFAR train set at {dataset.root} ({labels.size} images) is not the one "
             f"data.long_tail was drawn from (data.train_path, {selection.source_size} images): "
             "read every CIFAR train set of the run from data.train_path"
@@ -156,7 +165,7 @@ def install_long_tail(config: DictConfig) -> Manifest:
             f"(or will hold) {CIFAR_SETS[block.dataset].base_folder}/"
         )
     arrays = load_cifar(block.dataset, train_path, train=True, download=block.download)
-    selection = block.select(arrays.labels)
+    selection = block.select(arrays.labels, PREFIX)
     manifest = block.manifest_for(selection, arrays.classes)
     if block.checksum is not None and block.checksum != manifest.index_checksum:
         raise ConfigError(

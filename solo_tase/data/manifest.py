@@ -10,12 +10,13 @@ from __future__ import annotations
 import hashlib
 import json
 from collections.abc import Iterable, Sequence
-from dataclasses import asdict, dataclass, field
+from dataclasses import MISSING, asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
 from solo_tase import __version__
 from solo_tase.data.profiles import GROUPS, assign_groups
+from solo_tase.errors import InputError
 
 MANIFEST_NAME = "manifest.json"
 
@@ -82,13 +83,21 @@ class Manifest:
                 f"no manifest at {path}: build the dataset with `solo-tase data build` "
                 "(it writes manifest.json next to the data)"
             )
-        d = json.loads(path.read_text())
+        try:
+            d = json.loads(path.read_text())
+        except (json.JSONDecodeError, UnicodeDecodeError) as err:
+            raise InputError(f"{path} is not a manifest: not valid JSON ({err})") from None
+        if not isinstance(d, dict):
+            raise InputError(f"{path} is not a manifest: a JSON object is expected")
         d.pop("num_samples", None)
         d.pop("num_classes", None)
-        known = set(cls.__dataclass_fields__)
-        unknown = set(d) - known
+        fields = cls.__dataclass_fields__
+        unknown = set(d) - set(fields)
         if unknown:
-            raise ValueError(f"{path}: unknown manifest keys {sorted(unknown)}")
+            raise InputError(f"{path}: unknown manifest keys {sorted(unknown)}")
+        required = {k for k, f in fields.items() if f.default is f.default_factory is MISSING}
+        if missing := sorted(required - set(d)):
+            raise InputError(f"{path}: missing manifest keys {missing}")
         return cls(**d)
 
     @classmethod

@@ -8,31 +8,44 @@ from __future__ import annotations
 
 import math
 from collections.abc import Sequence
-from typing import Literal
+from typing import Annotated, Literal
 
 import numpy as np
 
+from solo_tase.errors import ConfigError, InputError
+from solo_tase.settings import at_least, doc, one_of
+
 GROUPS: tuple[str, str, str] = ("many", "medium", "few")
 GroupRule = Literal["thirds", "thresholds"]
+# fields of the builders' records (settings kit) that several sources share
+Ratio = Annotated[float, at_least(1), doc("imbalance ratio n_max/n_min")]
+Groups = Annotated[
+    str,
+    one_of("thirds", "thresholds"),
+    doc(
+        "Many/Medium/Few rule: thirds by count (CIFAR-style) or >100 / 20-100 / <20 images "
+        "(ImageNet-LT / Places-LT)"
+    ),
+]
 
 
 def exponential_profile(n_max: int, num_classes: int, ratio: float) -> list[int]:
     """Per-class counts ``floor(n_max * ratio^(-i/(C-1)))`` for ``i = 0..C-1`` (head first).
 
     Raises:
-        ValueError: ``ratio < 1``, ``n_max < 1`` or ``num_classes < 1``, or a class left empty.
+        ConfigError: ``ratio < 1``, ``n_max < 1`` or ``num_classes < 1``, or a class left empty.
     """
     if ratio < 1:
-        raise ValueError(f"imbalance ratio must be >= 1 (head/tail count), got {ratio}")
+        raise ConfigError(f"imbalance ratio must be >= 1 (head/tail count), got {ratio}")
     if n_max < 1 or num_classes < 1:
-        raise ValueError(f"n_max and num_classes must be >= 1, got {n_max} and {num_classes}")
+        raise ConfigError(f"n_max and num_classes must be >= 1, got {n_max} and {num_classes}")
     if num_classes == 1:
         return [int(n_max)]
     # The reference implementations compute n_max * (1/r)^(i/(C-1)) in float64 and truncate.
     counts = [int(n_max * (1.0 / ratio) ** (i / (num_classes - 1.0))) for i in range(num_classes)]
     if min(counts) < 1:
         empty = [i for i, c in enumerate(counts) if c < 1]
-        raise ValueError(
+        raise ConfigError(
             f"profile n_max={n_max}, ratio={ratio} leaves classes {empty[:5]} empty; "
             "lower the ratio or raise n_max"
         )
@@ -52,12 +65,12 @@ def assign_groups(
     """
     arr = np.asarray(counts, dtype=np.int64)
     if arr.ndim != 1 or arr.size == 0:
-        raise ValueError("counts must be a non-empty 1-D sequence")
+        raise InputError("counts must be a non-empty 1-D sequence")
     if rule == "thresholds":
         hi, lo = thresholds
         return ["many" if c > hi else "few" if c < lo else "medium" for c in arr.tolist()]
     if rule != "thirds":
-        raise ValueError(f"group rule must be 'thirds' or 'thresholds', got {rule!r}")
+        raise ConfigError(f"group rule must be 'thirds' or 'thresholds', got {rule!r}")
     order = sorted(range(arr.size), key=lambda i: (-arr[i], i))
     groups = [""] * arr.size
     parts = np.array_split(np.arange(arr.size), 3)

@@ -16,6 +16,8 @@ from pathlib import Path
 import numpy as np
 
 from solo_tase.data.profiles import exponential_profile
+from solo_tase.errors import ConfigError, InputError
+from solo_tase.settings import key_name
 
 
 @dataclass(frozen=True)
@@ -42,7 +44,7 @@ def _canonical(
     counts = np.bincount(labels, minlength=num_classes)
     empty = np.flatnonzero(counts == 0).tolist()
     if empty:
-        raise ValueError(
+        raise InputError(
             f"the selection leaves class(es) {empty[:10]} empty "
             f"({len(empty)} of {num_classes}): every class needs at least one image"
         )
@@ -57,12 +59,24 @@ def _canonical(
 def _check_labels(source_labels: np.ndarray, num_classes: int) -> np.ndarray:
     labels = np.asarray(source_labels, dtype=np.int64)
     if labels.ndim != 1 or labels.size == 0:
-        raise ValueError("source labels must be a non-empty 1-D array")
+        raise InputError("source labels must be a non-empty 1-D array")
     if labels.min() < 0 or labels.max() >= num_classes:
-        raise ValueError(
+        raise InputError(
             f"source labels must lie in [0, {num_classes}), got [{labels.min()}, {labels.max()}]"
         )
     return labels
+
+
+def draw_order(
+    source_labels: np.ndarray, num_classes: int, seed: int, keep: np.ndarray | None = None
+) -> list[np.ndarray]:
+    """The seeded per-class draw every profile shares: for each class in label order, the source
+    positions of its candidates (``keep`` [N] bool, default all) permuted with one
+    ``numpy.random.default_rng(seed)``; the first ``n_i`` of class ``i`` are its draw [n_i]."""
+    rng = np.random.default_rng(seed)
+    labels = np.asarray(source_labels)
+    allowed = np.ones(labels.size, dtype=bool) if keep is None else keep
+    return [rng.permutation(np.flatnonzero(allowed & (labels == c))) for c in range(num_classes)]
 
 
 def profile_selection(
@@ -73,37 +87,39 @@ def profile_selection(
     seed: int,
     n_max: int | None = None,
     exclude: np.ndarray | None = None,
+    where: str = "",
 ) -> LongTailSelection:
     """Draw ``floor(n_max * ratio^(-i/(C-1)))`` images of class ``i`` (class 0 is the head).
 
-    Inside each class the candidates (source positions not in ``exclude``) are permuted with
-    ``numpy.random.default_rng(seed)`` (classes in label order) and the first ``n_i`` are kept, so
-    for one seed a larger ratio keeps a subset of a smaller ratio's images. ``n_max`` defaults to
-    the smallest class's candidate count (every class can then fill its quota).
+    Inside each class the candidates (source positions not in ``exclude``) are taken in
+    :func:`draw_order`, so for one seed a larger ratio keeps a subset of a smaller ratio's
+    images. ``n_max`` defaults to the smallest class's candidate count (every class can then fill
+    its quota). Errors name ``n_max`` as the caller's user writes it after ``where`` (``--``).
 
     Raises:
-        ValueError: ratio < 1, a class left empty, or ``n_max`` above a class's candidates.
+        ConfigError: ratio < 1, or ``n_max`` above a class's candidates.
+        InputError: a class without candidates.
     """
     labels = _check_labels(source_labels, num_classes)
     keep = np.ones(labels.size, dtype=bool)
     if exclude is not None:
         keep[np.asarray(exclude, dtype=np.int64)] = False
-    candidates = [np.flatnonzero(keep & (labels == c)) for c in range(num_classes)]
+    candidates = draw_order(labels, num_classes, seed, keep)
     available = [len(c) for c in candidates]
     if min(available) == 0:
         empty = [c for c, n in enumerate(available) if n == 0]
-        raise ValueError(f"class(es) {empty[:10]} have no candidate images (after exclusions)")
+        raise InputError(f"class(es) {empty[:10]} have no candidate images (after exclusions)")
     counts = exponential_profile(n_max or min(available), num_classes, ratio)
     short = [(c, n, a) for c, (n, a) in enumerate(zip(counts, available)) if n > a]
     if short:
         c, n, a = short[0]
-        raise ValueError(
-            f"n_max={counts[0]} asks {n} images of class {c}, which has only {a} "
-            f"candidates ({len(short)} class(es) short): lower n_max to at most "
+        key = key_name(where, "n_max")
+        raise ConfigError(
+            f"{key}={counts[0]} asks {n} images of class {c}, which has only {a} "
+            f"candidates ({len(short)} class(es) short): lower {key} to at most "
             f"{min(available)} or leave it unset"
         )
-    rng = np.random.default_rng(seed)
-    chosen = [rng.permutation(cand)[:n] for cand, n in zip(candidates, counts)]
+    chosen = [cand[:n] for cand, n in zip(candidates, counts)]
     return _canonical(np.concatenate(chosen), labels, num_classes, labels.size)
 
 
@@ -125,7 +141,7 @@ def ldam_selection(
         idx = np.where(labels == c)[0]
         state.shuffle(idx)
         if idx.size < n:
-            raise ValueError(
+            raise InputError(
                 f"the LDAM draw asks {n} images of class {c}, which has {idx.size}: "
                 "it needs a balanced source (the full CIFAR train set)"
             )
@@ -142,17 +158,17 @@ def index_selection(
 
 
 def check_indexes(indexes: np.ndarray, upper: int, what: str) -> np.ndarray:
-    """``indexes`` as int64 [N] if all lie in ``[0, upper)`` without duplicates; else ValueError."""
+    """``indexes`` as int64 [N] if all lie in ``[0, upper)`` without duplicates; else InputError."""
     arr = np.asarray(indexes)
     if arr.ndim != 1 or arr.size == 0 or not np.issubdtype(arr.dtype, np.integer):
-        raise ValueError(
+        raise InputError(
             f"{what} must hold a non-empty 1-D array of integer indexes, got "
             f"dtype {arr.dtype} and shape {arr.shape}"
         )
     arr = arr.astype(np.int64)
     bad = arr[(arr < 0) | (arr >= upper)]
     if bad.size:
-        raise ValueError(
+        raise InputError(
             f"{what} has {bad.size} index(es) outside [0, {upper}) (first: "
             f"{bad[:5].tolist()}): it does not index this set; check the dataset "
             "(cifar10 / cifar100) and whether it indexes a pool"
@@ -160,7 +176,7 @@ def check_indexes(indexes: np.ndarray, upper: int, what: str) -> np.ndarray:
     uniq, seen = np.unique(arr, return_counts=True)
     if (seen > 1).any():
         dups = uniq[seen > 1]
-        raise ValueError(
+        raise InputError(
             f"{what} repeats {dups.size} index(es) (first: {dups[:5].tolist()}): "
             "a split lists every image once"
         )
@@ -171,13 +187,13 @@ def load_index_file(path: str | Path, upper: int) -> np.ndarray:
     """Read a ``.npy`` index file (e.g. SDCLR's split/pool files) and check it against ``upper``."""
     path = Path(path)
     if path.suffix != ".npy":
-        raise ValueError(f"{path}: expected a .npy file of integer indexes (SDCLR's format)")
+        raise InputError(f"{path}: expected a .npy file of integer indexes (SDCLR's format)")
     if not path.is_file():
         raise FileNotFoundError(f"index file {path} does not exist")
     try:
         arr = np.load(path, allow_pickle=False)
-    except ValueError as err:
-        raise ValueError(f"{path} is not a plain .npy array: {err}") from None
+    except (ValueError, EOFError) as err:
+        raise InputError(f"{path} is not a plain .npy array: {err}") from None
     return check_indexes(arr, upper, str(path))
 
 

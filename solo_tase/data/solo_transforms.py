@@ -9,6 +9,8 @@ from typing import Any
 
 from torchvision import transforms
 
+from solo_tase.errors import ConfigError
+
 
 def composes(transform: Any) -> Iterator[transforms.Compose]:
     """Every ``Compose`` inside solo-learn's FullTransformPipeline / NCropAugmentation nesting."""
@@ -26,13 +28,13 @@ def clean_transform(train_transform: Any) -> transforms.Compose:
     size, centre-crop it, ``ToTensor`` and the pipeline's own ``Normalize`` -> one [3, S, S].
 
     Raises:
-        ValueError: the pipeline has no ``RandomResizedCrop`` or no ``Normalize`` to copy.
+        ConfigError: the pipeline has no ``RandomResizedCrop`` or no ``Normalize`` to copy.
     """
     steps = [step for compose in composes(train_transform) for step in compose.transforms]
     crop = next((s.size for s in steps if isinstance(s, transforms.RandomResizedCrop)), None)
     norm = next((s for s in steps if isinstance(s, transforms.Normalize)), None)
     if crop is None or norm is None:
-        raise ValueError(
+        raise ConfigError(
             "method_kwargs.bank_feature=clean needs a crop size and a Normalize in the training "
             "pipeline (solo-learn's augmentations with rrc and crop_size); found "
             f"{train_transform!r}: use bank_feature crop1 or mean with this pipeline"
@@ -47,10 +49,10 @@ def clean_copy(dataset: Any) -> Any:
     whose items are ``(index, clean image [3, S, S], target)``; the images are shared, not copied.
 
     Raises:
-        ValueError: the set has no ``transform`` attribute (not a torchvision-style dataset).
+        ConfigError: the set has no ``transform`` attribute (not a torchvision-style dataset).
     """
     if not hasattr(dataset, "transform"):
-        raise ValueError(
+        raise ConfigError(
             f"method_kwargs.bank_feature=clean cannot re-read the training set "
             f"{type(dataset).__name__} (no transform attribute): use bank_feature crop1 or mean"
         )

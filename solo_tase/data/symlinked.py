@@ -22,10 +22,11 @@ from pathlib import Path, PurePosixPath
 import numpy as np
 
 from solo_tase.data.image_lists import ImageList, read_image_list, scan_image_folder
+from solo_tase.data.image_set_specs import FolderLTSpec, ImageListSpec
 from solo_tase.data.manifest import Manifest, checksum_items
-from solo_tase.data.profiles import GroupRule
 from solo_tase.data.selection import profile_selection
 from solo_tase.data.writer import class_dir_names, materialize, write_symlink_split
+from solo_tase.errors import InputError
 
 
 @dataclass(frozen=True)
@@ -41,7 +42,7 @@ def plan_links(images: ImageList, positions: np.ndarray | None = None) -> LinkPl
     """Links for ``images`` (or the entries at ``positions``), sorted as ImageFolder reads them.
 
     Raises:
-        ValueError: two files of one class share a file name (their links would collide).
+        InputError: two files of one class share a file name (their links would collide).
     """
     idx = np.arange(len(images.paths)) if positions is None else np.asarray(positions)
     dirs = class_dir_names(images.class_names)
@@ -52,7 +53,7 @@ def plan_links(images: ImageList, positions: np.ndarray | None = None) -> LinkPl
     clashes = [k for k, n in Counter((label, name) for label, name, _ in rows).items() if n > 1]
     if clashes:
         label, name = clashes[0]
-        raise ValueError(
+        raise InputError(
             f"{len(clashes)} file name(s) occur twice in one class (first: {name!r} "
             f"in class {images.class_names[label]!r}): the flat class folders of "
             "the built ImageFolder need unique names per class"
@@ -63,42 +64,31 @@ def plan_links(images: ImageList, positions: np.ndarray | None = None) -> LinkPl
     )
 
 
-def build_list_dataset(
-    out: str | Path,
-    root: str | Path,
-    train_list: str | Path,
-    *,
-    val_list: str | Path | None = None,
-    name: str | None = None,
-    group_rule: GroupRule = "thresholds",
-    replace: bool = False,
-) -> Manifest:
-    """Materialise ``train_list`` (and ``val_list``) under ``out`` as symlinked ImageFolders.
-
-    Groups default to ImageNet-LT's thresholds (> 100, 20-100, < 20 training images).
-    """
-    train = read_image_list(train_list, root)
+def build_list_dataset(out: str | Path, spec: ImageListSpec, *, replace: bool = False) -> Manifest:
+    """Materialise ``spec``'s training list (and val list) under ``out`` as symlinked
+    ImageFolders. Groups default to ImageNet-LT's thresholds (> 100, 20-100, < 20 images)."""
+    train = read_image_list(spec.train_list, spec.root)
     train_plan = plan_links(train)
     splits = {"train": "train"}
     extra: dict[str, object] = {"root": str(train.root), "splits": splits}
     val_plan = None
-    if val_list is not None:
-        val = read_image_list(val_list, root, train.class_names)
+    if spec.val_list is not None:
+        val = read_image_list(spec.val_list, spec.root, train.class_names)
         val_plan = plan_links(val)
         splits["val"] = "val"
         extra.update(
-            val_list=Path(val_list).name,
+            val_list=spec.val_list.name,
             val_checksum=checksum_items(val_plan.items),
             val_counts=val.counts,
         )
     manifest = Manifest.build(
-        name=name or Path(train_list).stem.lower(),
-        source=f"image list {Path(train_list).name}",
+        name=spec.dataset_name,
+        source=f"image list {spec.train_list.name}",
         class_names=train.class_names,
         counts=train.counts,
         items=train_plan.items,
-        group_rule=group_rule,
-        profile={"type": "list", "list_file": Path(train_list).name},
+        group_rule=spec.groups,
+        profile={"type": "list", "list_file": spec.train_list.name},
         extra=extra,
     )
 
@@ -111,42 +101,35 @@ def build_list_dataset(
     return manifest
 
 
-def folder_lt_name(root: str | Path, ratio: float, seed: int, n_max: int | None) -> str:
-    """Name of a profile drawn from an ImageFolder, e.g. ``flowers-lt-r100-s0``."""
-    name = f"{Path(root).expanduser().resolve().name}-lt-r{ratio:g}-s{seed}"
-    return name + (f"-n{n_max}" if n_max else "")
-
-
 def build_folder_lt(
-    out: str | Path,
-    root: str | Path,
-    *,
-    ratio: float,
-    seed: int = 0,
-    n_max: int | None = None,
-    group_rule: GroupRule = "thirds",
-    replace: bool = False,
+    out: str | Path, spec: FolderLTSpec, *, replace: bool = False, where: str = ""
 ) -> Manifest:
-    """Draw the exponential profile from the ImageFolder ``root`` into ``out/train`` (symlinks)."""
-    images = scan_image_folder(root)
+    """Draw the exponential profile from the ImageFolder ``spec.root`` into ``out/train``
+    (symlinks); errors name the spec's keys after ``where`` (``--``)."""
+    images = scan_image_folder(spec.root)
     selection = profile_selection(
-        images.labels, len(images.class_names), ratio=ratio, seed=seed, n_max=n_max
+        images.labels,
+        len(images.class_names),
+        ratio=spec.ratio,
+        seed=spec.seed,
+        n_max=spec.n_max,
+        where=where,
     )
     plan = plan_links(images, selection.positions)
     manifest = Manifest.build(
-        name=folder_lt_name(images.root, ratio, seed, n_max),
+        name=spec.name,
         source=f"ImageFolder {images.root.name}",
         class_names=images.class_names,
         counts=selection.counts,
         items=plan.items,
-        group_rule=group_rule,
+        group_rule=spec.groups,
         profile={
             "type": "exponential",
-            "ratio": ratio,
+            "ratio": spec.ratio,
             "n_max": selection.counts[0],
             "class_order": "sorted class folders: class 0 (head) .. C-1 (tail)",
         },
-        seed=seed,
+        seed=spec.seed,
         extra={"root": str(images.root), "splits": {"train": "train"}},
     )
     materialize(

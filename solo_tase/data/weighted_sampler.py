@@ -18,6 +18,8 @@ from collections.abc import Iterator
 import torch
 from torch.utils.data import Sampler
 
+from solo_tase.errors import ConfigError
+
 
 class WeightedEpochSampler(Sampler[int]):
     """Sampler of ``num_samples`` indexes per epoch (``ceil(N / world)`` per rank)."""
@@ -80,18 +82,18 @@ def install_sampler(loader: object, sampler: WeightedEpochSampler) -> None:
     ``sampler``; the number of batches per epoch does not change.
 
     Raises:
-        ValueError: the loader has no batch sampler to draw from, or another length.
+        ConfigError: the loader has no batch sampler to draw from, or another length.
     """
     batch_sampler = getattr(loader, "batch_sampler", None)
     current = getattr(batch_sampler, "sampler", None)
     if current is None:
-        raise ValueError(
+        raise ConfigError(
             "method_kwargs.weights_as=sampling replaces the sampler of a PyTorch DataLoader with "
             f"a batch sampler, but the training loader is {type(loader).__name__}: use "
             "weights_as=loss (DALI pipelines have no PyTorch sampler)"
         )
     if len(current) != len(sampler):
-        raise ValueError(
+        raise ConfigError(
             f"the training loader draws {len(current)} indexes per epoch on this rank, the "
             f"weighted sampler {len(sampler)}: method_kwargs.weights_as=sampling needs the "
             "loader's own sampler over the whole training set"

@@ -13,6 +13,7 @@ from typing import Any
 
 from matplotlib.figure import Figure
 
+from solo_tase.errors import InputError
 from solo_tase.run_folder import STATS_FILE
 from solo_tase.utils.atomic import refuse_existing
 
@@ -39,7 +40,18 @@ def read_estimates(run: str | Path) -> list[dict[str, Any]]:
         raise FileNotFoundError(
             f"{path} not found: pass a TASE run folder (the one holding args.json and {STATS_FILE})"
         )
-    records = [json.loads(line) for line in path.read_text().splitlines() if line.strip()]
+    try:
+        lines = path.read_text().splitlines()
+    except UnicodeDecodeError as err:
+        raise InputError(f"{path} is not a text file of JSON records ({err})") from None
+    records = []
+    for number, line in enumerate(lines, start=1):
+        if not line.strip():
+            continue
+        try:
+            records.append(json.loads(line))
+        except json.JSONDecodeError as err:
+            raise InputError(f"{path}:{number} is not a JSON record ({err})") from None
     return [r for r in records if r.get("reclustered")]
 
 
@@ -48,7 +60,7 @@ def plot_estimates(records: list[dict[str, Any]], path: Path, *, replace: bool =
     refuse_existing(path, replace, "--plot path")
     labelled = [r for r in records if "rho" in r]
     if not labelled:
-        raise ValueError(
+        raise InputError(
             "no re-clustering of this run has diagnostics (the data has no labels, "
             "or the run has not re-clustered yet): nothing to plot"
         )

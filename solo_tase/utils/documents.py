@@ -9,11 +9,13 @@ from typing import Any
 
 import yaml
 
+from solo_tase.errors import InputError
+
 
 def read_document(path: Path, missing: str, name: str | None = None) -> tuple[Path, Any]:
     """The file ``path`` (``path/name`` when ``path`` is a folder) and its parsed content (JSON
     for ``.json``, else YAML); ``FileNotFoundError(missing)`` when it is not a file,
-    ``ValueError`` when it does not parse."""
+    ``InputError`` when it does not parse."""
     path = Path(path)
     path = path / name if name and path.is_dir() else path
     if not path.is_file():
@@ -22,8 +24,8 @@ def read_document(path: Path, missing: str, name: str | None = None) -> tuple[Pa
     try:
         text = path.read_text()
         return path, json.loads(text) if is_json else yaml.safe_load(text)
-    except (json.JSONDecodeError, yaml.YAMLError) as err:
-        raise ValueError(f"{path} is not valid {'JSON' if is_json else 'YAML'} ({err})") from None
+    except (json.JSONDecodeError, yaml.YAMLError, UnicodeDecodeError) as err:
+        raise InputError(f"{path} is not valid {'JSON' if is_json else 'YAML'} ({err})") from None
 
 
 def dotted(doc: Any, key: str, default: Any = None) -> Any:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import dataclasses
+import re
 from collections.abc import Mapping
 from pathlib import Path
 from typing import Annotated, Any, Literal
@@ -11,7 +12,8 @@ import yaml
 from pydantic import BeforeValidator, Field
 from pydantic.dataclasses import dataclass
 
-from solo_tase.settings import SETTINGS, check, parse, rule
+from solo_tase.settings import SETTINGS, check, doc, parse, rule
+from solo_tase.solo_compat import SOLO_LEARN_COMMIT
 from solo_tase.utils.documents import read_document
 
 CARD_NAME = "card.yaml"
@@ -32,58 +34,92 @@ FileName = Annotated[
 ]
 
 
+def is_folder_name(value: str) -> bool:
+    """Whether ``value`` is a safe folder name: letters, digits, ``.``, ``_``, ``-``, starting
+    with a letter or digit."""
+    return re.fullmatch(r"[A-Za-z0-9][A-Za-z0-9._-]*", value or "") is not None
+
+
+FOLDER_NAME_RULE = (
+    "is not a usable folder name: use letters, digits, '.', '_' and '-', starting with a letter "
+    "or digit"
+)
+FolderName = Annotated[str, check(is_folder_name, FOLDER_NAME_RULE)]  # a zoo entry's folders
+
+
 @dataclass(frozen=True, config=SETTINGS)
 class Weights:
-    file: FileName  # beside the card
-    kind: Annotated[Literal["backbone", "checkpoint"], rule("one of ('backbone', 'checkpoint')")]
-    sha256: Sha256
-    size: Annotated[int, Field(strict=True, gt=0), rule("a positive number of bytes")]
-    source_checkpoint: str  # file name of the run's checkpoint
-    source_sha256: Sha256
+    file: Annotated[FileName, doc("the weights file, beside the card")]
+    kind: Annotated[
+        Literal["backbone", "checkpoint"],
+        rule("one of ('backbone', 'checkpoint')"),
+        doc("`backbone` (backbone-only weights) or `checkpoint` (the run's checkpoint as is)"),
+    ]
+    sha256: Annotated[Sha256, doc("sha256 of the weights file")]
+    size: Annotated[
+        int, Field(strict=True, gt=0), rule("a positive number of bytes"), doc("its size, bytes")
+    ]
+    source_checkpoint: Annotated[str, doc("file name of the run's checkpoint")]
+    source_sha256: Annotated[Sha256, doc("sha256 of the run's checkpoint")]
 
 
 @dataclass(frozen=True, config=SETTINGS)
 class Evaluation:
-    protocol: Protocol
-    metrics: Metrics
-    metrics_std: Metrics | None  # std over seeds
-    file: str  # the copy of metrics.json beside the card
+    protocol: Annotated[Protocol, doc("the protocol and all its options, from metrics.json")]
+    metrics: Annotated[Metrics, doc("accuracies in %: all, many, medium, few, std")]
+    metrics_std: Annotated[Metrics, doc("their std over seeds")] | None
+    file: Annotated[str, doc("the copy of metrics.json beside the card")]
 
 
 @dataclass(frozen=True, config=SETTINGS)
 class Pretraining:
-    data: str  # data.dataset
-    manifest: str | None
-    manifest_checksum: str | None
-    epochs: int  # max_epochs
-    checkpoint_epoch: int | None  # 0-based
-    crop_size: int | None  # pixels
-    batch_size: int | None  # per device
-    seed: int | None
+    data: Annotated[str, doc("`data.dataset`")]
+    manifest: Annotated[str, doc("the name of the data manifest, or null")] | None
+    manifest_checksum: Annotated[str, doc("its `index_checksum`, or null")] | None
+    epochs: Annotated[int, doc("`max_epochs`")]
+    checkpoint_epoch: Annotated[int, doc("epoch of the checkpoint (0-based), or null")] | None
+    crop_size: Annotated[int, doc("crop size, pixels")] | None
+    batch_size: Annotated[int, doc("batch size per device")] | None
+    seed: Annotated[int, doc("the run's seed")] | None
 
 
 @dataclass(frozen=True, config=SETTINGS)
 class ModelCard:
     """A zoo entry: ``zoo/<dataset>/<method>/<name>/card.yaml``."""
 
-    name: str
-    dataset: str
-    method: str
-    method_kwargs: dict[str, Any]
-    backbone: dict[str, Any]  # name, kwargs, stem ("cifar" | "imagenet" | None)
+    name: Annotated[FolderName, doc("the entry's name (its folder)")]
+    dataset: Annotated[FolderName, doc("the folder of its pre-training data (see above)")]
+    method: Annotated[FolderName, doc("the method (its folder)")]
+    method_kwargs: Annotated[dict[str, Any], doc("the method's settings, from args.json")]
+    backbone: Annotated[
+        dict[str, Any],
+        doc("`name`, `kwargs`, `stem` (`cifar` / `imagenet` for ResNets, else null)"),
+    ]
     pretraining: Pretraining
     evaluations: Annotated[
-        list[Evaluation], check(bool, "must list at least one protocol's metrics")
+        list[Evaluation],
+        check(bool, "must list at least one protocol's metrics"),
+        doc(
+            "per protocol: `protocol` (all options from metrics.json), `metrics` and "
+            "`metrics_std` (`all`, `many`, `medium`, `few`, `std`, in %), `file` (the copy of "
+            "metrics.json beside the card)"
+        ),
     ]
     weights: Weights
-    args_sha256: Sha256
-    url: str | None
-    solo_learn_commit: str
-    solo_tase_version: str
-    date: str  # ISO 8601, UTC
-    schema: Annotated[str, check(lambda s: s == CARD_SCHEMA, f"must be {CARD_SCHEMA!r}")] = (
-        CARD_SCHEMA
-    )
+    args_sha256: Annotated[Sha256, doc("sha256 of args.json")]
+    url: Annotated[str, doc("download URL of the weights, or null")] | None
+    solo_learn_commit: Annotated[
+        str,
+        doc(
+            "the solo-learn commit the run used, given to `zoo publish` (default: the commit "
+            f"the plugin is built for, {SOLO_LEARN_COMMIT}): args.json does not record it"
+        ),
+    ]
+    solo_tase_version: Annotated[str, doc("the plugin version that published it")]
+    date: Annotated[str, doc("UTC time of publication, ISO 8601")]
+    schema: Annotated[
+        str, check(lambda s: s == CARD_SCHEMA, f"must be {CARD_SCHEMA!r}"), doc("the card format")
+    ] = CARD_SCHEMA
 
     @classmethod
     def from_dict(cls, data: Any, where: str = "card") -> ModelCard:

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import re
 from collections.abc import Sequence
 from contextlib import suppress
 from dataclasses import dataclass
@@ -11,7 +10,9 @@ from typing import Any
 
 from solo_tase.data.manifest import MANIFEST_NAME, Manifest
 from solo_tase.eval.pipeline import resolve_manifest
+from solo_tase.errors import InputError
 from solo_tase.utils.documents import dotted
+from solo_tase.zoo.card import FOLDER_NAME_RULE, is_folder_name
 
 
 @dataclass(frozen=True)
@@ -23,12 +24,9 @@ class DatasetId:
 
 
 def check_name(value: str, what: str) -> str:
-    """``value`` if it is a safe folder name (letters, digits, ``.``, ``_``, ``-``)."""
-    if not re.fullmatch(r"[A-Za-z0-9][A-Za-z0-9._-]*", value or ""):
-        raise ValueError(
-            f"{what} {value!r} is not a usable folder name: use letters, digits, "
-            "'.', '_' and '-', starting with a letter or digit"
-        )
+    """``value`` if it is a safe folder name (:func:`~solo_tase.zoo.card.is_folder_name`)."""
+    if not is_folder_name(value):
+        raise InputError(f"{what} {value!r} {FOLDER_NAME_RULE}")
     return value
 
 
@@ -39,7 +37,7 @@ def identify_dataset(
     name, else ``data.dataset``) and the manifest checksum the metrics and manifest agree on."""
     sums = {c for d in metrics if (c := dotted(d, "inputs.manifest_checksum"))}
     if len(sums) > 1:
-        raise ValueError(
+        raise InputError(
             f"the metrics files were computed on different data manifests "
             f"(inputs.manifest_checksum {sorted(sums)}): publish metrics of one run"
         )
@@ -52,21 +50,21 @@ def identify_dataset(
     path = next((p for p in looked if p.is_file()), None)
     manifest = Manifest.load(path) if path is not None else None
     if manifest is not None and checksum not in (None, manifest.index_checksum):
-        raise ValueError(
+        raise InputError(
             f"the metrics' inputs.manifest_checksum {checksum} does not match the run's manifest "
             f"{path} (index_checksum {manifest.index_checksum}): the model was evaluated on "
             "other data than it was trained on"
         )
     name, checksum = (manifest.name, manifest.index_checksum) if manifest else (None, checksum)
     if override:
-        return DatasetId(check_name(override, "--dataset"), name, checksum, "--dataset")
+        return DatasetId(override, name, checksum, "the dataset option")
     if name:
         rule = f"manifest {path}"
         return DatasetId(check_name(name, f"the name of {rule}"), name, checksum, rule)
     data = str(dotted(args, "data.dataset"))
     if dotted(args, "data.long_tail") is not None or data == "custom":
         why = "is long-tailed (data.long_tail)" if data != "custom" else "uses custom data"
-        raise ValueError(
+        raise InputError(
             f"the run {why} but no data manifest was found (looked at data.long_tail and "
             f"{[str(p) for p in looked]}): pass --dataset NAME"
         )

@@ -10,6 +10,7 @@ from pathlib import Path
 
 from torch.hub import download_url_to_file
 
+from solo_tase.errors import InputError
 from solo_tase.run_folder import ARGS_NAME
 from solo_tase.zoo.card import CARD_NAME, ModelCard
 from solo_tase.zoo.verify import file_problems
@@ -22,7 +23,7 @@ def fetch(entry: Path, card: ModelCard, dest: Path | None = None) -> tuple[Path,
     folder also gets card.yaml and args.json). Returns (path, downloaded); an existing verified
     file is kept, an existing different one refused."""
     if not card.url:
-        raise ValueError(
+        raise InputError(
             f"{entry / CARD_NAME} has no url: the weights were not uploaded; "
             "republish with --url URL (or ask the publisher)"
         )
@@ -43,7 +44,7 @@ def fetch(entry: Path, card: ModelCard, dest: Path | None = None) -> tuple[Path,
         except RuntimeError as err:
             if "invalid hash value" not in str(err):
                 raise
-            raise ValueError(
+            raise InputError(
                 f"{card.url} does not match the card's sha256 ({err}): refused (corrupted, "
                 "truncated or different file; nothing was kept)"
             ) from None

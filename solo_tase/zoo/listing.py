@@ -8,6 +8,7 @@ from pathlib import Path
 
 from rich.table import Table
 
+from solo_tase.errors import InputError
 from solo_tase.eval.report import percent, protocol_label
 from solo_tase.utils.atomic import write_file_atomically
 from solo_tase.utils.markdown import markdown_table as render_markdown
@@ -65,7 +66,7 @@ def update_readme(zoo: Path, cards: Sequence[ModelCard], *, check: bool = False)
     text = old if old is not None else README_TEMPLATE
     start, end = text.find(BEGIN), text.find(END)
     if start < 0 or end < start:
-        raise ValueError(
+        raise InputError(
             f"{path} lacks the table markers: put the lines\n{BEGIN}\n{END}\n"
             "where the table goes (or delete the file to get the default README)"
         )

@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import dataclasses
 import shutil
-import urllib.parse
 from collections.abc import Mapping, Sequence
 from datetime import UTC, datetime
 from pathlib import Path
@@ -14,25 +13,28 @@ from typing import Any
 import torch
 
 import solo_tase
+from solo_tase.errors import InputError
 from solo_tase.eval.checkpoint import (
     CIFAR_DATASETS,
     STATE_PREFIX,
+    LoadedBackbone,
     backbone_factories,
     load_backbone,
 )
-from solo_tase.run_folder import ARGS_NAME, SoloRun, checkpoint_epoch, read_run
 from solo_tase.eval.report import METRICS_FILE, load_metrics, protocol_label
+from solo_tase.run_folder import ARGS_NAME, SoloRun, checkpoint_epoch, read_run
 from solo_tase.settings import parse
-from solo_tase.solo_compat import SOLO_LEARN_COMMIT
 from solo_tase.utils.atomic import build_folder_atomically, refuse_existing
 from solo_tase.utils.documents import dotted
 from solo_tase.utils.hashing import sha256_file
 from solo_tase.zoo.card import Evaluation, ModelCard, save_card
-from solo_tase.zoo.dataset_id import check_name, identify_dataset
+from solo_tase.zoo.dataset_id import DatasetId, check_name, identify_dataset
 from solo_tase.zoo.listing import update_readme
+from solo_tase.zoo.publish_options import PublishOptions
 from solo_tase.zoo.store import DEFAULT_ZOO, iter_entries
 
 MetricsRead = tuple[Path, dict[str, Any], Evaluation]  # file, document, card row
+DEFAULT_OPTIONS = PublishOptions()
 
 
 @dataclasses.dataclass(frozen=True)
@@ -48,7 +50,7 @@ def read_metrics(path: str | Path, run: SoloRun) -> MetricsRead:
     data = load_metrics(path)
     for key, arg_key in (("method", "method"), ("run_name", "name")):
         if data.get(key) != run.args[arg_key]:
-            raise ValueError(
+            raise InputError(
                 f"{path} is for {key} {data.get(key)!r} but the run's {run.args_path} has "
                 f"{arg_key} {run.args[arg_key]!r}: pass the metrics of this run (evaluate its "
                 "checkpoint with `solo-tase eval`) or the run folder these metrics came from"
@@ -66,12 +68,12 @@ def check_inputs(metrics: Sequence[MetricsRead], args_sha: str, checkpoint_shas:
     for path, data, _ in metrics:
         inputs = data.get("inputs", {})
         if inputs.get("args_sha256") not in (None, args_sha):
-            raise ValueError(
+            raise InputError(
                 f"{path} was computed with another args.json (inputs.args_sha256 "
                 f"{inputs['args_sha256']}, this run's is {args_sha})"
             )
         if inputs.get("checkpoint_sha256") not in (None, *checkpoint_shas):
-            raise ValueError(
+            raise InputError(
                 f"{path} was computed on another checkpoint ({inputs.get('checkpoint')}, sha256 "
                 f"{inputs['checkpoint_sha256']}): evaluate the checkpoint you publish, or pass "
                 "--checkpoint with the one that was evaluated"
@@ -91,51 +93,91 @@ def publish(
     run_dir: str | Path,
     metrics: Sequence[str | Path],
     zoo: Path = DEFAULT_ZOO,
-    *,
-    url: str | None = None,
-    name: str | None = None,
-    dataset: str | None = None,
-    checkpoint: str | Path | None = None,
-    replace: bool = False,
-    full_checkpoint: bool = False,
-    solo_learn_commit: str = SOLO_LEARN_COMMIT,
+    options: PublishOptions = DEFAULT_OPTIONS,
 ) -> Published:
     """Check a run and its metrics, write its zoo entry and return what was written."""
-    run = read_run(run_dir, checkpoint)
-    args, notes = run.args, [run.note] if run.note else []
-    name = check_name(name or str(args["name"]), "--name" if name else f"name in {run.args_path}")
-    method = check_name(str(args["method"]), f"method in {run.args_path}")
-    if url is not None and not urllib.parse.urlparse(url).scheme:
-        raise ValueError(f"--url {url!r} needs a scheme (https://..., file:///...)")
-    if not metrics:
-        raise ValueError("give at least one --metrics file (metrics.json from `solo-tase eval`)")
-    read = [read_metrics(p, run) for p in metrics]
-    files = [row.file for _, _, row in read]
-    if len(set(files)) != len(files):
-        raise ValueError(
-            f"two metrics files have the same protocol ({files}): "
-            "publish one metrics file per protocol"
-        )
-    data_id = identify_dataset(args, [d for _, d, _ in read], dataset)
+    run = read_run(run_dir, options.checkpoint)
+    notes = [run.note] if run.note else []
+    name = options.name or check_name(str(run.args["name"]), f"name in {run.args_path}")
+    method = check_name(str(run.args["method"]), f"method in {run.args_path}")
+    read = read_all_metrics(metrics, run)
+    data_id = identify_dataset(run.args, [d for _, d, _ in read], options.dataset)
     notes.append(f"dataset folder {data_id.name!r} from {data_id.rule}")
     target = Path(zoo) / data_id.name / method / name
-    refuse_existing(target, replace, "--name")  # before the slow part
-
+    refuse_existing(target, options.replace, "--name")  # before the slow part
     # loaded strictly, as `solo-tase eval` will; solo-learn's ResNets are torchvision's
-    backbone = load_backbone(
-        run.checkpoint, args["backbone"]["name"] not in backbone_factories(False)
-    )
-    epoch, max_epochs = checkpoint_epoch(run.checkpoint), int(args["max_epochs"])
+    net = str(dotted(run.args, "backbone.name"))
+    backbone = load_backbone(run.checkpoint, net not in backbone_factories(False))
+    epoch, max_epochs = checkpoint_epoch(run.checkpoint), int(run.args["max_epochs"])
     if epoch is not None and epoch + 1 < max_epochs:
         notes.append(
             f"{run.checkpoint.name} is from epoch {epoch + 1} of max_epochs={max_epochs}"
             ": the run did not finish (the card records checkpoint_epoch)"
         )
+    entry = Entry(run, read, backbone, options.full_checkpoint)
+    card = card_fields(entry, data_id, name, method, options)
+    made: list[ModelCard] = []
+    folder = build_folder_atomically(target, lambda tmp: made.append(entry.write(tmp, card)))
+    update_readme(zoo, [c for _, c in iter_entries(zoo)])
+    return Published(folder=folder, card=made[0], notes=notes)
+
+
+def read_all_metrics(metrics: Sequence[str | Path], run: SoloRun) -> list[MetricsRead]:
+    """Every metrics file of ``run`` (at least one, one per protocol)."""
+    if not metrics:
+        raise InputError("give at least one --metrics file (metrics.json from `solo-tase eval`)")
+    read = [read_metrics(p, run) for p in metrics]
+    files = [row.file for _, _, row in read]
+    if len(set(files)) != len(files):
+        raise InputError(
+            f"two metrics files have the same protocol ({files}): "
+            "publish one metrics file per protocol"
+        )
+    return read
+
+
+@dataclasses.dataclass(frozen=True)
+class Entry:
+    """What an entry's folder is written from: the run, its metrics, its loaded backbone, and
+    whether the run's checkpoint is published as is."""
+
+    run: SoloRun
+    metrics: list[MetricsRead]
+    backbone: LoadedBackbone
+    full_checkpoint: bool
+
+    def write(self, tmp: Path, card: dict[str, Any]) -> ModelCard:
+        """Weights, args.json, the metrics copies and card.yaml (with the weights' sha256 and
+        size) into the folder ``tmp``; the metrics must have evaluated these weights."""
+        weights = tmp / card["weights"]["file"]
+        if self.full_checkpoint:
+            shutil.copyfile(self.run.checkpoint, weights)
+        else:
+            save_backbone(self.backbone.module.state_dict(), weights)
+        sha = sha256_file(weights)
+        check_inputs(
+            self.metrics, self.backbone.args_sha256, {self.backbone.checkpoint_sha256, sha}
+        )
+        shutil.copyfile(self.run.args_path, tmp / ARGS_NAME)
+        for path, _, row in self.metrics:
+            shutil.copyfile(path, tmp / row.file)
+        weighed = {**card["weights"], "sha256": sha, "size": weights.stat().st_size}
+        made = ModelCard.from_dict({**card, "weights": weighed}, where=str(tmp))
+        save_card(made, tmp)
+        return made
+
+
+def card_fields(
+    entry: Entry, data_id: DatasetId, name: str, method: str, options: PublishOptions
+) -> dict[str, Any]:
+    """The card of ``entry`` but the weights' sha256 and size (known once they are written)."""
+    args, checkpoint = entry.run.args, entry.run.checkpoint
     crops, net = dotted(args, "augmentations"), str(dotted(args, "backbone.name"))
     # the stem solo-learn gives a ResNet
     cifar = dotted(args, "data.dataset") in CIFAR_DATASETS
     stem = ("cifar" if cifar else "imagenet") if net.startswith("resnet") else None
-    card: dict[str, Any] = {
+    full = entry.full_checkpoint
+    return {
         "name": name,
         "dataset": data_id.name,
         "method": method,
@@ -149,42 +191,22 @@ def publish(
             "data": str(dotted(args, "data.dataset")),
             "manifest": data_id.manifest,
             "manifest_checksum": data_id.manifest_checksum,
-            "epochs": max_epochs,
-            "checkpoint_epoch": epoch,
+            "epochs": int(args["max_epochs"]),
+            "checkpoint_epoch": checkpoint_epoch(checkpoint),
             "crop_size": crops[0].get("crop_size") if isinstance(crops, list) and crops else None,
             "batch_size": dotted(args, "optimizer.batch_size"),
             "seed": dotted(args, "seed"),
         },
-        "evaluations": [dataclasses.asdict(row) for _, _, row in read],
+        "evaluations": [dataclasses.asdict(row) for _, _, row in entry.metrics],
         "weights": {
-            "file": name + (run.checkpoint.suffix if full_checkpoint else ".pth"),
-            "kind": "checkpoint" if full_checkpoint else "backbone",
-            "source_checkpoint": run.checkpoint.name,
-            "source_sha256": backbone.checkpoint_sha256,
+            "file": name + (checkpoint.suffix if full else ".pth"),
+            "kind": "checkpoint" if full else "backbone",
+            "source_checkpoint": checkpoint.name,
+            "source_sha256": entry.backbone.checkpoint_sha256,
         },
-        "args_sha256": backbone.args_sha256,
-        "url": url,
-        "solo_learn_commit": solo_learn_commit,
+        "args_sha256": entry.backbone.args_sha256,
+        "url": options.url,
+        "solo_learn_commit": options.solo_learn_commit,
         "solo_tase_version": solo_tase.__version__,
         "date": datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ"),
     }
-    made: list[ModelCard] = []
-
-    def fill(tmp: Path) -> None:
-        weights = tmp / card["weights"]["file"]
-        if full_checkpoint:
-            shutil.copyfile(run.checkpoint, weights)
-        else:
-            save_backbone(backbone.module.state_dict(), weights)
-        sha = sha256_file(weights)
-        check_inputs(read, backbone.args_sha256, {backbone.checkpoint_sha256, sha})
-        shutil.copyfile(run.args_path, tmp / ARGS_NAME)
-        for path, _, row in read:
-            shutil.copyfile(path, tmp / row.file)
-        card["weights"].update(sha256=sha, size=weights.stat().st_size)
-        made.append(ModelCard.from_dict(card, where=str(tmp)))
-        save_card(made[0], tmp)
-
-    folder = build_folder_atomically(target, fill)
-    update_readme(zoo, [c for _, c in iter_entries(zoo)])
-    return Published(folder=folder, card=made[0], notes=notes)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from solo_tase.errors import InputError
 from solo_tase.zoo.card import CARD_NAME, ModelCard, load_card
 
 DEFAULT_ZOO = Path("zoo")
@@ -26,7 +27,7 @@ def iter_entries(zoo: Path) -> list[tuple[Path, ModelCard]]:
             continue  # an entry being written (.<name>.tmp-<pid>)
         card = load_card(path)
         if entry_dir(zoo, card) != path.parent:
-            raise ValueError(
+            raise InputError(
                 f"{path} describes {card.dataset}/{card.method}/{card.name} but sits "
                 f"in {path.parent.relative_to(zoo)}: move it back or republish it"
             )
@@ -49,5 +50,5 @@ def find_entry(
         raise FileNotFoundError(f"no model {ref!r} in {zoo} (published: {published}): {hint}")
     if len(matches) > 1:
         paths = ", ".join(d.relative_to(zoo).as_posix() for d, _ in matches)
-        raise ValueError(f"several models are named {ref!r} ({paths}): {hint}")
+        raise InputError(f"several models are named {ref!r} ({paths}): {hint}")
     return matches[0]

@@ -10,9 +10,16 @@ from PIL import Image
 from torchvision.datasets import ImageFolder
 
 import solo_tase.data.cifar as cifar
-from solo_tase.data.cifar import CifarArrays, CifarLTSpec, build_cifar_lt, load_cifar
+from solo_tase.data.cifar import (
+    CifarArrays,
+    CifarLTSpec,
+    build_cifar_lt,
+    load_cifar,
+    require_files,
+)
 from solo_tase.data.manifest import Manifest, checksum_items
 from solo_tase.methods.config import ConfigError
+from solo_tase.settings import parse
 
 CLASSES = [f"c{i}" for i in range(10)]
 
@@ -45,35 +52,39 @@ def test_load_cifar_without_files_names_the_folder_and_the_fix(tmp_path: Path):
 @pytest.mark.parametrize(
     "spec, message",
     [
-        (CifarLTSpec("cifar10"), "--ratio must be set to the imbalance ratio"),
-        (CifarLTSpec("cifar10", ratio=0.5), "--ratio must be set.*got 0.5"),
-        (CifarLTSpec("cifar10", ratio=10, n_max=0), "--n-max must be an integer >= 1"),
-        (CifarLTSpec("svhn", ratio=10), "--dataset must be one of 'cifar10', 'cifar100'"),
-        (CifarLTSpec("cifar10", source="lists"), "--source must be one of 'profile', 'sdclr'"),
-        (CifarLTSpec("cifar10", source="sdclr"), "--split-file must be the .npy split file"),
+        ({"dataset": "cifar10"}, "--ratio must be set to the imbalance ratio"),
+        ({"dataset": "cifar10", "ratio": 0.5}, "--ratio must be set.*got 0.5"),
+        ({"dataset": "cifar10", "ratio": 10, "n_max": 0}, "--n-max must be an integer >= 1"),
+        ({"dataset": "svhn", "ratio": 10}, "--dataset must be one of 'cifar10', 'cifar100'"),
+        ({"dataset": "cifar10", "source": "lists"}, "--source must be one of 'profile', 'sdclr'"),
         (
-            CifarLTSpec("cifar10", ratio=10, split_file="s.npy"),
+            {"dataset": "cifar10", "source": "sdclr"},
+            "--split-file must be the .npy split file",
+        ),
+        (
+            {"dataset": "cifar10", "ratio": 10, "split_file": "s.npy"},
             r"\['--split-file'\] only apply to "
             "source 'sdclr'",
         ),
         (
-            CifarLTSpec("cifar10", source="sdclr", split_file="s.npy", seed=1),
+            {"dataset": "cifar10", "source": "sdclr", "split_file": "s.npy", "seed": 1},
             r"\['--seed'\] only apply to source 'profile'",
         ),
     ],
 )
-def test_spec_validation_names_the_key(spec: CifarLTSpec, message: str):
+def test_spec_validation_names_the_key(spec: dict, message: str):
     with pytest.raises(ConfigError, match=message):
-        spec.validate("--")
+        parse(CifarLTSpec, spec, "--")
 
 
 def test_spec_validation_missing_file_and_config_prefix(tmp_path: Path):
     with pytest.raises(FileNotFoundError, match="data.long_tail.split_file: no such file"):
-        CifarLTSpec("cifar10", source="sdclr", split_file=str(tmp_path / "x.npy")).validate(
-            "data.long_tail."
+        require_files(
+            CifarLTSpec("cifar10", source="sdclr", split_file=str(tmp_path / "x.npy")),
+            "data.long_tail.",
         )
     with pytest.raises(ConfigError, match="data.long_tail.n_max"):
-        CifarLTSpec("cifar10", ratio=10, n_max=-1).validate("data.long_tail.")
+        parse(CifarLTSpec, {"dataset": "cifar10", "ratio": 10, "n_max": -1}, "data.long_tail.")
 
 
 def test_names():
@@ -145,8 +156,7 @@ def test_sdclr_build_through_a_pool_and_its_refusals(fake_cifar, tmp_path: Path)
 
 
 def test_ldam_draw_spec_name_manifest_and_refusals(fake_cifar):
-    spec = CifarLTSpec("cifar10", ratio=10, draw="ldam")
-    spec.validate()
+    spec = parse(CifarLTSpec, {"dataset": "cifar10", "ratio": 10, "draw": "ldam"}, "spec")
     assert spec.name == "cifar10-lt-r10-s0-ldam"
     labels = fake_cifar[True].labels
     selection = spec.select(labels)
@@ -166,8 +176,12 @@ def test_ldam_draw_spec_name_manifest_and_refusals(fake_cifar):
         .profile
     )
     with pytest.raises(ConfigError, match="draw"):
-        CifarLTSpec("cifar10", ratio=10, draw="numpy").validate()
+        parse(CifarLTSpec, {"dataset": "cifar10", "ratio": 10, "draw": "numpy"}, "spec")
     with pytest.raises(ConfigError, match="n_max"):
-        CifarLTSpec("cifar10", ratio=10, draw="ldam", n_max=20).validate()
+        parse(CifarLTSpec, {"dataset": "cifar10", "ratio": 10, "draw": "ldam", "n_max": 20}, "spec")
     with pytest.raises(ConfigError, match="only apply to source"):
-        CifarLTSpec("cifar10", source="sdclr", split_file="x.npy", draw="ldam").validate()
+        parse(
+            CifarLTSpec,
+            {"dataset": "cifar10", "source": "sdclr", "split_file": "x.npy", "draw": "ldam"},
+            "spec",
+        )

@@ -199,3 +199,29 @@ def test_build_list_preset_names_the_dataset(folder: Path, tmp_path: Path):
     )
     m = Manifest.load(tmp_path / "p")
     assert (m.name, m.counts, m.group_rule) == ("places-lt", [10, 7, 4], "thresholds")
+
+
+def test_bad_files_and_options_are_one_line_errors(
+    folder: Path, tmp_path: Path, capsys, monkeypatch: pytest.MonkeyPatch
+):
+    (tmp_path / "bad").mkdir()
+    (tmp_path / "bad" / "manifest.json").write_text("{not json")
+    assert main(["data", "inspect", str(tmp_path / "bad"), "--no-plot"]) == 2
+    assert "manifest.json is not a manifest: not valid JSON" in capsys.readouterr().err
+    (tmp_path / "l.txt").write_bytes(b"\xff\xfe\x00a 0\n")
+    argv = ["data", "build", "list", "--root", str(folder), "--train-list", str(tmp_path / "l.txt")]
+    assert main([*argv, "--out", str(tmp_path / "l")]) == 2
+    assert "l.txt is not a text list" in capsys.readouterr().err
+    labels = np.repeat(np.arange(10), 12)
+    arrays = CifarArrays(np.zeros((120, 32, 32, 3), np.uint8), labels, [str(c) for c in range(10)])
+    monkeypatch.setattr(cifar, "load_cifar", lambda *a, **k: arrays)
+    (tmp_path / "empty.npy").write_bytes(b"")
+    argv = ["data", "build", "cifar10-lt", "--exclude-file", str(tmp_path / "empty.npy")]
+    assert main([*argv, "--out", str(tmp_path / "c")]) == 2
+    assert "empty.npy is not a plain .npy array" in capsys.readouterr().err
+    assert main(["data", "build", "fashion-mnist-lt", "--download"]) == 2
+    assert "--root must be given with --download" in capsys.readouterr().err
+    argv = ["data", "build", "cifar10-lt", "--ratio", "2", "--n-max", "20"]
+    assert main([*argv, "--out", str(tmp_path / "c")]) == 2
+    assert "--n-max=20 asks 20 images of class 0" in capsys.readouterr().err
+    assert not any((tmp_path / name).exists() for name in ("l", "c"))

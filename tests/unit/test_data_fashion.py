@@ -14,10 +14,11 @@ from solo_tase.data.fashion_mnist import (
     DEFAULT_ROOT,
     FashionLTSpec,
     find_raw_files,
-    parse_class_order,
     read_idx,
     split_fashion,
 )
+from solo_tase.data.fashion_spec import parse_class_order
+from solo_tase.settings import parse
 
 
 def write_idx(path: Path, array: np.ndarray, gz: bool) -> Path:
@@ -91,7 +92,7 @@ def test_class_orders():
     assert parse_class_order("9,8,7,6,5,4,3,2,1,0")[0] == 9
     for bad in ("random:x", "1,2,3", "0,0,1,2,3,4,5,6,7,8"):
         with pytest.raises(ValueError, match="--class-order"):
-            parse_class_order(bad)
+            parse(FashionLTSpec, {"class_order": bad}, "--")
 
 
 def test_split_is_disjoint_balanced_and_follows_the_class_order():
@@ -109,7 +110,7 @@ def test_split_is_disjoint_balanced_and_follows_the_class_order():
     again = split_fashion(targets, spec)
     assert np.array_equal(again.train, s.train) and np.array_equal(again.val, s.val)
     with pytest.raises(ValueError, match="--n-max 300 exceeds the 280"):
-        split_fashion(targets, FashionLTSpec(n_max=300, val_per_class=20))
+        split_fashion(targets, FashionLTSpec(n_max=300, val_per_class=20), where="--")
 
 
 def test_the_balanced_twin_has_the_same_size_outside_val_probe_and_test():
@@ -126,7 +127,9 @@ def test_the_balanced_twin_has_the_same_size_outside_val_probe_and_test():
     assert FashionLTSpec(**base, balanced_train=True).name.endswith("-bal")
     with pytest.raises(ValueError, match="--balanced-train needs 41 images per class.*only 30 are"):
         split_fashion(
-            targets, FashionLTSpec(**{**base, "probe_per_class": 250}, balanced_train=True)
+            targets,
+            FashionLTSpec(**{**base, "probe_per_class": 250}, balanced_train=True),
+            where="--",
         )
 
 

@@ -11,6 +11,7 @@ from torchvision.datasets import ImageFolder
 
 from solo_tase.data.image_lists import read_image_list, scan_image_folder
 from solo_tase.data.manifest import Manifest, checksum_items
+from solo_tase.data.image_set_specs import FolderLTSpec, ImageListSpec
 from solo_tase.data.symlinked import build_folder_lt, build_list_dataset
 
 COUNTS = {"dog": 5, "cat": 3, "eel": 1}  # label order: dog 0, cat 1, eel 2
@@ -88,14 +89,14 @@ def test_missing_list_root_and_val_labels(image_root: Path):
 
 def test_list_build_links_every_image_in_imagefolder_order(image_root: Path, tmp_path: Path):
     out = tmp_path / "built"
-    m = build_list_dataset(
-        out,
+    spec = ImageListSpec(
         image_root,
         image_root.parent / "train.txt",
         val_list=image_root.parent / "val.txt",
         name="toy-lt",
-        group_rule="thirds",
+        groups="thirds",
     )
+    m = build_list_dataset(out, spec)
     assert (m.name, m.counts, m.groups) == ("toy-lt", [5, 3, 1], ["many", "medium", "few"])
     train = ImageFolder(str(out / "train"))
     assert train.classes == ["0_dog", "1_cat", "2_eel"]
@@ -111,11 +112,12 @@ def test_list_build_links_every_image_in_imagefolder_order(image_root: Path, tmp
 def test_list_build_defaults_to_imagenet_lt_thresholds_and_writes_nothing_on_error(
     image_root: Path, tmp_path: Path
 ):
-    m = build_list_dataset(tmp_path / "a", image_root, image_root.parent / "train.txt")
+    spec = ImageListSpec(image_root, image_root.parent / "train.txt")
+    m = build_list_dataset(tmp_path / "a", spec)
     assert m.group_rule == "thresholds" and m.groups == ["few"] * 3 and m.name == "train"
     (image_root / "train" / "cat" / "1.png").unlink()
     with pytest.raises(FileNotFoundError, match="1 of the 9 files"):
-        build_list_dataset(tmp_path / "b", image_root, image_root.parent / "train.txt")
+        build_list_dataset(tmp_path / "b", spec)
     assert not (tmp_path / "b").exists()
 
 
@@ -123,7 +125,7 @@ def test_clashing_file_names_within_a_class_are_refused(image_root: Path, tmp_pa
     png(image_root / "extra" / "dog" / "0.png", 7)
     (tmp_path / "clash.txt").write_text("train/dog/0.png 0\nextra/dog/0.png 0\n")
     with pytest.raises(ValueError, match="'0.png' in class 'dog'"):
-        build_list_dataset(tmp_path / "c", image_root, tmp_path / "clash.txt")
+        build_list_dataset(tmp_path / "c", ImageListSpec(image_root, tmp_path / "clash.txt"))
 
 
 def test_image_folder_made_long_tailed(tmp_path: Path):
@@ -133,7 +135,7 @@ def test_image_folder_made_long_tailed(tmp_path: Path):
             png(src / name / f"{i:02d}.jpg", c * 20 + i)
     scanned = scan_image_folder(src)
     assert scanned.class_names == ["a", "b", "c", "d"] and scanned.counts == [20] * 4
-    m = build_folder_lt(tmp_path / "lt", src, ratio=10, seed=0)
+    m = build_folder_lt(tmp_path / "lt", FolderLTSpec(src, ratio=10, seed=0))
     assert m.name == "flowers-lt-r10-s0"
     assert m.counts == [int(20 * 0.1 ** (i / 3)) for i in range(4)]
     built = ImageFolder(str(tmp_path / "lt" / "train"))
@@ -141,6 +143,6 @@ def test_image_folder_made_long_tailed(tmp_path: Path):
     relative = [str(Path(p).resolve().relative_to(src)) for p, _ in built.samples]
     assert checksum_items(relative) == m.index_checksum
     with pytest.raises(ValueError, match="lower n_max to at most 20"):
-        build_folder_lt(tmp_path / "big", src, ratio=10, n_max=25)
+        build_folder_lt(tmp_path / "big", FolderLTSpec(src, ratio=10, n_max=25))
     with pytest.raises(FileNotFoundError, match="does not exist"):
         scan_image_folder(tmp_path / "nothing")

@@ -10,6 +10,7 @@ import pytest
 from solo_tase.data.image_lists import parse_image_list, read_image_list
 from solo_tase.data.profiles import assign_groups
 from solo_tase.data.selection import load_index_file, split_positions
+from solo_tase.data.image_set_specs import ImageListSpec
 from solo_tase.data.symlinked import build_list_dataset
 
 CIFAR_TRAIN = 50_000
@@ -60,13 +61,13 @@ def test_imagenet100_lt_list_builds_with_its_groups(reference_splits: Path, tmp_
             (root / path).touch()
     images = read_image_list(lists / "imageNet_100_LT_train.txt", root)
     assert len(images.paths) == 12_205 and len(images.class_names) == 100
-    m = build_list_dataset(
-        tmp_path / "in100",
+    spec = ImageListSpec(
         root,
         lists / "imageNet_100_LT_train.txt",
         val_list=lists / "ImageNet_100_test.txt",
         name="imagenet100-lt",
     )
+    m = build_list_dataset(tmp_path / "in100", spec)
     assert (m.num_samples, m.num_classes) == (12_205, 100)
     assert m.group_sizes() == {"many": 39, "medium": 48, "few": 13}
     assert sum(1 for p in (tmp_path / "in100" / "train").rglob("*") if p.is_symlink()) == 12_205

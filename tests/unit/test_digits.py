@@ -10,6 +10,7 @@ from sklearn.datasets import load_digits
 
 from solo_tase.data.digits import DigitsLTSpec, build_digits_lt, split_digits
 from solo_tase.data.manifest import Manifest
+from solo_tase.settings import parse
 
 
 def test_split_profile_and_balance():
@@ -36,7 +37,7 @@ def test_split_is_seeded():
 def test_bad_specs_are_refused():
     targets = load_digits().target
     with pytest.raises(ValueError, match="ratio must be >= 1"):
-        split_digits(targets, DigitsLTSpec(ratio=0.5))
+        split_digits(targets, parse(DigitsLTSpec, {"ratio": 0.5}, "--"))
     with pytest.raises(ValueError, match="test_per_class"):
         split_digits(targets, DigitsLTSpec(test_per_class=500))
     with pytest.raises(ValueError, match="n_max"):

@@ -12,6 +12,7 @@ import torch.hub
 from solo_tase.cli.main import main
 from solo_tase.zoo.fetch import fetch
 from solo_tase.zoo.publish import publish
+from solo_tase.zoo.publish_options import PublishOptions
 from solo_tase.zoo.store import find_entry
 from solo_tase.zoo.verify import verify
 from tests.unit.zoo_fixtures import RUN_NAME, checkpoint_template, run_dir
@@ -25,7 +26,9 @@ def served(run_dir: Path, tmp_path: Path) -> Path:
     absent from the entry, as in a fresh clone. Returns the served file."""
     server = tmp_path / "server" / "weights.pth"
     server.parent.mkdir()
-    done = publish(run_dir, [run_dir / "metrics.json"], tmp_path / "zoo", url=server.as_uri())
+    done = publish(
+        run_dir, [run_dir / "metrics.json"], tmp_path / "zoo", PublishOptions(url=server.as_uri())
+    )
     shutil.move(done.folder / done.card.weights.file, server)
     return server
 

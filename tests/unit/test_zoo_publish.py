@@ -18,6 +18,7 @@ from solo_tase.utils.hashing import sha256_file
 from solo_tase.zoo import publish as publish_module
 from solo_tase.zoo.card import load_card
 from solo_tase.zoo.publish import publish
+from solo_tase.zoo.publish_options import PublishOptions
 from tests.unit.zoo_fixtures import (
     CKPT_NAME,
     MANIFEST_NAME,
@@ -129,7 +130,9 @@ def test_half_precision_weights_are_published_as_fp32(run_dir: Path, tmp_path: P
 
 
 def test_full_checkpoint_is_published_as_is(run_dir: Path, tmp_path: Path) -> None:
-    done = publish(run_dir, [run_dir / "metrics.json"], tmp_path / "zoo", full_checkpoint=True)
+    done = publish(
+        run_dir, [run_dir / "metrics.json"], tmp_path / "zoo", PublishOptions(full_checkpoint=True)
+    )
     w = done.card.weights
     assert (w.file, w.kind) == (f"{RUN_NAME}.ckpt", "checkpoint")
     assert w.sha256 == w.source_sha256 == sha256_file(run_dir / CKPT_NAME)
@@ -140,15 +143,23 @@ def test_publishing_twice_is_refused_unless_replace(run_dir: Path, tmp_path: Pat
     publish(run_dir, [run_dir / "metrics.json"], zoo)
     before = (entry(tmp_path) / "card.yaml").read_bytes()
     with pytest.raises(FileExistsError, match="already exists.*--name or pass --replace"):
-        publish(run_dir, [run_dir / "metrics.json"], zoo, url="https://example.org/w.pth")
+        publish(
+            run_dir,
+            [run_dir / "metrics.json"],
+            zoo,
+            PublishOptions(url="https://example.org/w.pth"),
+        )
     assert (entry(tmp_path) / "card.yaml").read_bytes() == before
     done = publish(
-        run_dir, [run_dir / "metrics.json"], zoo, url="https://example.org/w.pth", replace=True
+        run_dir,
+        [run_dir / "metrics.json"],
+        zoo,
+        PublishOptions(url="https://example.org/w.pth", replace=True),
     )
     assert load_card(entry(tmp_path)).url == "https://example.org/w.pth"
     assert done.card.weights.sha256 == load_card(entry(tmp_path)).weights.sha256
     # another name is another entry
-    publish(run_dir, [run_dir / "metrics.json"], zoo, name="tase-seed5")
+    publish(run_dir, [run_dir / "metrics.json"], zoo, PublishOptions(name="tase-seed5"))
     assert (zoo / MANIFEST_NAME / "tase" / "tase-seed5" / "tase-seed5.pth").is_file()
 
 
@@ -165,7 +176,7 @@ def test_a_failed_replace_keeps_the_old_entry(
 
     monkeypatch.setattr(publish_module, "save_backbone", disk_full)
     with pytest.raises(OSError, match="No space"):
-        publish(run_dir, [run_dir / "metrics.json"], zoo, replace=True)
+        publish(run_dir, [run_dir / "metrics.json"], zoo, PublishOptions(replace=True))
     assert {p.name: p.read_bytes() for p in entry(tmp_path).iterdir()} == before
     assert [p.name for p in entry(tmp_path).parent.iterdir()] == [RUN_NAME]  # no temp folder
 
@@ -183,13 +194,18 @@ def test_metrics_of_another_checkpoint_are_refused(run_dir: Path, tmp_path: Path
     other = run_dir / f"{RUN_NAME}-0-ep=0.ckpt"
     torch.save(lightning_checkpoint(solo_backbone(), epoch=0), other)
     with pytest.raises(ValueError, match="another checkpoint.*--checkpoint"):
-        publish(run_dir, [run_dir / "metrics.json"], tmp_path / "zoo", checkpoint=other.name)
+        publish(
+            run_dir,
+            [run_dir / "metrics.json"],
+            tmp_path / "zoo",
+            PublishOptions(checkpoint=other.name),
+        )
     # evaluated on that checkpoint, it publishes; the unfinished run is pointed out
     metrics = write_metrics(tmp_path / "m0.json", run_dir)
     data = json.loads(metrics.read_text())
     data["inputs"]["checkpoint_sha256"] = sha256_file(other)
     metrics.write_text(json.dumps(data))
-    done = publish(run_dir, [metrics], tmp_path / "zoo", checkpoint=other.name)
+    done = publish(run_dir, [metrics], tmp_path / "zoo", PublishOptions(checkpoint=other.name))
     assert done.card.pretraining.checkpoint_epoch == 0
     assert any("epoch 1 of max_epochs=2" in n for n in done.notes)
 
@@ -206,21 +222,21 @@ def test_bad_run_folders_get_clear_errors(run_dir: Path, tmp_path: Path) -> None
     with pytest.raises(ValueError, match=r"carry no epoch .*--checkpoint"):
         publish(run_dir, [metrics], zoo)
     with pytest.raises(FileNotFoundError, match="--checkpoint c.ckpt is not a file"):
-        publish(run_dir, [metrics], zoo, checkpoint="c.ckpt")
+        publish(run_dir, [metrics], zoo, PublishOptions(checkpoint="c.ckpt"))
     (run_dir / "args.json").unlink()
     with pytest.raises(FileNotFoundError, match="no args.json beside"):
-        publish(run_dir, [metrics], zoo, checkpoint="a.ckpt")
+        publish(run_dir, [metrics], zoo, PublishOptions(checkpoint="a.ckpt"))
     (run_dir / "args.json").write_text("{not json")
     with pytest.raises(ValueError, match="args.json is not valid JSON"):
-        publish(run_dir, [metrics], zoo, checkpoint="a.ckpt")
+        publish(run_dir, [metrics], zoo, PublishOptions(checkpoint="a.ckpt"))
     (run_dir / "args.json").write_text(json.dumps({"name": "x", "method": "tase"}))
     with pytest.raises(ValueError, match="has no 'backbone.name'"):
-        publish(run_dir, [metrics], zoo, checkpoint="a.ckpt")
+        publish(run_dir, [metrics], zoo, PublishOptions(checkpoint="a.ckpt"))
     args = args_json(run_dir.parent / "data" / "train")
     del args["max_epochs"]
     (run_dir / "args.json").write_text(json.dumps(args))
     with pytest.raises(ValueError, match="has no integer 'max_epochs'"):
-        publish(run_dir, [metrics], zoo, checkpoint="a.ckpt")
+        publish(run_dir, [metrics], zoo, PublishOptions(checkpoint="a.ckpt"))
     assert not zoo.exists()
 
 
@@ -304,8 +320,8 @@ def test_dataset_folder_rule(run_dir: Path, tmp_path: Path) -> None:
     with pytest.raises(ValueError, match="custom data but no data manifest.*--dataset"):
         publish(run_dir, [metrics], tmp_path / "zoo")
     with pytest.raises(ValueError, match="not a usable folder name"):
-        publish(run_dir, [metrics], tmp_path / "zoo", dataset="../up")
-    done = publish(run_dir, [metrics], tmp_path / "zoo", dataset="my-digits")
+        publish(run_dir, [metrics], tmp_path / "zoo", PublishOptions(dataset="../up"))
+    done = publish(run_dir, [metrics], tmp_path / "zoo", PublishOptions(dataset="my-digits"))
     assert done.folder == tmp_path / "zoo" / "my-digits" / "tase" / RUN_NAME
     assert done.card.pretraining.manifest is None
     # the metrics' manifest is the fallback; a data.long_tail manifest path comes first

@@ -20,6 +20,7 @@ from typing import Any
 
 from torchvision import transforms
 
+from solo_tase.errors import ConfigError
 from solo_tase.data.boosted.randaugment import BoostedRandAugment
 from solo_tase.data.boosted.strength import StrengthTable
 from solo_tase.data.solo_transforms import composes
@@ -32,7 +33,7 @@ def insert_boost(transform: Any, boost: BoostedRandAugment) -> int:
     many pipelines hold it.
 
     Raises:
-        ValueError: no pipeline ends in ``ToTensor`` (the boost works on PIL images).
+        ConfigError: no pipeline ends in ``ToTensor`` (the boost works on PIL images).
     """
     done = 0
     for compose in composes(transform):
@@ -44,7 +45,7 @@ def insert_boost(transform: Any, boost: BoostedRandAugment) -> int:
             compose.transforms = steps[:at] + [boost] + steps[at:]
         done += 1
     if done == 0:
-        raise ValueError(
+        raise ConfigError(
             "BCL's boost goes before ToTensor in solo-learn's view pipelines, but "
             f"this transform has none: {transform!r}"
         )
@@ -97,12 +98,12 @@ def boosted_training_set(trainer: Any, method: str) -> Any:
     this process (main_pretrain builds one, before training).
 
     Raises:
-        RuntimeError: the training set was not built by the boosting factory.
+        ConfigError: the training set was not built by the boosting factory.
     """
     loader = getattr(trainer, "train_dataloader", None)
     dataset = getattr(loader, "dataset", None) if loader is not None else _BUILT[0]
     if getattr(dataset, TABLE_ATTRIBUTE, None) is None:
-        raise RuntimeError(
+        raise ConfigError(
             f"method '{method}' with BCL needs the plugin's boosted data path, but the training "
             "set was not built by it: run solo-learn's main_pretrain.py with the plugin's Hydra "
             "callback (hydra.callbacks.solo_tase._target_: solo_tase.plugin.SoloTasePlugin) "
