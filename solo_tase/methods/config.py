@@ -57,9 +57,14 @@ C = TypeVar("C")
 def _read(cls: type[C], kwargs: Mapping[str, Any], **fill: Any) -> C:
     """``kwargs`` as the record ``cls``: ``None`` means the default; ``fill`` gives the keys
     left unset (or ``None``) a value."""
-    data = {k: v for k, v in kwargs.items() if v is not None}
+    data = {k: _plain(v) for k, v in kwargs.items() if v is not None}
     data.update({k: v for k, v in fill.items() if data.get(k) is None})
     return parse(cls, data, _PREFIX)
+
+
+def _plain(value: Any) -> Any:
+    """Nested mappings (an OmegaConf node of ``method_kwargs.gh``) as plain dicts."""
+    return {k: _plain(v) for k, v in value.items()} if isinstance(value, Mapping) else value
 
 
 @dataclass(frozen=True, config=SETTINGS)
