@@ -22,6 +22,7 @@ from rich.console import Console
 from rich.progress import track
 from torch.utils.data import DataLoader, Dataset
 
+from solo_tase.errors import ConfigError, InputError
 from solo_tase.utils.atomic import write_file_atomically
 
 FEATURES_VERSION = 1
@@ -46,7 +47,7 @@ def resolve_device(device: str) -> torch.device:
     if device == "auto":
         return torch.device("cuda" if torch.cuda.is_available() else "cpu")
     if device.startswith("cuda") and not torch.cuda.is_available():
-        raise ValueError(f"--device {device}: no CUDA GPU is available here (use --device cpu)")
+        raise ConfigError(f"--device {device}: no CUDA GPU is available here (use --device cpu)")
     return torch.device(device)
 
 
@@ -75,7 +76,7 @@ def extract_features(
     ):
         out = model(images.to(device, non_blocking=True))
         if out.ndim != 2:
-            raise ValueError(
+            raise InputError(
                 f"the backbone returned features of shape {tuple(out.shape)}; "
                 "expected [batch, dim] (a pooled backbone without its head)"
             )

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import numpy as np
 
+from solo_tase.errors import ConfigError, InputError
 from solo_tase.settings import require
 
 
@@ -19,7 +20,7 @@ def images_per_class(
 ) -> int:
     """``k``, the number of images each class keeps (exactly one of shots/fraction)."""
     if (shots is None) == (fraction is None):
-        raise ValueError("give exactly one of --shots (images per class) or --fraction")
+        raise ConfigError("give exactly one of --shots (images per class) or --fraction")
     if shots is not None:
         require(shots >= 1, "--shots", "an integer >= 1", shots)
         return int(shots)
@@ -50,7 +51,7 @@ def balanced_subset(
     members = [np.flatnonzero(labels == c) for c in range(num_classes)]
     short = {c: len(m) for c, m in enumerate(members) if len(m) < k}
     if short:
-        raise ValueError(
+        raise InputError(
             f"{k} images per class requested but classes {short} (label: count) "
             "have fewer; lower --shots/--fraction"
         )

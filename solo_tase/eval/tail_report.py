@@ -13,6 +13,7 @@ from typing import Any
 
 from matplotlib.figure import Figure
 
+from solo_tase.errors import InputError
 from solo_tase.run_folder import STATS_FILE
 from solo_tase.utils.atomic import refuse_existing
 
@@ -48,7 +49,7 @@ def plot_estimates(records: list[dict[str, Any]], path: Path, *, replace: bool =
     refuse_existing(path, replace, "--plot path")
     labelled = [r for r in records if "rho" in r]
     if not labelled:
-        raise ValueError(
+        raise InputError(
             "no re-clustering of this run has diagnostics (the data has no labels, "
             "or the run has not re-clustered yet): nothing to plot"
         )

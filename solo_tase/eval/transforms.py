@@ -25,6 +25,8 @@ from typing import Any
 
 from torchvision import transforms as T
 
+from solo_tase.errors import ConfigError, InputError
+
 IMAGENET_MEAN = (0.485, 0.456, 0.406)
 IMAGENET_STD = (0.229, 0.224, 0.225)
 # Copied from solo-learn's pretrain_dataloader.MEANS_N_STD (the statistics used in pre-training).
@@ -111,7 +113,7 @@ def eval_transform(args: Mapping[str, Any], resize: int | None = None) -> EvalTr
         default_resize = crop if crop < 224 else round(crop * 256 / 224)
         mean, std = aug.get("mean") or IMAGENET_MEAN, aug.get("std") or IMAGENET_STD
     if resize is not None and resize < crop:
-        raise ValueError(
+        raise ConfigError(
             f"--resize {resize} is smaller than the crop size {crop} of this run "
             f"(augmentations[0].crop_size); pass --resize >= {crop}"
         )
@@ -126,7 +128,7 @@ def eval_transform(args: Mapping[str, Any], resize: int | None = None) -> EvalTr
 def _first_augmentation(args: Mapping[str, Any]) -> Mapping[str, Any]:
     augs = args.get("augmentations")
     if not isinstance(augs, Sequence) or not augs or "crop_size" not in augs[0]:
-        raise ValueError(
+        raise InputError(
             "args.json has no augmentations[0].crop_size: it is not a solo-learn "
             "pre-training config (re-save it from the run's config)"
         )
@@ -136,5 +138,5 @@ def _first_augmentation(args: Mapping[str, Any]) -> Mapping[str, Any]:
 def _triple(values: Any, key: str) -> tuple[float, ...]:
     vals = tuple(float(v) for v in values)
     if len(vals) != 3:
-        raise ValueError(f"augmentations[0].{key} must hold 3 numbers (RGB), got {values!r}")
+        raise InputError(f"augmentations[0].{key} must hold 3 numbers (RGB), got {values!r}")
     return vals
