@@ -31,6 +31,7 @@ from solo_tase.eval.metrics import group_metrics, summarize
 from solo_tase.eval.probe import ProbeOptions, linear_probe_predict
 from solo_tase.eval.sgd_probe import SgdProbeOptions, fit_sgd_probe
 from solo_tase.eval.transforms import EvalTransform, eval_transform
+from solo_tase.errors import InputError
 from solo_tase.settings import ConfigError, require
 from solo_tase.utils.documents import dotted
 from solo_tase.utils.hashing import sha256_file
@@ -164,7 +165,7 @@ def resolve_manifest(explicit: Path | None, args: Mapping[str, Any]) -> Path:
 def check_classes(manifest: Manifest, manifest_path: Path, probe: EvalSet, test: EvalSet) -> None:
     """Probe, test and manifest classes must be the same, in the same label order."""
     if probe.classes != test.classes:
-        raise ValueError(
+        raise InputError(
             f"probe set {probe.description} classes {probe.classes[:6]}... differ "
             f"from test set {test.description} classes {test.classes[:6]}..."
         )
@@ -172,7 +173,7 @@ def check_classes(manifest: Manifest, manifest_path: Path, probe: EvalSet, test:
     if len(test.classes) != len(names) or any(
         t not in (n, d) for t, n, d in zip(test.classes, names, dirs)
     ):
-        raise ValueError(
+        raise InputError(
             f"manifest {manifest_path} ({len(names)} classes: {names[:6]}...) does not match test "
             f"set {test.description} ({len(test.classes)} classes: {test.classes[:6]}...): pass "
             "the manifest of the long-tailed pre-training set of these classes"
@@ -188,12 +189,12 @@ def load_probe_indices(path: Path, num_images: int) -> np.ndarray:
             f"--probe-indices {path}: cannot read a .npy array ({err})"
         ) from None
     if idx.ndim != 1 or idx.size == 0 or not np.issubdtype(idx.dtype, np.integer):
-        raise ValueError(
+        raise InputError(
             f"--probe-indices {path}: expected a non-empty 1-D integer array, "
             f"got {idx.dtype} of shape {idx.shape}"
         )
     if idx.min() < 0 or idx.max() >= num_images or len(np.unique(idx)) != idx.size:
-        raise ValueError(
+        raise InputError(
             f"--probe-indices {path}: indexes must be distinct and in "
             f"[0, {num_images}) for this probe set (got [{idx.min()}, {idx.max()}])"
         )
@@ -239,6 +240,24 @@ def probe_runs(req: EvalRequest, probe: EvalSet) -> list[ProbeRun]:
     return runs
 
 
+def check_disjoint(probe: EvalSet, run: ProbeRun, held_out: EvalSet, req: EvalRequest) -> None:
+    """The held-out set that picks the sdclr-sgd epoch may hold none of the run's probe images
+    (same file, links followed, or same CIFAR image), whichever option named it."""
+    shared = np.intersect1d(probe.image_ids[run.positions], held_out.image_ids)
+    if shared.size:
+        option = (
+            f"--val-indices {req.val_indices}" if req.val_indices else f"--val-set {req.val_set}"
+        )
+        raise InputError(
+            f"{option} shares images with the probe images ({shared.size} of the "
+            f"{len(run.positions)} images of probe set {probe.description}"
+            f"{' restricted to ' + str(run.indices_file) if run.indices_file else ''}, e.g. "
+            f"{shared[0]}): the held-out set that picks the epoch must be disjoint from them "
+            "(SDCLR's ImageNet-100 probe list ImageNet_100_train.txt leaves ImageNet_100_val.txt "
+            "out)"
+        )
+
+
 def solo_learn_version() -> str:
     try:
         return importlib.metadata.version("solo-learn")
@@ -271,7 +290,7 @@ def evaluate(
     device = resolve_device(req.device)
     test_f = _features(backbone, test, "test", transform.describe(), device, req, log)
     if req.recipe == "sdclr-sgd":
-        predict = _sgd_predictor(req, backbone, transform, probe, test_f, device, log)
+        predict = _sgd_predictor(req, backbone, transform, probe, runs, test_f, device, log)
     else:
         probe_f = _probe_features(req, backbone, transform, probe, device, log)
 
@@ -405,13 +424,13 @@ def _sgd_predictor(
     backbone: LoadedBackbone,
     transform: EvalTransform,
     probe: EvalSet,
+    runs: list[ProbeRun],
     test_f: Features,
     device: torch.device,
     log: Callable[[str], None],
 ) -> Callable[[ProbeRun], tuple[torch.Tensor, dict[str, Any]]]:
     """The sdclr-sgd recipe: per run, SGD on augmented probe images, epoch chosen on the
     held-out set (``val_indices`` in the probe set, or ``val_set``), then test predictions."""
-    val_idx = np.zeros(0, dtype=np.int64)
     if req.val_indices is not None:
         val_idx = load_probe_indices(req.val_indices, len(probe.targets))
         held_out = EvalSet(
@@ -421,6 +440,7 @@ def _sgd_predictor(
             description=f"{probe.description}[{req.val_indices.name}]",
             identity=probe.identity,
             cache_key=f"{probe.cache_key}:{sha256_file(req.val_indices)}",
+            image_ids=probe.image_ids[val_idx],
         )
     else:
         assert req.val_set is not None
@@ -428,21 +448,18 @@ def _sgd_predictor(
             req.val_set, role="probe", data_root=req.data_root, transform=transform.build()
         )
         if held_out.classes != probe.classes:
-            raise ValueError(
+            raise InputError(
                 f"--val-set {held_out.description} classes {held_out.classes[:6]}... "
                 f"differ from probe set classes {probe.classes[:6]}..."
             )
+    for run in runs:
+        check_disjoint(probe, run, held_out, req)
     val_f = _features(backbone, held_out, "held-out", transform.describe(), device, req, log)
     augmented = open_set(
         req.probe_set, role="probe", data_root=req.data_root, transform=transform.build_augmented()
     )
 
     def predict(run: ProbeRun) -> tuple[torch.Tensor, dict[str, Any]]:
-        if np.intersect1d(val_idx, run.positions).size:
-            raise ValueError(
-                f"--val-indices {req.val_indices} shares images with the probe "
-                "images: the held-out set must be disjoint from them"
-            )
         clf, info = fit_sgd_probe(
             backbone.module,
             Subset(augmented.dataset, run.positions.tolist()),

@@ -5,8 +5,11 @@ SDCLR's ``train_cifar.py --fixbn --fixto layer4`` trains only the final ``fc`` (
 N(0, 0.01), bias 0) of a frozen network whose BatchNorms stay in eval mode, with SGD (momentum
 0.9, weight decay 0, lr 30, batch 128) on random-crop + flip images, for 30 epochs (few-shot: 100),
 the learning rate x0.1 at epochs 10 and 20 (few-shot: 40 and 60; its ``MultiStepLR`` is stepped
-before each 1-based epoch, so epoch 10 already runs at lr 3). Every ``eval_every`` epochs the probe
-is scored on the held-out ``valIdxList``; the best-scoring epoch's probe is the one tested.
+before each 1-based epoch, so epoch 10 already runs at lr 3: ``lr_step="before_epoch"``). Every
+``eval_every`` epochs the probe is scored on the held-out ``valIdxList`` (top-1); the best-scoring
+epoch's probe is the one tested. SDCLR's ``train_imagenet.py`` steps its scheduler after each
+epoch (``lr_step="after_epoch"``: the lr drops from epoch 11 and 21) and picks the epoch on top-5
+held-out accuracy (``select_top_k=5``).
 
 Because the images are augmented anew every epoch, the backbone runs on the probe set every epoch
 (no feature cache). Initialisation, shuffling and augmentations draw from the given seed only.
@@ -24,6 +27,8 @@ from torch.utils.data import DataLoader, Dataset
 
 from solo_tase.settings import require
 
+LR_STEPS = ("before_epoch", "after_epoch")
+
 
 @dataclass(frozen=True)
 class SgdProbeOptions:
@@ -37,6 +42,8 @@ class SgdProbeOptions:
     milestones: tuple[int, ...] = (10, 20)  # 1-based epochs from which the lr is x gamma
     gamma: float = 0.1
     eval_every: int = 1  # epochs between scores on the held-out set (SDCLR's --test_freq)
+    lr_step: str = "before_epoch"  # the MultiStepLR steps before each epoch, or after it
+    select_top_k: int = 1  # the epoch is chosen on top-k held-out accuracy
 
     def validate(self) -> None:
         """Raise ``ConfigError`` naming the option out of range."""
@@ -55,16 +62,29 @@ class SgdProbeOptions:
             "increasing epochs",
             self.milestones,
         )
+        require(self.lr_step in LR_STEPS, "sgd probe lr_step", f"one of {LR_STEPS}", self.lr_step)
+        require(
+            self.select_top_k >= 1, "sgd probe select_top_k", "an integer >= 1", self.select_top_k
+        )
 
     def lr_at(self, epoch: int) -> float:
-        """The learning rate during 1-based ``epoch``."""
-        return self.lr * self.gamma ** sum(1 for m in self.milestones if m <= epoch)
+        """The learning rate during 1-based ``epoch``: x ``gamma`` per milestone reached (the
+        milestone epoch itself included with ``lr_step="before_epoch"``, from the next one with
+        ``"after_epoch"``)."""
+        passed = sum(1 for m in self.milestones if m < epoch or (m == epoch and self.before))
+        return self.lr * self.gamma**passed
+
+    @property
+    def before(self) -> bool:
+        """Whether the scheduler steps before each epoch (SDCLR's CIFAR probe)."""
+        return self.lr_step == "before_epoch"
 
 
-def accuracy(clf: nn.Linear, x: torch.Tensor, y: torch.Tensor) -> float:
-    """Top-1 accuracy (%) of ``clf`` on features ``x`` [N, D], labels ``y`` [N]."""
+def accuracy(clf: nn.Linear, x: torch.Tensor, y: torch.Tensor, k: int = 1) -> float:
+    """Top-``k`` accuracy (%) of ``clf`` on features ``x`` [N, D], labels ``y`` [N]."""
     with torch.no_grad():
-        return 100.0 * float((clf(x).argmax(dim=1) == y).float().mean())
+        top = clf(x).topk(min(k, clf.out_features), dim=1).indices
+        return 100.0 * float((top == y[:, None]).any(dim=1).float().mean())
 
 
 _CPU = torch.device("cpu")  # the default device of fit_sgd_probe
@@ -83,8 +103,9 @@ def fit_sgd_probe(
     num_workers: int = 0,
 ) -> tuple[nn.Linear, dict[str, Any]]:
     """Train ``nn.Linear(D, num_classes)`` on ``backbone``'s features of the augmented ``train``
-    images (yielding ``(image, label)``); return the probe of the epoch with the best accuracy on
-    ``val_x`` [M, D] / ``val_y`` [M] and ``{"best_epoch", "val_accuracy", "val_curve"}``."""
+    images (yielding ``(image, label)``); return the probe of the epoch with the best top-k
+    accuracy (k = ``options.select_top_k``) on ``val_x`` [M, D] / ``val_y`` [M] and
+    ``{"best_epoch", "val_accuracy", "val_curve"}`` (that accuracy, %)."""
     options.validate()
     backbone = backbone.eval().to(device)  # frozen, BatchNorms in eval mode
     for p in backbone.parameters():
@@ -124,7 +145,7 @@ def fit_sgd_probe(
                 loss_fn(clf(feats), labels.to(device)).backward()
                 optimizer.step()
             if epoch % options.eval_every == 0:
-                acc = accuracy(clf.eval(), val_x, val_y)
+                acc = accuracy(clf.eval(), val_x, val_y, options.select_top_k)
                 curve.append((epoch, acc))
                 if acc > best[0]:
                     best = (acc, epoch, copy.deepcopy(clf.state_dict()))
