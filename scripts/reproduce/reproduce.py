@@ -328,6 +328,12 @@ def build_parser() -> argparse.ArgumentParser:
         "another list of the probe images, or ImageNet's train folder (under --data-root): the "
         "list of its images of the 100 classes less the held-out ImageNet_100_val.txt ones",
     )
+    add_run_options(p)
+    return p
+
+
+def add_run_options(p: argparse.ArgumentParser) -> None:
+    """The options of what runs and where: methods, overrides, output, zoo, dry run."""
     p.add_argument(
         "--out", type=Path, default=None, help="default: runs/reproduce/<benchmark>-<preset>"
     )
@@ -337,7 +343,7 @@ def build_parser() -> argparse.ArgumentParser:
         choices=METHODS + MORE_METHODS,
         default=list(METHODS),
         help=f"default: {' '.join(METHODS)}; <name>{GH_SUFFIX}: <name> with Geometric "
-        "Harmonization (the gh preset's GH settings)",
+        "Harmonization (with GH's own settings under --preset gh)",
     )
     p.add_argument(
         "--set",
@@ -355,7 +361,6 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--zoo-dir", type=Path, default=None, help="default: <out>/zoo")
     p.add_argument("--url-prefix", default=None, help="download URL prefix for the zoo cards")
     p.add_argument("--dry-run", action="store_true", help="print the commands, run nothing")
-    return p
 
 
 def resolve(p: argparse.ArgumentParser, args: argparse.Namespace) -> Protocol:

@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
-from torch.utils.data import Dataset
+from torch.utils.data import Dataset, Subset
 from torchvision.datasets import CIFAR10, CIFAR100, ImageFolder
 
 from solo_tase.errors import ConfigError, InputError
@@ -35,6 +35,19 @@ class EvalSet:
     image_ids: np.ndarray  # [N] str: equal for the same image (a file's resolved path, links
     # followed; a CIFAR image's position in its split)
 
+    def subset(self, positions: np.ndarray, name: str, key: str) -> EvalSet:
+        """The images at ``positions`` [K] (named ``name``; ``key`` identifies the choice in the
+        feature cache, e.g. the SHA-256 of the index file)."""
+        return EvalSet(
+            dataset=Subset(self.dataset, positions.tolist()),
+            classes=self.classes,
+            targets=self.targets[positions],
+            description=f"{self.description}[{name}]",
+            identity=self.identity,
+            cache_key=f"{self.cache_key}:{key}",
+            image_ids=self.image_ids[positions],
+        )
+
 
 def open_set(
     spec: str, *, role: str, data_root: Path | None, transform: Callable | None
@@ -52,6 +65,13 @@ def open_set(
         )
     require_every_class(found.targets, found.classes, f"{role} set {found.description}")
     return found
+
+
+def open_sets(
+    specs: Sequence[tuple[str, str, Callable | None]], data_root: Path | None
+) -> list[EvalSet]:
+    """The sets named by ``(spec, role, transform)`` triples (see :func:`open_set`), in order."""
+    return [open_set(spec, role=role, data_root=data_root, transform=t) for spec, role, t in specs]
 
 
 def require_every_class(targets: np.ndarray, classes: Sequence[str], what: str) -> None:

@@ -14,17 +14,37 @@ File names are relative to a *splits root* holding the three projects' ``split/`
 
 from __future__ import annotations
 
+import dataclasses
 import os
 from collections.abc import Mapping
-from dataclasses import dataclass, field, replace
+from dataclasses import field, replace
 from pathlib import Path
-from typing import Any
+from typing import Annotated, Any, Self
 
+from pydantic import model_validator
+from pydantic.dataclasses import dataclass
+
+from solo_tase.eval.fewshot import FewShotOptions
 from solo_tase.eval.probe import ProbeOptions
 from solo_tase.eval.sgd_probe import SgdProbeOptions
-from solo_tase.settings import ConfigError
+from solo_tase.run_folder import read_run_args
+from solo_tase.settings import SETTINGS, ConfigError, cross_check, doc, integer_from, one_of
 
 SPLITS_ENV = "SOLO_TASE_SPLITS"
+PRESET_DEFAULTS = {"splits": f"${SPLITS_ENV}, else ./reference-splits"}  # filled in when null
+# the EvalRequest fields a preset fixes (an option setting one is refused next to --preset), and
+# those it records
+FIXES = (
+    "protocol",
+    "few_shot",
+    "recipe",
+    "augment",
+    "probe",
+    "sgd",
+    "probe_indices",
+    "val_indices",
+)
+RECORDS = ("preset", "setting")
 GH_SUFFIX = "_gh"  # a method name ending so (simclr_gh, sdclr_gh, bcl_gh): that method + GH
 # Projection heads a preset can give every method (method_kwargs). "config": the shipped
 # configs' projector, the same for every method of a folder (our own tables); "bcl": the head of
@@ -36,7 +56,7 @@ HEADS: dict[str, dict[str, Any]] = {
 }
 
 
-@dataclass(frozen=True)
+@dataclasses.dataclass(frozen=True)
 class MethodRecipe:
     """How a preset pre-trains one method on one benchmark: what differs from its config."""
 
@@ -63,7 +83,7 @@ class MethodRecipe:
         )
 
 
-@dataclass(frozen=True)
+@dataclasses.dataclass(frozen=True)
 class Setting:
     """One evaluation of a preset: its probe images, recipe options and what it reports."""
 
@@ -73,7 +93,7 @@ class Setting:
     sgd: SgdProbeOptions | None = None  # the sdclr-sgd recipe's options for this setting
 
 
-@dataclass(frozen=True)
+@dataclasses.dataclass(frozen=True)
 class Protocol:
     """A preset's choices on one benchmark."""
 
@@ -125,15 +145,15 @@ class Protocol:
         return max(1, len(self.pretrain_splits))
 
 
-@dataclass(frozen=True)
+@dataclasses.dataclass(frozen=True)
 class Preset:
     """A published protocol: its recipe, probe augmentation, aggregation and benchmarks."""
 
     name: str
     paper: str
     code: str  # repository @ commit
-    recipe: str  # pipeline.RECIPES: "adam" (cached features) or "sdclr-sgd" (augmented images)
-    augment: str  # pipeline.AUGMENTS: crop + flip at probe time "none", "one-pass", "every-epoch"
+    recipe: str  # request.RECIPES: "adam" (cached features) or "sdclr-sgd" (augmented images)
+    augment: str  # request.AUGMENTS: crop + flip at probe time "none", "one-pass", "every-epoch"
     aggregate: str  # how per-split / per-file results are combined, in words
     benchmarks: dict[str, Protocol] = field(default_factory=dict)
     probe: ProbeOptions = field(default_factory=ProbeOptions)  # the adam recipe's options
@@ -448,8 +468,10 @@ def request_options(
     root: Path,
     val_set: str | None = None,
 ) -> dict[str, Any]:
-    """The :class:`~solo_tase.eval.pipeline.EvalRequest` fields a preset fixes for one setting
-    (``None``: the first, full-shot) of ``benchmark``; reference files are checked to exist."""
+    """The :class:`~solo_tase.eval.request.EvalRequest` fields a preset records and fixes
+    (``RECORDS`` and ``FIXES``) for one setting (``None``: the first, full-shot) of
+    ``benchmark``; reference files are checked to exist. ``val_set``, the user's held-out set,
+    is only checked to be given where the preset needs it."""
     preset = get_preset(preset_name)
     protocol = preset.protocol(benchmark)
     setting = protocol.setting(setting_name or protocol.settings[0].name)
@@ -458,25 +480,90 @@ def request_options(
             f"--split must be in [1, {protocol.num_splits}] for preset "
             f"'{preset.name}' on {benchmark} (got {split})"
         )
-    options: dict[str, Any] = {
+    val = protocol.val
+    if val is not None and not val.endswith(".npy") and val_set is None:
+        raise ConfigError(
+            f"preset '{preset.name}' on {benchmark} chooses the probe epoch on {val}: pass "
+            "--val-set <folder built from that list>"
+        )
+    return {
         "preset": preset.name,
         "setting": setting.name,
         "protocol": "linear",
+        "few_shot": FewShotOptions(),  # few-shot probes come from the setting's files
         "recipe": preset.recipe,
         "augment": preset.augment,
         "probe": preset.probe,
+        "sgd": setting.sgd or SgdProbeOptions(),
         "probe_indices": tuple(split_file(root, f, split) for f in setting.probe_indices),
+        "val_indices": split_file(root, val, split) if val and val.endswith(".npy") else None,
     }
-    if preset.recipe == "sdclr-sgd":
-        assert setting.sgd is not None and protocol.val is not None
-        options["sgd"] = setting.sgd
-        if protocol.val.endswith(".npy"):
-            options["val_indices"] = split_file(root, protocol.val, split)
-        elif val_set is None:
-            raise ConfigError(
-                f"preset '{preset.name}' on {benchmark} chooses the probe epoch on "
-                f"{protocol.val}: pass --val-set <folder built from that list>"
-            )
-        else:
-            options["val_set"] = val_set
-    return options
+
+
+def benchmark_of_run(checkpoint: Path) -> str:
+    """The benchmark of the run's ``data.dataset`` (args.json beside ``checkpoint``)."""
+    dataset = read_run_args(Path(checkpoint).expanduser())[0]["data"]["dataset"]
+    if dataset not in BENCHMARK_OF_DATASET:
+        raise ConfigError(
+            f"the run's data.dataset is {dataset!r}: pass --benchmark (one of the presets' "
+            f"benchmarks: {sorted({b for p in PRESETS.values() for b in p.benchmarks})})"
+        )
+    return BENCHMARK_OF_DATASET[dataset]
+
+
+@dataclass(frozen=True, config=SETTINGS)
+class PresetChoice:
+    """A published protocol and the choices within it."""
+
+    preset: (
+        Annotated[
+            str,
+            one_of(*sorted(PRESETS)),
+            doc("a published protocol: fixes the probe files, recipe and augmentation"),
+        ]
+        | None
+    ) = None
+    setting: (
+        Annotated[str, doc("the preset's setting (null: full-shot; few-shot: 100-shot, ...)")]
+        | None
+    ) = None
+    split: (
+        Annotated[
+            int,
+            integer_from(1),
+            doc(
+                "the D_i pre-training split of the checkpoint, for split-paired files (SDCLR's S_b)"
+            ),
+        ]
+        | None
+    ) = None
+    benchmark: (
+        Annotated[
+            str,
+            doc("cifar10-lt, cifar100-lt, imagenet100-lt, ... (null: from the run's data.dataset)"),
+        ]
+        | None
+    ) = None
+    splits: (
+        Annotated[Path, doc("folder holding the projects' split folders as sdclr/, bcl/, gh/")]
+        | None
+    ) = None
+
+    @model_validator(mode="after")
+    def _within_a_preset(self) -> Self:
+        chosen = (self.setting, self.split, self.benchmark, self.splits)
+        cross_check(
+            self.preset is not None or all(c is None for c in chosen),
+            "preset",
+            "given: {setting}, {split}, {benchmark} and {splits} choose within a preset "
+            "(add {preset})",
+            self.preset,
+        )
+        return self
+
+    def request(self, checkpoint: Path, val_set: str | None) -> dict[str, Any]:
+        """:func:`request_options` of this choice for the run of ``checkpoint``."""
+        assert self.preset is not None
+        benchmark = self.benchmark or benchmark_of_run(checkpoint)
+        root = self.splits or default_splits_root()
+        return request_options(self.preset, benchmark, self.setting, self.split, root, val_set)

@@ -18,54 +18,68 @@ Because the images are augmented anew every epoch, the backbone runs on the prob
 from __future__ import annotations
 
 import copy
-from dataclasses import dataclass
-from typing import Any
+from typing import Annotated, Any, Self
 
 import torch
 import torch.nn as nn
+from pydantic import model_validator
+from pydantic.dataclasses import dataclass
 from torch.utils.data import DataLoader, Dataset
 
-from solo_tase.settings import require
+from solo_tase.settings import (
+    SETTINGS,
+    Count,
+    Positive,
+    at_least,
+    check,
+    cross_check,
+    doc,
+    one_of,
+    within,
+)
 
 LR_STEPS = ("before_epoch", "after_epoch")
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, config=SETTINGS)
 class SgdProbeOptions:
     """SDCLR's probe recipe (epochs over the probe set, lr per step, batch in images)."""
 
-    epochs: int = 30
-    lr: float = 30.0
-    momentum: float = 0.9
-    weight_decay: float = 0.0
-    batch_size: int = 128
-    milestones: tuple[int, ...] = (10, 20)  # 1-based epochs from which the lr is x gamma
-    gamma: float = 0.1
-    eval_every: int = 1  # epochs between scores on the held-out set (SDCLR's --test_freq)
-    lr_step: str = "before_epoch"  # the MultiStepLR steps before each epoch, or after it
-    select_top_k: int = 1  # the epoch is chosen on top-k held-out accuracy
+    epochs: Annotated[Count, doc("epochs over the probe set")] = 30
+    lr: Annotated[Positive, doc("SGD learning rate")] = 30.0
+    momentum: Annotated[float, within(0, 1, "[)"), doc("SGD momentum")] = 0.9
+    weight_decay: Annotated[float, at_least(0), doc("SGD weight decay")] = 0.0
+    batch_size: Annotated[Count, doc("images per probe step")] = 128
+    milestones: Annotated[
+        tuple[int, ...],
+        check(lambda m: list(m) == sorted(m), "must be increasing epochs"),
+        doc("1-based epochs at which the lr is multiplied by gamma"),
+    ] = (10, 20)
+    gamma: Annotated[float, within(0, 1, "(]"), doc("lr factor at each milestone")] = 0.1
+    eval_every: Annotated[
+        Count, doc("epochs between scores on the held-out set (SDCLR's --test_freq)")
+    ] = 1
+    lr_step: Annotated[
+        str,
+        one_of(*LR_STEPS),
+        doc(
+            "the lr schedule steps before each epoch (SDCLR's CIFAR probe) or after it (its "
+            "ImageNet probe)"
+        ),
+    ] = "before_epoch"
+    select_top_k: Annotated[
+        Count, doc("the epoch is chosen on top-k held-out accuracy (SDCLR's ImageNet probe: 5)")
+    ] = 1
 
-    def validate(self) -> None:
-        """Raise ``ConfigError`` naming the option out of range."""
-        require(self.epochs >= 1, "sgd probe epochs", "an integer >= 1", self.epochs)
-        require(self.lr > 0, "sgd probe lr", "> 0", self.lr)
-        require(self.batch_size >= 1, "sgd probe batch_size", "an integer >= 1", self.batch_size)
-        require(
-            1 <= self.eval_every <= self.epochs,
-            "sgd probe eval_every",
-            f"in [1, {self.epochs}] (the epochs)",
+    @model_validator(mode="after")
+    def _scored(self) -> Self:
+        cross_check(
+            self.eval_every <= self.epochs,
+            "eval_every",
+            f"in [1, {{epochs}}={self.epochs}] (the epochs)",
             self.eval_every,
         )
-        require(
-            list(self.milestones) == sorted(self.milestones),
-            "sgd probe milestones",
-            "increasing epochs",
-            self.milestones,
-        )
-        require(self.lr_step in LR_STEPS, "sgd probe lr_step", f"one of {LR_STEPS}", self.lr_step)
-        require(
-            self.select_top_k >= 1, "sgd probe select_top_k", "an integer >= 1", self.select_top_k
-        )
+        return self
 
     def lr_at(self, epoch: int) -> float:
         """The learning rate during 1-based ``epoch``: x ``gamma`` per milestone reached (the
@@ -78,6 +92,9 @@ class SgdProbeOptions:
     def before(self) -> bool:
         """Whether the scheduler steps before each epoch (SDCLR's CIFAR probe)."""
         return self.lr_step == "before_epoch"
+
+
+SDCLR_CIFAR_PROBE = SgdProbeOptions()  # SDCLR's full-shot CIFAR recipe: the defaults
 
 
 def accuracy(clf: nn.Linear, x: torch.Tensor, y: torch.Tensor, k: int = 1) -> float:
@@ -96,7 +113,7 @@ def fit_sgd_probe(
     val_x: torch.Tensor,
     val_y: torch.Tensor,
     num_classes: int,
-    options: SgdProbeOptions = SgdProbeOptions(),
+    options: SgdProbeOptions = SDCLR_CIFAR_PROBE,
     *,
     seed: int = 0,
     device: torch.device = _CPU,
@@ -106,7 +123,6 @@ def fit_sgd_probe(
     images (yielding ``(image, label)``); return the probe of the epoch with the best top-k
     accuracy (k = ``options.select_top_k``) on ``val_x`` [M, D] / ``val_y`` [M] and
     ``{"best_epoch", "val_accuracy", "val_curve"}`` (that accuracy, %)."""
-    options.validate()
     backbone = backbone.eval().to(device)  # frozen, BatchNorms in eval mode
     for p in backbone.parameters():
         p.requires_grad_(False)

@@ -19,7 +19,7 @@ augment the probe set (crop + flip) use :meth:`EvalTransform.build_augmented`.
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -99,6 +99,29 @@ class EvalTransform:
         return T.Compose(
             [crop, T.RandomHorizontalFlip(), T.ToTensor(), T.Normalize(self.mean, self.std)]
         )
+
+
+@dataclass(frozen=True)
+class Views:
+    """The transforms of one evaluation and their descriptions (cache keys, metrics.json):
+    every set through ``test``; the probe trains on ``train`` (``test``, or crop + flip:
+    ``augmented``)."""
+
+    test: Callable[[Any], Any]
+    test_description: str
+    train: Callable[[Any], Any]
+    train_description: str
+    augmented: bool
+
+
+def evaluation_views(args: Mapping[str, Any], resize: int | None, augment: bool) -> Views:
+    """The :class:`Views` of a run's ``args``: ``augment`` trains the probe on crop + flip."""
+    transform = eval_transform(args, resize)
+    test, described = transform.build(), transform.describe()
+    if not augment:
+        return Views(test, described, test, described, augmented=False)
+    train = transform.build_augmented()
+    return Views(test, described, train, transform.describe_augmented(), augmented=True)
 
 
 def eval_transform(args: Mapping[str, Any], resize: int | None = None) -> EvalTransform:

@@ -10,7 +10,7 @@ from pathlib import Path
 from typing import Any
 
 from solo_tase.data.manifest import MANIFEST_NAME, Manifest
-from solo_tase.eval.pipeline import resolve_manifest
+from solo_tase.eval.plan import resolve_manifest
 from solo_tase.utils.documents import dotted
 
 

@@ -230,3 +230,27 @@ def test_cifar_held_out_set_overlapping_the_probe_set_is_refused(tmp_path, monke
     assert "--val-set cifar10 shares images with the probe images (50 of the 50" in (
         capsys.readouterr().err
     )
+
+
+@pytest.mark.parametrize(
+    "extra, message",
+    [
+        (
+            ["--shots", "2", "--fraction", "0.5"],
+            "--fraction must be left out when --shots is given",
+        ),
+        (["--augment", "every-epoch"], "--augment must be none or one-pass unless --recipe is"),
+        (["--recipe", "sdclr-sgd", "--augment", "every-epoch"], "--val-set must be a held-out set"),
+        (["--recipe", "sdclr-sgd"], "--recipe must be adam unless --protocol is linear and"),
+        (["--lr-min", "1"], "--lr-min must be in (0, --lr=0.01] (got 1.0)"),
+        (["--sgd-eval-every", "99"], "--sgd-eval-every must be in [1, --sgd-epochs=30]"),
+        (["--seeds", "1", "1"], "--seeds must be one or more distinct integers >= 0"),
+    ],
+)
+def test_bad_options_are_refused_before_any_work_naming_the_option(
+    folders, tmp_path, capsys, extra, message
+):
+    """The records' field and cross-field rules, generated into the command line."""
+    assert main(eval_cmd(folders, "--out", str(tmp_path / "res"), *extra)) == 2
+    assert message in capsys.readouterr().err
+    assert not (tmp_path / "res").exists()

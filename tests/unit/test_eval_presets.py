@@ -14,10 +14,12 @@ from solo_tase.cli.main import main
 from solo_tase.eval.presets import (
     BCL,
     DEFAULT_PRESET,
+    FIXES,
     GH,
     MISSING_FROM_RELEASE,
     SDCLR,
     PRESETS,
+    RECORDS,
     get_preset,
     request_options,
     split_file,
@@ -129,6 +131,16 @@ def test_options_point_at_the_published_files():
         request_options("sdclr", "imagenet100-lt", None, None, REFERENCE)
     gh = request_options("gh", "cifar100-lt", None, None, REFERENCE)
     assert gh["probe_indices"] == () and gh["augment"] == "one-pass"
+
+
+@needs_reference
+def test_a_preset_returns_exactly_the_fields_it_records_and_fixes():
+    for preset, benchmark, setting in [
+        ("bcl", "cifar100-lt", "50-shot"),
+        ("sdclr", "cifar10-lt", "1%"),
+    ]:
+        options = request_options(preset, benchmark, setting, 1, REFERENCE)
+        assert list(options) == [*RECORDS, *FIXES]
 
 
 @needs_reference
@@ -322,3 +334,9 @@ def test_docs_name_the_real_sources_and_how_the_official_code_normalises():
         assert "bash_scripts/cifar-LT-BCL.sh" not in text
         assert "un-normalised `ToTensor`" not in text and "does not normalise" not in text
         assert "ImageNet's mean and std" in text
+
+
+def test_sgd_options_are_options_of_their_own_and_fixed_by_the_sdclr_preset(fake, capsys):
+    cmd = preset_cmd(fake, "sgd", "--preset", "sdclr", "--sgd-lr", "3", "--sgd-epochs", "2")
+    assert main(cmd) == 2
+    assert "--preset sdclr fixes ['--sgd-epochs', '--sgd-lr']" in capsys.readouterr().err

@@ -9,7 +9,7 @@ import torch.nn as nn
 from torch.utils.data import TensorDataset
 
 from solo_tase.eval.sgd_probe import SgdProbeOptions, accuracy, fit_sgd_probe
-from solo_tase.settings import ConfigError
+from solo_tase.settings import ConfigError, parse
 
 
 def test_lr_steps_like_sdclrs_multisteplr_stepped_before_each_epoch():
@@ -59,17 +59,17 @@ def test_the_epoch_is_chosen_on_the_asked_top_k(monkeypatch):
 @pytest.mark.parametrize(
     "opts, key",
     [
-        (SgdProbeOptions(epochs=0), "epochs"),
-        (SgdProbeOptions(lr=0), "lr"),
-        (SgdProbeOptions(eval_every=40), "eval_every"),
-        (SgdProbeOptions(milestones=(20, 10)), "milestones"),
-        (SgdProbeOptions(lr_step="never"), "lr_step"),
-        (SgdProbeOptions(select_top_k=0), "select_top_k"),
+        ({"epochs": 0}, "epochs"),
+        ({"lr": 0}, "lr"),
+        ({"eval_every": 40}, "eval_every"),
+        ({"milestones": (20, 10)}, "milestones"),
+        ({"lr_step": "never"}, "lr_step"),
+        ({"select_top_k": 0}, "select_top_k"),
     ],
 )
 def test_bad_options_name_the_option(opts, key):
     with pytest.raises(ConfigError, match=key):
-        opts.validate()
+        parse(SgdProbeOptions, opts, "sgd.")
 
 
 def blobs(n: int, seed: int) -> tuple[torch.Tensor, torch.Tensor]:
