@@ -90,9 +90,10 @@ def eval_request(args: argparse.Namespace) -> EvalRequest:
     }
     fixed = preset_fixes(args, top)
     fill: dict[str, Any] = {"num_workers": NUM_WORKERS, "cache_dir": default_cache_dir()}
+    data = {**fill, **top, **records, **fixed}
     if from_arguments(RunOptions, args).no_cache:
-        fill["cache_dir"] = None
-    return parse(EvalRequest, {**fill, **top, **records, **fixed}, "--")
+        data["cache_dir"] = None  # even next to --cache-dir
+    return parse(EvalRequest, data, "--")
 
 
 def preset_fixes(args: argparse.Namespace, top: dict[str, Any]) -> dict[str, Any]:

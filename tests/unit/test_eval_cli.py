@@ -254,3 +254,17 @@ def test_bad_options_are_refused_before_any_work_naming_the_option(
     assert main(eval_cmd(folders, "--out", str(tmp_path / "res"), *extra)) == 2
     assert message in capsys.readouterr().err
     assert not (tmp_path / "res").exists()
+
+
+def test_no_cache_wins_over_a_cache_dir(folders, tmp_path):
+    from solo_tase.cli.eval import eval_request
+    from solo_tase.cli.main import build_parser
+
+    argv = eval_cmd(folders, "--no-cache")
+    assert eval_request(build_parser().parse_args(argv)).cache_dir is None
+    argv = eval_cmd(folders)
+    req = eval_request(build_parser().parse_args(argv))
+    assert (req.cache_dir, req.num_workers) == (folders["cache"], 0)
+    i = argv.index("--num-workers")
+    default = eval_request(build_parser().parse_args(argv[:i] + argv[i + 2 :]))
+    assert default.num_workers == 4  # the command's default (the record's is 0)
