@@ -14,6 +14,7 @@ import torch
 import torch.nn as nn
 import torchvision
 
+from solo_tase.errors import InputError
 from solo_tase.solo_compat import INSTALL_HINT, solo_available
 from solo_tase.run_folder import read_run_args
 from solo_tase.utils.hashing import sha256_file
@@ -57,11 +58,11 @@ def build_backbone(args: Mapping[str, Any], use_solo: bool | None = None) -> nn.
     factories = backbone_factories(use_solo)
     if name not in factories:
         if use_solo:
-            raise ValueError(
+            raise InputError(
                 f"unknown backbone '{name}' (backbone.name in args.json); "
                 f"solo-learn's registry has {sorted(factories)}"
             )
-        raise ValueError(
+        raise InputError(
             f"backbone '{name}' needs solo-learn's backbone registry; without "
             f"solo-learn only {sorted(factories)} can be built. {INSTALL_HINT}"
         )
@@ -80,19 +81,19 @@ def backbone_state_dict(path: Path) -> dict[str, torch.Tensor]:
         ckpt = torch.load(path, map_location="cpu", weights_only=True)
     except (pickle.UnpicklingError, RuntimeError, EOFError) as err:
         first = str(err).strip().splitlines()[0] if str(err).strip() else type(err).__name__
-        raise ValueError(
+        raise InputError(
             f"cannot read {path} with torch.load(weights_only=True): {first}. Only files of "
             "tensors and plain values are read (solo-learn .ckpt files and zoo weights files are)"
         ) from None
     state = ckpt.get("state_dict") if isinstance(ckpt, Mapping) else None
     if not isinstance(state, Mapping):
-        raise ValueError(
+        raise InputError(
             f"{path} has no 'state_dict': expected a solo-learn checkpoint or a zoo "
             "weights file {'state_dict': {'backbone.<name>': tensor, ...}}"
         )
     out = {k[len(STATE_PREFIX) :]: v for k, v in state.items() if k.startswith(STATE_PREFIX)}
     if not out:
-        raise ValueError(
+        raise InputError(
             f"{path}: no 'backbone.*' key in its state_dict (first keys: "
             f"{list(state)[:5]}); it is not a solo-learn checkpoint"
         )
@@ -119,7 +120,7 @@ def load_strict(model: nn.Module, state: Mapping[str, torch.Tensor], path: Path,
             )
             if items
         )
-        raise ValueError(
+        raise InputError(
             f"{path} does not fit the '{name}' backbone that its args.json "
             f"describes ({problems}); check that args.json belongs to this checkpoint"
         )

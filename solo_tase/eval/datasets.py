@@ -8,13 +8,16 @@ train split, the test set the test split). Never downloads.
 from __future__ import annotations
 
 import hashlib
+import os
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
-from torch.utils.data import Dataset
+from torch.utils.data import Dataset, Subset
 from torchvision.datasets import CIFAR10, CIFAR100, ImageFolder
+
+from solo_tase.errors import ConfigError, InputError
 
 TORCHVISION_SETS: dict[str, type[CIFAR10]] = {"cifar10": CIFAR10, "cifar100": CIFAR100}
 
@@ -29,6 +32,21 @@ class EvalSet:
     description: str  # what it is and where (metrics.json ``inputs``)
     identity: str  # sha256 of (relative path, label, bytes) per image: same data, same identity
     cache_key: str  # identity plus modification times (feature cache)
+    image_ids: np.ndarray  # [N] str: equal for the same image (a file's resolved path, links
+    # followed; a CIFAR image's position in its split)
+
+    def subset(self, positions: np.ndarray, name: str, key: str) -> EvalSet:
+        """The images at ``positions`` [K] (named ``name``; ``key`` identifies the choice in the
+        feature cache, e.g. the SHA-256 of the index file)."""
+        return EvalSet(
+            dataset=Subset(self.dataset, positions.tolist()),
+            classes=self.classes,
+            targets=self.targets[positions],
+            description=f"{self.description}[{name}]",
+            identity=self.identity,
+            cache_key=f"{self.cache_key}:{key}",
+            image_ids=self.image_ids[positions],
+        )
 
 
 def open_set(
@@ -49,12 +67,19 @@ def open_set(
     return found
 
 
+def open_sets(
+    specs: Sequence[tuple[str, str, Callable | None]], data_root: Path | None
+) -> list[EvalSet]:
+    """The sets named by ``(spec, role, transform)`` triples (see :func:`open_set`), in order."""
+    return [open_set(spec, role=role, data_root=data_root, transform=t) for spec, role, t in specs]
+
+
 def require_every_class(targets: np.ndarray, classes: Sequence[str], what: str) -> None:
-    """Raise ``ValueError`` naming the classes of ``classes`` without any label in ``targets``."""
+    """Raise ``InputError`` naming the classes of ``classes`` without any label in ``targets``."""
     counts = np.bincount(targets, minlength=len(classes))
     empty = [classes[int(i)] for i in np.flatnonzero(counts == 0)]
     if empty:
-        raise ValueError(
+        raise InputError(
             f"{what} has no images of class(es) {empty[:10]}: every class needs "
             "images (add them, or remove the class from every set and the manifest)"
         )
@@ -62,6 +87,7 @@ def require_every_class(targets: np.ndarray, classes: Sequence[str], what: str) 
 
 def _image_folder(path: Path, transform: Callable | None) -> EvalSet:
     ds = ImageFolder(str(path), transform=transform, allow_empty=True)
+    ids = np.array([os.path.realpath(file) for file, _ in ds.samples], dtype=str)
     listing, times = hashlib.sha256(), hashlib.sha256()
     for file, label in ds.samples:
         st = Path(file).stat()
@@ -75,6 +101,7 @@ def _image_folder(path: Path, transform: Callable | None) -> EvalSet:
         description=str(path),
         identity=identity,
         cache_key=f"{identity}:{times.hexdigest()}",
+        image_ids=ids,
     )
 
 
@@ -83,7 +110,7 @@ def _torchvision(
 ) -> EvalSet:
     cls = TORCHVISION_SETS[name]
     if data_root is None:
-        raise ValueError(f"{name} needs --data-root: the folder that holds {cls.base_folder}")
+        raise ConfigError(f"{name} needs --data-root: the folder that holds {cls.base_folder}")
     try:
         ds = cls(str(data_root), train=train, transform=transform, download=False)
     except RuntimeError:
@@ -102,4 +129,7 @@ def _torchvision(
         description=f"{name}:{split}@{Path(data_root).resolve()}",
         identity=identity,
         cache_key=identity,
+        image_ids=np.char.add(
+            f"{name}:{split}:{identity[:16]}#", np.arange(len(targets)).astype(str)
+        ),
     )

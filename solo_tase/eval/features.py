@@ -22,6 +22,8 @@ from rich.console import Console
 from rich.progress import track
 from torch.utils.data import DataLoader, Dataset
 
+from solo_tase.errors import ConfigError, InputError
+from solo_tase.eval.datasets import EvalSet
 from solo_tase.utils.atomic import write_file_atomically
 
 FEATURES_VERSION = 1
@@ -46,7 +48,7 @@ def resolve_device(device: str) -> torch.device:
     if device == "auto":
         return torch.device("cuda" if torch.cuda.is_available() else "cpu")
     if device.startswith("cuda") and not torch.cuda.is_available():
-        raise ValueError(f"--device {device}: no CUDA GPU is available here (use --device cpu)")
+        raise ConfigError(f"--device {device}: no CUDA GPU is available here (use --device cpu)")
     return torch.device(device)
 
 
@@ -75,7 +77,7 @@ def extract_features(
     ):
         out = model(images.to(device, non_blocking=True))
         if out.ndim != 2:
-            raise ValueError(
+            raise InputError(
                 f"the backbone returned features of shape {tuple(out.shape)}; "
                 "expected [batch, dim] (a pooled backbone without its head)"
             )
@@ -119,3 +121,47 @@ def cached_features(
         path, lambda tmp: torch.save({"key": dict(parts), "x": feats.x, "y": feats.y}, tmp)
     )
     return feats, False
+
+
+@dataclass(frozen=True)
+class Extractor:
+    """Features of evaluation sets through one frozen backbone: batched, cached, logged."""
+
+    model: nn.Module
+    checkpoint_sha256: str
+    device: torch.device
+    batch_size: int
+    num_workers: int
+    cache_dir: Path | None
+    log: Callable[[str], None]
+
+    def __call__(
+        self, data: EvalSet, role: str, transform: str, seed: int | None = None
+    ) -> Features:
+        """Features of ``data`` (whose dataset applies the transform ``transform`` describes);
+        a random transform is drawn from ``seed``, which is then part of the cache key."""
+        parts = {
+            "checkpoint_sha256": self.checkpoint_sha256,
+            "transform": transform,
+            "data": data.cache_key,
+            "device": self.device.type,
+        }
+        if seed is not None:
+            parts["augmentation_seed"] = str(seed)
+
+        def compute() -> Features:
+            with torch.random.fork_rng(devices=[]):
+                torch.manual_seed(seed or 0)
+                return extract_features(
+                    self.model,
+                    data.dataset,
+                    device=self.device,
+                    batch_size=self.batch_size,
+                    num_workers=self.num_workers,
+                    description=f"{role} features",
+                )
+
+        feats, hit = cached_features(self.cache_dir, parts, compute)
+        shape = tuple(feats.x.shape)
+        self.log(f"{'cached' if hit else 'extracted'} features {shape} of {data.description}")
+        return feats

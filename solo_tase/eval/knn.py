@@ -9,25 +9,29 @@ breaks it (docs/developing.md). faiss would add nothing at probe-set sizes.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from typing import Annotated
 
 import torch
 import torch.nn.functional as F
+from pydantic.dataclasses import dataclass
 
-from solo_tase.settings import require
+from solo_tase.settings import SETTINGS, Count, Positive, doc, flag, require
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, config=SETTINGS)
 class KnnOptions:
     """Number of neighbours and softmax temperature of the votes."""
 
-    k: int = 20
-    temperature: float = 0.07
+    k: Annotated[Count, doc("neighbours")] = 20
+    temperature: Annotated[Positive, doc("vote weight exp(cosine / T)")] = 0.07
 
-    def validate(self, num_train: int) -> None:
-        """Raise ``ConfigError`` naming the option out of range for ``num_train`` probe images."""
-        require(1 <= self.k <= num_train, "--k", f"in [1, {num_train}] (the probe images)", self.k)
-        require(self.temperature > 0, "--temperature", "> 0", self.temperature)
+
+KNN = KnnOptions()  # solo-learn's defaults
+
+
+def check_neighbours(options: KnnOptions, num_train: int) -> None:
+    """``ConfigError`` unless ``k`` is at most ``num_train``, the probe images of a run."""
+    require(options.k <= num_train, flag("k"), f"in [1, {num_train}] (the probe images)", options.k)
 
 
 @torch.no_grad()
@@ -36,11 +40,11 @@ def knn_predict(
     train_y: torch.Tensor,
     test_x: torch.Tensor,
     num_classes: int,
-    options: KnnOptions = KnnOptions(),
+    options: KnnOptions = KNN,
     chunk_size: int = 1024,
 ) -> torch.Tensor:
     """Predicted labels [M] of ``test_x`` [M, D] from ``train_x`` [N, D], ``train_y`` [N]."""
-    options.validate(len(train_x))
+    check_neighbours(options, len(train_x))
     train = F.normalize(train_x, dim=1)
     preds = []
     for chunk in F.normalize(test_x, dim=1).split(chunk_size):

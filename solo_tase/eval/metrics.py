@@ -16,6 +16,7 @@ from dataclasses import dataclass
 import numpy as np
 from sklearn.metrics import confusion_matrix
 
+from solo_tase.errors import InputError
 from solo_tase.data.profiles import GROUPS
 
 HEADLINE = ("all", *GROUPS, "std")
@@ -43,7 +44,7 @@ def group_metrics(pred: np.ndarray, target: np.ndarray, groups: Sequence[str]) -
     cm = confusion_matrix(np.asarray(target), np.asarray(pred), labels=np.arange(num_classes))
     support = cm.sum(axis=1)
     if (support == 0).any():
-        raise ValueError(
+        raise InputError(
             f"the test set has no images of classes "
             f"{np.flatnonzero(support == 0).tolist()[:10]}: per-class accuracy needs "
             "every class"
@@ -53,7 +54,7 @@ def group_metrics(pred: np.ndarray, target: np.ndarray, groups: Sequence[str]) -
     for name in GROUPS:
         members = [c for c, g in enumerate(groups) if g == name]
         if not members:
-            raise ValueError(
+            raise InputError(
                 f"no class is in the '{name}' group of the manifest: Many/Medium/Few "
                 "need all three groups (use the long-tailed pre-training manifest)"
             )

@@ -10,41 +10,40 @@ same classifier.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from typing import Annotated, Self
 
 import torch
 import torch.nn as nn
+from pydantic import model_validator
+from pydantic.dataclasses import dataclass
 from torch.optim.lr_scheduler import CosineAnnealingLR, ExponentialLR, LRScheduler
 
-from solo_tase.settings import require
+from solo_tase.settings import SETTINGS, Count, Positive, at_least, cross_check, doc, one_of
 
 LR_SCHEDULES = ("exponential", "cosine")
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, config=SETTINGS)
 class ProbeOptions:
-    """Linear-probe recipe (learning rates per step, epochs over the probe set, batch in images)."""
+    """The linear probe of the adam recipe (learning rates per step, epochs over the probe set,
+    batch in images)."""
 
-    epochs: int = 500
-    lr: float = 1e-2
-    lr_min: float = 1e-6
-    lr_schedule: str = "exponential"
-    weight_decay: float = 5e-6
-    batch_size: int = 1000
+    epochs: Annotated[Count, doc("epochs over the probe set")] = 500
+    lr: Annotated[Positive, doc("Adam learning rate of the first epoch")] = 1e-2
+    lr_min: Annotated[Positive, doc("learning rate after the last epoch")] = 1e-6
+    lr_schedule: Annotated[str, one_of(*LR_SCHEDULES), doc("per-epoch decay from lr to lr_min")] = (
+        "exponential"
+    )
+    weight_decay: Annotated[float, at_least(0), doc("Adam weight decay")] = 5e-6
+    batch_size: Annotated[Count, doc("images per probe step")] = 1000
 
-    def validate(self) -> None:
-        """Raise ``ConfigError`` naming the command-line option that is out of range."""
-        require(self.epochs >= 1, "--epochs", "an integer >= 1", self.epochs)
-        require(self.lr > 0, "--lr", "> 0", self.lr)
-        require(0 < self.lr_min <= self.lr, "--lr-min", f"in (0, --lr={self.lr}]", self.lr_min)
-        require(
-            self.lr_schedule in LR_SCHEDULES,
-            "--lr-schedule",
-            f"one of {LR_SCHEDULES}",
-            self.lr_schedule,
-        )
-        require(self.weight_decay >= 0, "--weight-decay", ">= 0", self.weight_decay)
-        require(self.batch_size >= 1, "--batch-size", "an integer >= 1", self.batch_size)
+    @model_validator(mode="after")
+    def _decays(self) -> Self:
+        cross_check(self.lr_min <= self.lr, "lr_min", f"in (0, {{lr}}={self.lr:g}]", self.lr_min)
+        return self
+
+
+BCL_PROBE = ProbeOptions()  # BCL's recipe: the defaults
 
 
 def make_scheduler(optimizer: torch.optim.Optimizer, options: ProbeOptions) -> LRScheduler:
@@ -59,11 +58,10 @@ def fit_linear_probe(
     x: torch.Tensor,
     y: torch.Tensor,
     num_classes: int,
-    options: ProbeOptions = ProbeOptions(),
+    options: ProbeOptions = BCL_PROBE,
     seed: int = 0,
 ) -> nn.Linear:
     """Train ``nn.Linear(D, num_classes)`` on features ``x`` [N, D] and labels ``y`` [N]."""
-    options.validate()
     with torch.random.fork_rng(devices=[]):
         torch.manual_seed(seed)
         clf = nn.Linear(x.size(1), num_classes)
@@ -87,7 +85,7 @@ def linear_probe_predict(
     train_y: torch.Tensor,
     test_x: torch.Tensor,
     num_classes: int,
-    options: ProbeOptions = ProbeOptions(),
+    options: ProbeOptions = BCL_PROBE,
     seed: int = 0,
 ) -> torch.Tensor:
     """Predicted labels [M] of ``test_x`` [M, D] by a probe fitted on ``train_x`` / ``train_y``."""

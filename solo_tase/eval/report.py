@@ -11,6 +11,7 @@ from typing import Any
 
 from matplotlib.figure import Figure
 
+from solo_tase.errors import InputError
 from solo_tase.data.plot import GROUP_COLOURS
 from solo_tase.data.profiles import GROUPS
 from solo_tase.eval.pipeline import METRICS_SCHEMA
@@ -98,7 +99,7 @@ def load_metrics(path: str | Path) -> dict[str, Any]:
         METRICS_FILE,
     )
     if not isinstance(doc, dict) or doc.get("schema") != METRICS_SCHEMA:
-        raise ValueError(
+        raise InputError(
             f"{file} is not a {METRICS_SCHEMA} document (schema "
             f"{doc.get('schema') if isinstance(doc, dict) else None!r})"
         )
@@ -106,7 +107,7 @@ def load_metrics(path: str | Path) -> dict[str, Any]:
 
 
 def check_comparable(runs: Sequence[tuple[str, Mapping[str, Any]]]) -> None:
-    """Raise ``ValueError`` unless every run used the same manifest, groups and protocol."""
+    """Raise ``InputError`` unless every run used the same manifest, groups and protocol."""
     ref_name, ref = runs[0]
     ref_groups = [(c["class"], c["group"]) for c in ref["per_class"]]
     for name, doc in runs[1:]:
@@ -114,7 +115,7 @@ def check_comparable(runs: Sequence[tuple[str, Mapping[str, Any]]]) -> None:
             doc["inputs"]["manifest_checksum"] != ref["inputs"]["manifest_checksum"]
             or [(c["class"], c["group"]) for c in doc["per_class"]] != ref_groups
         ):
-            raise ValueError(
+            raise InputError(
                 f"{name} and {ref_name} were evaluated against different manifests "
                 f"({doc['inputs']['manifest']} vs {ref['inputs']['manifest']}): "
                 "their Many/Medium/Few numbers are not comparable"
@@ -128,7 +129,7 @@ def check_comparable(runs: Sequence[tuple[str, Mapping[str, Any]]]) -> None:
             diff = ", ".join(
                 f"{k}: {doc['protocol'].get(k)!r} vs {ref['protocol'].get(k)!r}" for k in keys
             )
-            raise ValueError(
+            raise InputError(
                 f"{name} and {ref_name} used different protocols ({diff}): "
                 "re-evaluate them with the same options"
             )

@@ -5,8 +5,11 @@ SDCLR's ``train_cifar.py --fixbn --fixto layer4`` trains only the final ``fc`` (
 N(0, 0.01), bias 0) of a frozen network whose BatchNorms stay in eval mode, with SGD (momentum
 0.9, weight decay 0, lr 30, batch 128) on random-crop + flip images, for 30 epochs (few-shot: 100),
 the learning rate x0.1 at epochs 10 and 20 (few-shot: 40 and 60; its ``MultiStepLR`` is stepped
-before each 1-based epoch, so epoch 10 already runs at lr 3). Every ``eval_every`` epochs the probe
-is scored on the held-out ``valIdxList``; the best-scoring epoch's probe is the one tested.
+before each 1-based epoch, so epoch 10 already runs at lr 3: ``lr_step="before_epoch"``). Every
+``eval_every`` epochs the probe is scored on the held-out ``valIdxList`` (top-1); the best-scoring
+epoch's probe is the one tested. SDCLR's ``train_imagenet.py`` steps its scheduler after each
+epoch (``lr_step="after_epoch"``: the lr drops from epoch 11 and 21) and picks the epoch on top-5
+held-out accuracy (``select_top_k=5``).
 
 Because the images are augmented anew every epoch, the backbone runs on the probe set every epoch
 (no feature cache). Initialisation, shuffling and augmentations draw from the given seed only.
@@ -15,56 +18,90 @@ Because the images are augmented anew every epoch, the backbone runs on the prob
 from __future__ import annotations
 
 import copy
-from dataclasses import dataclass
-from typing import Any
+from typing import Annotated, Any, Self
 
 import torch
 import torch.nn as nn
+from pydantic import model_validator
+from pydantic.dataclasses import dataclass
 from torch.utils.data import DataLoader, Dataset
 
-from solo_tase.settings import require
+from solo_tase.settings import (
+    SETTINGS,
+    Count,
+    Positive,
+    at_least,
+    check,
+    cross_check,
+    doc,
+    one_of,
+    within,
+)
+
+LR_STEPS = ("before_epoch", "after_epoch")
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, config=SETTINGS)
 class SgdProbeOptions:
     """SDCLR's probe recipe (epochs over the probe set, lr per step, batch in images)."""
 
-    epochs: int = 30
-    lr: float = 30.0
-    momentum: float = 0.9
-    weight_decay: float = 0.0
-    batch_size: int = 128
-    milestones: tuple[int, ...] = (10, 20)  # 1-based epochs from which the lr is x gamma
-    gamma: float = 0.1
-    eval_every: int = 1  # epochs between scores on the held-out set (SDCLR's --test_freq)
+    epochs: Annotated[Count, doc("epochs over the probe set")] = 30
+    lr: Annotated[Positive, doc("SGD learning rate")] = 30.0
+    momentum: Annotated[float, within(0, 1, "[)"), doc("SGD momentum")] = 0.9
+    weight_decay: Annotated[float, at_least(0), doc("SGD weight decay")] = 0.0
+    batch_size: Annotated[Count, doc("images per probe step")] = 128
+    milestones: Annotated[
+        tuple[int, ...],
+        check(lambda m: list(m) == sorted(m), "must be increasing epochs"),
+        doc("1-based epochs at which the lr is multiplied by gamma"),
+    ] = (10, 20)
+    gamma: Annotated[float, within(0, 1, "(]"), doc("lr factor at each milestone")] = 0.1
+    eval_every: Annotated[
+        Count, doc("epochs between scores on the held-out set (SDCLR's --test_freq)")
+    ] = 1
+    lr_step: Annotated[
+        str,
+        one_of(*LR_STEPS),
+        doc(
+            "the lr schedule steps before each epoch (SDCLR's CIFAR probe) or after it (its "
+            "ImageNet probe)"
+        ),
+    ] = "before_epoch"
+    select_top_k: Annotated[
+        Count, doc("the epoch is chosen on top-k held-out accuracy (SDCLR's ImageNet probe: 5)")
+    ] = 1
 
-    def validate(self) -> None:
-        """Raise ``ConfigError`` naming the option out of range."""
-        require(self.epochs >= 1, "sgd probe epochs", "an integer >= 1", self.epochs)
-        require(self.lr > 0, "sgd probe lr", "> 0", self.lr)
-        require(self.batch_size >= 1, "sgd probe batch_size", "an integer >= 1", self.batch_size)
-        require(
-            1 <= self.eval_every <= self.epochs,
-            "sgd probe eval_every",
-            f"in [1, {self.epochs}] (the epochs)",
+    @model_validator(mode="after")
+    def _scored(self) -> Self:
+        cross_check(
+            self.eval_every <= self.epochs,
+            "eval_every",
+            f"in [1, {{epochs}}={self.epochs}] (the epochs)",
             self.eval_every,
         )
-        require(
-            list(self.milestones) == sorted(self.milestones),
-            "sgd probe milestones",
-            "increasing epochs",
-            self.milestones,
-        )
+        return self
 
     def lr_at(self, epoch: int) -> float:
-        """The learning rate during 1-based ``epoch``."""
-        return self.lr * self.gamma ** sum(1 for m in self.milestones if m <= epoch)
+        """The learning rate during 1-based ``epoch``: x ``gamma`` per milestone reached (the
+        milestone epoch itself included with ``lr_step="before_epoch"``, from the next one with
+        ``"after_epoch"``)."""
+        passed = sum(1 for m in self.milestones if m < epoch or (m == epoch and self.before))
+        return self.lr * self.gamma**passed
+
+    @property
+    def before(self) -> bool:
+        """Whether the scheduler steps before each epoch (SDCLR's CIFAR probe)."""
+        return self.lr_step == "before_epoch"
 
 
-def accuracy(clf: nn.Linear, x: torch.Tensor, y: torch.Tensor) -> float:
-    """Top-1 accuracy (%) of ``clf`` on features ``x`` [N, D], labels ``y`` [N]."""
+SDCLR_CIFAR_PROBE = SgdProbeOptions()  # SDCLR's full-shot CIFAR recipe: the defaults
+
+
+def accuracy(clf: nn.Linear, x: torch.Tensor, y: torch.Tensor, k: int = 1) -> float:
+    """Top-``k`` accuracy (%) of ``clf`` on features ``x`` [N, D], labels ``y`` [N]."""
     with torch.no_grad():
-        return 100.0 * float((clf(x).argmax(dim=1) == y).float().mean())
+        top = clf(x).topk(min(k, clf.out_features), dim=1).indices
+        return 100.0 * float((top == y[:, None]).any(dim=1).float().mean())
 
 
 _CPU = torch.device("cpu")  # the default device of fit_sgd_probe
@@ -76,16 +113,16 @@ def fit_sgd_probe(
     val_x: torch.Tensor,
     val_y: torch.Tensor,
     num_classes: int,
-    options: SgdProbeOptions = SgdProbeOptions(),
+    options: SgdProbeOptions = SDCLR_CIFAR_PROBE,
     *,
     seed: int = 0,
     device: torch.device = _CPU,
     num_workers: int = 0,
 ) -> tuple[nn.Linear, dict[str, Any]]:
     """Train ``nn.Linear(D, num_classes)`` on ``backbone``'s features of the augmented ``train``
-    images (yielding ``(image, label)``); return the probe of the epoch with the best accuracy on
-    ``val_x`` [M, D] / ``val_y`` [M] and ``{"best_epoch", "val_accuracy", "val_curve"}``."""
-    options.validate()
+    images (yielding ``(image, label)``); return the probe of the epoch with the best top-k
+    accuracy (k = ``options.select_top_k``) on ``val_x`` [M, D] / ``val_y`` [M] and
+    ``{"best_epoch", "val_accuracy", "val_curve"}`` (that accuracy, %)."""
     backbone = backbone.eval().to(device)  # frozen, BatchNorms in eval mode
     for p in backbone.parameters():
         p.requires_grad_(False)
@@ -124,7 +161,7 @@ def fit_sgd_probe(
                 loss_fn(clf(feats), labels.to(device)).backward()
                 optimizer.step()
             if epoch % options.eval_every == 0:
-                acc = accuracy(clf.eval(), val_x, val_y)
+                acc = accuracy(clf.eval(), val_x, val_y, options.select_top_k)
                 curve.append((epoch, acc))
                 if acc > best[0]:
                     best = (acc, epoch, copy.deepcopy(clf.state_dict()))

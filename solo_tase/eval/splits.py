@@ -14,6 +14,7 @@ from typing import Any
 
 import numpy as np
 
+from solo_tase.errors import InputError
 from solo_tase.eval.report import (
     TABLE_COLUMNS,
     check_comparable,
@@ -57,7 +58,7 @@ def split_table(folders: Sequence[Path]) -> str:
     names = list(methods[0][1])
     for folder, docs in methods[1:]:
         if list(docs) != names:
-            raise ValueError(
+            raise InputError(
                 f"{folder} has results for {list(docs)} but {methods[0][0]} for "
                 f"{names}: compare methods over the same splits"
             )

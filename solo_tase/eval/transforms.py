@@ -19,11 +19,13 @@ augment the probe set (crop + flip) use :meth:`EvalTransform.build_augmented`.
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
 from torchvision import transforms as T
+
+from solo_tase.errors import ConfigError, InputError
 
 IMAGENET_MEAN = (0.485, 0.456, 0.406)
 IMAGENET_STD = (0.229, 0.224, 0.225)
@@ -99,6 +101,29 @@ class EvalTransform:
         )
 
 
+@dataclass(frozen=True)
+class Views:
+    """The transforms of one evaluation and their descriptions (cache keys, metrics.json):
+    every set through ``test``; the probe trains on ``train`` (``test``, or crop + flip:
+    ``augmented``)."""
+
+    test: Callable[[Any], Any]
+    test_description: str
+    train: Callable[[Any], Any]
+    train_description: str
+    augmented: bool
+
+
+def evaluation_views(args: Mapping[str, Any], resize: int | None, augment: bool) -> Views:
+    """The :class:`Views` of a run's ``args``: ``augment`` trains the probe on crop + flip."""
+    transform = eval_transform(args, resize)
+    test, described = transform.build(), transform.describe()
+    if not augment:
+        return Views(test, described, test, described, augmented=False)
+    train = transform.build_augmented()
+    return Views(test, described, train, transform.describe_augmented(), augmented=True)
+
+
 def eval_transform(args: Mapping[str, Any], resize: int | None = None) -> EvalTransform:
     """Evaluation transform of a run's ``args`` (args.json); ``resize`` overrides the default."""
     dataset = args["data"]["dataset"]
@@ -111,7 +136,7 @@ def eval_transform(args: Mapping[str, Any], resize: int | None = None) -> EvalTr
         default_resize = crop if crop < 224 else round(crop * 256 / 224)
         mean, std = aug.get("mean") or IMAGENET_MEAN, aug.get("std") or IMAGENET_STD
     if resize is not None and resize < crop:
-        raise ValueError(
+        raise ConfigError(
             f"--resize {resize} is smaller than the crop size {crop} of this run "
             f"(augmentations[0].crop_size); pass --resize >= {crop}"
         )
@@ -126,7 +151,7 @@ def eval_transform(args: Mapping[str, Any], resize: int | None = None) -> EvalTr
 def _first_augmentation(args: Mapping[str, Any]) -> Mapping[str, Any]:
     augs = args.get("augmentations")
     if not isinstance(augs, Sequence) or not augs or "crop_size" not in augs[0]:
-        raise ValueError(
+        raise InputError(
             "args.json has no augmentations[0].crop_size: it is not a solo-learn "
             "pre-training config (re-save it from the run's config)"
         )
@@ -136,5 +161,5 @@ def _first_augmentation(args: Mapping[str, Any]) -> Mapping[str, Any]:
 def _triple(values: Any, key: str) -> tuple[float, ...]:
     vals = tuple(float(v) for v in values)
     if len(vals) != 3:
-        raise ValueError(f"augmentations[0].{key} must hold 3 numbers (RGB), got {values!r}")
+        raise InputError(f"augmentations[0].{key} must hold 3 numbers (RGB), got {values!r}")
     return vals

@@ -9,8 +9,8 @@ from pathlib import Path
 from typing import Any
 
 from solo_tase.data.manifest import MANIFEST_NAME, Manifest
-from solo_tase.eval.pipeline import resolve_manifest
 from solo_tase.errors import InputError
+from solo_tase.eval.plan import resolve_manifest
 from solo_tase.utils.documents import dotted
 from solo_tase.zoo.card import FOLDER_NAME_RULE, is_folder_name
 

@@ -193,3 +193,78 @@ def test_checkpoint_without_args_json(tmp_path, folders, capsys):
     cmd[1] = str(ckpt)
     assert main(cmd) == 2
     assert "no args.json beside" in capsys.readouterr().err
+
+
+def held_out_links(folder: Path, probe: Path, take: int) -> Path:
+    """A held-out ImageFolder of links to the first ``take`` images of each probe class."""
+    for cls in NAMES:
+        (folder / cls).mkdir(parents=True)
+        for png in sorted((probe / cls).iterdir())[:take]:
+            (folder / cls / png.name).symlink_to(png)
+    return folder
+
+
+@pytest.mark.parametrize("take", [1, 6])
+def test_a_held_out_set_sharing_probe_images_is_refused_whatever_option_names_it(
+    folders, tmp_path, capsys, take
+):
+    """--val-set was not checked: a held-out folder of links to probe images (a probe list
+    holding SDCLR's ImageNet_100_val.txt images) chose the epoch on probe images."""
+    val = held_out_links(tmp_path / "val", folders["probe"], take)
+    cmd = eval_cmd(folders, "--out", str(tmp_path / "res"), "--recipe", "sdclr-sgd")
+    cmd += ["--augment", "every-epoch", "--val-set", str(val)]
+    assert main(cmd) == 2
+    err = capsys.readouterr().err
+    assert f"--val-set {val} shares images with the probe images ({3 * take} of the 18" in err
+    assert not (tmp_path / "res").exists()
+
+
+def test_cifar_held_out_set_overlapping_the_probe_set_is_refused(tmp_path, monkeypatch, capsys):
+    root = write_fake_cifar(tmp_path / "cifar", monkeypatch)
+    ckpt, _ = make_run(tmp_path / "run", dataset="cifar10")
+    lt = manifest(tmp_path / "manifest.json", CIFAR10_NAMES, [50, 35, 25, 17, 12, 8, 6, 4, 3, 2])
+    cmd = ["eval", str(ckpt), "--probe-set", "cifar10", "--test-set", "cifar10"]
+    cmd += ["--data-root", str(root), "--manifest", str(lt), "--no-cache", *FAST[2:]]
+    cmd += ["--recipe", "sdclr-sgd", "--augment", "every-epoch", "--val-set", "cifar10"]
+    assert main([*cmd, "--out", str(tmp_path / "res")]) == 2
+    assert "--val-set cifar10 shares images with the probe images (50 of the 50" in (
+        capsys.readouterr().err
+    )
+
+
+@pytest.mark.parametrize(
+    "extra, message",
+    [
+        (
+            ["--shots", "2", "--fraction", "0.5"],
+            "--fraction must be left out when --shots is given",
+        ),
+        (["--augment", "every-epoch"], "--augment must be none or one-pass unless --recipe is"),
+        (["--recipe", "sdclr-sgd", "--augment", "every-epoch"], "--val-set must be a held-out set"),
+        (["--recipe", "sdclr-sgd"], "--recipe must be adam unless --protocol is linear and"),
+        (["--lr-min", "1"], "--lr-min must be in (0, --lr=0.01] (got 1.0)"),
+        (["--sgd-eval-every", "99"], "--sgd-eval-every must be in [1, --sgd-epochs=30]"),
+        (["--seeds", "1", "1"], "--seeds must be one or more distinct integers >= 0"),
+    ],
+)
+def test_bad_options_are_refused_before_any_work_naming_the_option(
+    folders, tmp_path, capsys, extra, message
+):
+    """The records' field and cross-field rules, generated into the command line."""
+    assert main(eval_cmd(folders, "--out", str(tmp_path / "res"), *extra)) == 2
+    assert message in capsys.readouterr().err
+    assert not (tmp_path / "res").exists()
+
+
+def test_no_cache_wins_over_a_cache_dir(folders, tmp_path):
+    from solo_tase.cli.eval import eval_request
+    from solo_tase.cli.main import build_parser
+
+    argv = eval_cmd(folders, "--no-cache")
+    assert eval_request(build_parser().parse_args(argv)).cache_dir is None
+    argv = eval_cmd(folders)
+    req = eval_request(build_parser().parse_args(argv))
+    assert (req.cache_dir, req.num_workers) == (folders["cache"], 0)
+    i = argv.index("--num-workers")
+    default = eval_request(build_parser().parse_args(argv[:i] + argv[i + 2 :]))
+    assert default.num_workers == 4  # the command's default (the record's is 0)

@@ -14,9 +14,12 @@ from solo_tase.cli.main import main
 from solo_tase.eval.presets import (
     BCL,
     DEFAULT_PRESET,
+    FIXES,
     GH,
+    MISSING_FROM_RELEASE,
     SDCLR,
     PRESETS,
+    RECORDS,
     get_preset,
     request_options,
     split_file,
@@ -52,6 +55,43 @@ def test_each_preset_fixes_every_choice():
     assert wd == {"sdclr": {1e-4}, "bcl": {5e-4}, "gh": {5e-4, 1e-4}}
     assert PRESETS["gh"].benchmarks["cifar100-lt"].weight_decay == 5e-4
     assert all(b in PRESETS[p].benchmarks for b, p in DEFAULT_PRESET.items())
+
+
+def test_sdclr_imagenet100_probe_follows_train_imagenet_py():
+    """train_imagenet.py: scheduler.step() after each epoch, the epoch of the best top-5
+    held-out accuracy, the full-shot probe on ImageNet_100_train.txt (--fullset)."""
+    protocol = SDCLR.benchmarks["imagenet100-lt"]
+    full, few = protocol.settings
+    assert full.probe_list == "sdclr/imagenet-100/ImageNet_100_train.txt"
+    for s in (full, few):
+        assert (s.sgd.lr_step, s.sgd.select_top_k, s.sgd.batch_size) == ("after_epoch", 5, 512)
+    assert [full.sgd.lr_at(e) for e in (10, 11, 21)] == pytest.approx([30, 3, 0.3])
+    assert [few.sgd.lr_at(e) for e in (40, 41, 61)] == pytest.approx([30, 3, 0.3])
+    for s in SDCLR.benchmarks["cifar10-lt"].settings:  # train_cifar.py: before, top-1
+        assert (s.sgd.lr_step, s.sgd.select_top_k) == ("before_epoch", 1)
+
+
+def test_a_missing_imagenet100_train_list_names_where_to_get_it(tmp_path):
+    with pytest.raises(FileNotFoundError, match="github.com/VITA-Group/SDCLR, split/imagenet-100/"):
+        split_file(tmp_path, "sdclr/imagenet-100/ImageNet_100_train.txt")
+
+
+def test_bcl_preset_names_its_real_sources_and_each_methods_recipe():
+    protocol = BCL.benchmarks["cifar100-lt"]
+    assert not any("bash_scripts" in s for s in protocol.sources)
+    assert {m: protocol.recipe(m).weight_decay for m in ("simclr", "bcl", "sdclr", "bcl_d")} == {
+        "simclr": 5e-4,
+        "bcl": 5e-4,
+        "sdclr": 1e-4,
+        "bcl_d": 1e-4,
+    }
+    for method in ("simclr", "ts", "sdclr", "bcl", "bcl_d", "tase"):
+        kwargs = dict(protocol.recipe(method).method_kwargs)
+        assert kwargs["proj_batch_norm"] is kwargs["proj_output_bn"] is True
+        assert kwargs.get("joint_views", False) is (method == "bcl")
+        assert protocol.recipe(method).epochs == 2000
+    cifar = SDCLR.benchmarks["cifar10-lt"].recipe("tase")
+    assert (cifar.head, cifar.method_kwargs, cifar.epochs) == ("config", (), 2000)
 
 
 def test_refusals_name_the_option_and_the_alternatives(tmp_path):
@@ -94,6 +134,16 @@ def test_options_point_at_the_published_files():
 
 
 @needs_reference
+def test_a_preset_returns_exactly_the_fields_it_records_and_fixes():
+    for preset, benchmark, setting in [
+        ("bcl", "cifar100-lt", "50-shot"),
+        ("sdclr", "cifar10-lt", "1%"),
+    ]:
+        options = request_options(preset, benchmark, setting, 1, REFERENCE)
+        assert list(options) == [*RECORDS, *FIXES]
+
+
+@needs_reference
 @pytest.mark.parametrize(
     "name, size",
     [
@@ -116,8 +166,11 @@ def test_every_file_a_preset_names_is_in_the_release():
             for s in protocol.settings:
                 files += [*s.probe_indices, *(s.probe_list,) * bool(s.probe_list)]
             for name in files:
-                if name.startswith(
-                    ("gh/Places_LT/Places_split1", "sdclr/imagenet-100/ImageNet_100_val")
+                if (
+                    name.startswith(
+                        ("gh/Places_LT/Places_split1", "sdclr/imagenet-100/ImageNet_100_val")
+                    )
+                    or name in MISSING_FROM_RELEASE
                 ):
                     continue  # not in the local copy of the release
                 assert split_file(REFERENCE, name, 1).is_file(), (preset.name, benchmark, name)
@@ -269,3 +322,21 @@ def test_options_fixed_by_the_preset_are_refused(fake, capsys):
     assert "add --preset" in capsys.readouterr().err
     assert main(preset_cmd(fake, "z", "--preset", "bcl")) == 2  # a cifar10 run: no bcl protocol
     assert "covers ['cifar100-lt']" in capsys.readouterr().err
+
+
+def test_docs_name_the_real_sources_and_how_the_official_code_normalises():
+    """BCL's bash_scripts/ are gone from its repository, and the official SDCLR / BCL ResNets
+    normalise inside the network (ImageNet mean and std): the docs said they read un-normalised
+    images."""
+    docs = Path(__file__).resolve().parents[2] / "docs"
+    for name in ("evaluation.md", "baselines.md"):
+        text = " ".join((docs / name).read_text().split())
+        assert "bash_scripts/cifar-LT-BCL.sh" not in text
+        assert "un-normalised `ToTensor`" not in text and "does not normalise" not in text
+        assert "ImageNet's mean and std" in text
+
+
+def test_sgd_options_are_options_of_their_own_and_fixed_by_the_sdclr_preset(fake, capsys):
+    cmd = preset_cmd(fake, "sgd", "--preset", "sdclr", "--sgd-lr", "3", "--sgd-epochs", "2")
+    assert main(cmd) == 2
+    assert "--preset sdclr fixes ['--sgd-epochs', '--sgd-lr']" in capsys.readouterr().err

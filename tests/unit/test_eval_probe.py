@@ -11,6 +11,7 @@ from solo_tase.eval.probe import (
     linear_probe_predict,
     make_scheduler,
 )
+from solo_tase.settings import parse
 
 
 def clusters(
@@ -78,4 +79,4 @@ def test_learning_rate_decays_from_lr_to_lr_min(schedule):
 )
 def test_bad_options_name_the_flag(bad, key):
     with pytest.raises(ValueError, match=key):
-        ProbeOptions(**bad).validate()
+        parse(ProbeOptions, bad, "--")

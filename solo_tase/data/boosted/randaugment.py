@@ -50,7 +50,8 @@ def rotate(img: Image.Image, v: float) -> Image.Image:  # v: degrees
 
 
 def solarize(img: Image.Image, v: float) -> Image.Image:  # v: threshold in [0, 256]
-    return ImageOps.solarize(img, math.ceil(v))  # pixels < v invert, as with the float threshold
+    # pixels >= v invert, the others stay (PIL); ceil keeps the float threshold's cut
+    return ImageOps.solarize(img, math.ceil(v))
 
 
 def posterize(img: Image.Image, v: float) -> Image.Image:  # v: bits kept
