@@ -1,6 +1,7 @@
 """The docs' tables made from settings-kit records (the records are the only declaration of an
-option): the knobs of every method (``method_kwargs``), the keys of ``data.long_tail``, the options
-of ``data build`` / ``data inspect`` / ``zoo publish``, the fields of a model card. Each is the
+option): the knobs of every method (``method_kwargs``), the keys of ``data.long_tail``, the
+options of ``data build`` / ``data inspect`` / ``eval`` / ``zoo publish``, the fields of a model
+card. Each is the
 block between ``<!-- <tag>:begin -->`` and ``<!-- <tag>:end -->`` of its page.
 
 ``python -m solo_tase.doc_tables [--check]`` (in a source checkout) rewrites them, or only lists
@@ -19,6 +20,8 @@ from solo_tase.cli.data import INSPECT, Options, sources
 from solo_tase.cli.zoo import ZooFolder
 from solo_tase.data.data_root import BuildOutput
 from solo_tase.data.long_tail import PREFIX, LongTailBlock
+from solo_tase.eval.presets import PRESET_DEFAULTS, PresetChoice
+from solo_tase.eval.request import COMMAND_DEFAULTS, EvalRequest, RunOptions
 from solo_tase.methods.config import (
     BoostSettings,
     GhSettings,
@@ -82,6 +85,9 @@ TABLES: dict[tuple[str, str], Callable[[], str]] = {
     ),
     ("baselines.md", "knobs:ts"): lambda: knob_table(TsConfig, skip=PROJECTOR),
     ("baselines.md", "knobs:boost"): lambda: knob_table(BoostSettings),
+    ("evaluation.md", "eval-request"): lambda: knob_table(EvalRequest, defaults=COMMAND_DEFAULTS),
+    ("evaluation.md", "eval-preset"): lambda: knob_table(PresetChoice, defaults=PRESET_DEFAULTS),
+    ("evaluation.md", "eval-run"): lambda: knob_table(RunOptions),
     ("data.md", "long-tail-keys"): long_tail_keys,
     ("data.md", "build-output"): lambda: options_table([Options(BuildOutput)]),
     ("data.md", "build-digits-lt"): lambda: source_options("digits-lt"),

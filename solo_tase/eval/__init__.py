@@ -3,7 +3,8 @@
 One module per job. What is asked: ``request`` (the :class:`EvalRequest` record and the
 ``protocol`` block of metrics.json; the command line's options are generated from it),
 ``presets`` (the published protocols SDCLR, BCL, GH: probe settings and each method's
-pre-training recipe) and ``option_docs`` (the option tables of docs/evaluation.md). Resolving it:
+pre-training recipe); their tables in docs/evaluation.md are made by ``solo_tase.doc_tables``.
+Resolving it:
 ``plan`` (backbone, views, sets, probe runs and predictor, checked before any extraction),
 ``checkpoint`` (the backbone of a checkpoint; the run's args.json is read by
 ``solo_tase.run_folder``), ``transforms`` (evaluation and probe-training views from args),
