@@ -23,6 +23,7 @@ from rich.console import Console
 
 from solo_tase.cli.doctor import run_doctor
 from solo_tase.config_folders import config_folder
+from solo_tase.cli.main import main as cli
 from solo_tase.experiments import find_solo_learn_dir, pretrain_command, run
 from solo_tase.run_folder import last_checkpoint, run_folder
 
@@ -48,57 +49,21 @@ def main(argv: list[str] | None = None) -> int:
     except FileNotFoundError as err:
         console.print(f"[red]solo-tase demo: {err}[/red]")
         return 1
-    from solo_tase.cli.main import main as cli
-
     out = args.out.resolve()
     start = time.perf_counter()
     console.rule("[bold]1/4 Digits-LT")
-    data = out / "data"
-    if cli(["data", "build", "digits-lt", "--out", str(data / "digits-lt")]) != 0:
+    data = out / "data" / "digits-lt"
+    if cli(["data", "build", "digits-lt", "--out", str(data)]) != 0:
         return 1
-    runs = {}
-    for i, method in enumerate(METHODS, start=2):
-        console.rule(
-            f"[bold]{i}/4 pre-training {method} through solo-learn's main_pretrain.py "
-            f"({args.epochs} epochs)"
-        )
-        pretrain_dir = out / "pretrain" / method
-        overrides = [
-            f"max_epochs={args.epochs}",
-            f"checkpoint.frequency={args.epochs - 1}",
-            f"data.train_path={data / 'digits-lt' / 'train'}",
-        ]
-        cmd = pretrain_command(
-            solo_dir, config_folder("pretrain", "digits-lt"), method, pretrain_dir, overrides
-        )
-        console.print("$ " + " ".join(cmd[1:]), style="dim")
-        seconds = run(cmd, cwd=solo_dir)
-        runs[method] = last_checkpoint(run_folder(pretrain_dir, method))
-        console.print(f"{method}: {seconds / 60:.1f} min, checkpoint {runs[method]}")
+    runs = {
+        method: pretrain(console, solo_dir, method, i, data, out, args.epochs)
+        for i, method in enumerate(METHODS, start=2)
+    }
     console.rule("[bold]4/4 group-wise evaluation (solo-tase eval)")
     results = []
     for method, ckpt in runs.items():
         result = out / "eval" / method
-        code = cli(
-            [
-                "eval",
-                str(ckpt),
-                "--probe-set",
-                str(data / "digits-lt" / "probe"),
-                "--test-set",
-                str(data / "digits-lt" / "test"),
-                "--manifest",
-                str(data / "digits-lt" / "manifest.json"),
-                "--epochs",
-                str(args.probe_epochs),
-                "--num-workers",
-                "0",
-                "--out",
-                str(result),
-                "--replace",
-            ]
-        )
-        if code != 0:
+        if (code := evaluate(ckpt, data, result, args.probe_epochs)) != 0:
             return code
         results.append(str(result))
     console.rule("[bold]Digits-LT: linear probe, accuracy in %")
@@ -108,6 +73,53 @@ def main(argv: list[str] | None = None) -> int:
         f"checkpoints: {out / 'pretrain'}; total {(time.perf_counter() - start) / 60:.1f} min"
     )
     return 0
+
+
+def pretrain(
+    console: Console, solo_dir: Path, method: str, step: int, data: Path, out: Path, epochs: int
+) -> Path:
+    """Pre-train ``method`` on Digits-LT through solo-learn's main_pretrain.py; its checkpoint."""
+    console.rule(
+        f"[bold]{step}/4 pre-training {method} through solo-learn's main_pretrain.py "
+        f"({epochs} epochs)"
+    )
+    pretrain_dir = out / "pretrain" / method
+    overrides = [
+        f"max_epochs={epochs}",
+        f"checkpoint.frequency={epochs - 1}",
+        f"data.train_path={data / 'train'}",
+    ]
+    cmd = pretrain_command(
+        solo_dir, config_folder("pretrain", "digits-lt"), method, pretrain_dir, overrides
+    )
+    console.print("$ " + " ".join(cmd[1:]), style="dim")
+    seconds = run(cmd, cwd=solo_dir)
+    ckpt = last_checkpoint(run_folder(pretrain_dir, method))
+    console.print(f"{method}: {seconds / 60:.1f} min, checkpoint {ckpt}")
+    return ckpt
+
+
+def evaluate(ckpt: Path, data: Path, result: Path, probe_epochs: int) -> int:
+    """``solo-tase eval`` of ``ckpt`` (linear probe) into ``result``; its exit code."""
+    return cli(
+        [
+            "eval",
+            str(ckpt),
+            "--probe-set",
+            str(data / "probe"),
+            "--test-set",
+            str(data / "test"),
+            "--manifest",
+            str(data / "manifest.json"),
+            "--epochs",
+            str(probe_epochs),
+            "--num-workers",
+            "0",
+            "--out",
+            str(result),
+            "--replace",
+        ]
+    )
 
 
 if __name__ == "__main__":

@@ -134,10 +134,7 @@ def fit_sgd_probe(
         nn.init.zeros_(clf.bias)
         clf = clf.to(device)
         optimizer = torch.optim.SGD(
-            clf.parameters(),
-            lr=options.lr,
-            momentum=options.momentum,
-            weight_decay=options.weight_decay,
+            clf.parameters(), options.lr, options.momentum, weight_decay=options.weight_decay
         )
         loader = DataLoader(
             train,
