@@ -43,7 +43,6 @@ class BCL(ProjectedMethod):
 
     def on_train_epoch_end(self) -> None:
         self.memorisation.end_epoch(self)
-        super().on_train_epoch_end()
 
     def checkpoint_parts(self) -> dict[str, Any]:
         return {"bcl": self.memorisation.state_dict(self)}

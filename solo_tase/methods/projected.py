@@ -129,15 +129,26 @@ class ProjectedMethod(BaseMethod):
         self.log_dict({f"gh/{k[3:]}": v for k, v in stats.items()}, on_epoch=True, sync_dist=True)
         return loss + term
 
-    def on_train_epoch_end(self) -> None:
-        if self.gh is not None and self.gh.state is not None:
-            epoch = self.current_epoch
-            record: dict[str, Any] = {"epoch": epoch, "gh_weight": self.gh.state.weight(epoch)}
-            record.update(self.gh.state.summary())
-            record["gh_state_checksum_by_rank"] = same_on_all_ranks(
-                self.gh.state.state_checksum(), "GH logit averages and prior"
-            )
-            append_stats(self.trainer, STATS_FILE, record)
+    def on_train_epoch_start(self) -> None:
+        """The blocks' record of the epoch before (collectives run here, not at an epoch's end,
+        where Lightning's rank-0 progress bar reduces the logged metrics first)."""
+        if self.current_epoch > 0:
+            self._record_blocks(self.current_epoch - 1)
+
+    def on_train_end(self) -> None:
+        self._record_blocks(self.trainer.current_epoch - 1)  # the last epoch's
+
+    def _record_blocks(self, epoch: int) -> None:
+        """One stats line per epoch for GH: its weight, the prior's statistics and the state's
+        checksum on every rank (``gh_state_checksum_by_rank``)."""
+        if self.gh is None or self.gh.state is None:
+            return
+        record: dict[str, Any] = {"epoch": epoch, "gh_weight": self.gh.state.weight(epoch)}
+        record.update(self.gh.state.summary())
+        record["gh_state_checksum_by_rank"] = same_on_all_ranks(
+            self.gh.state.state_checksum(), "GH logit averages and prior"
+        )
+        append_stats(self.trainer, STATS_FILE, record)
 
     # ----------------------------------------------------------------- checkpoints
     def checkpoint_parts(self) -> dict[str, Any]:

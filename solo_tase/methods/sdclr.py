@@ -139,6 +139,7 @@ class SDCLR(ProjectedMethod):
         }
 
     def on_train_epoch_start(self) -> None:
+        super().on_train_epoch_start()
         epoch = self.current_epoch
         if self.mask_epoch != epoch:  # a run resumed mid-epoch keeps the saved masks
             self.update_masks()
@@ -192,7 +193,6 @@ class SDCLR(ProjectedMethod):
     def on_train_epoch_end(self) -> None:
         if self.memorisation is not None:
             self.memorisation.end_epoch(self)
-        super().on_train_epoch_end()
 
     # ----------------------------------------------------------------- checkpoints
     def checkpoint_parts(self) -> dict[str, Any]:

@@ -106,6 +106,7 @@ class TASE(ProjectedMethod):
         self.sampler.set_weights(self.state.weights if estimated else None)
 
     def on_train_epoch_start(self) -> None:
+        super().on_train_epoch_start()
         assert self.state is not None
         epoch = self.current_epoch
         # the previous epoch's losses are folded here, not at its end: solo-learn's checkpoint is

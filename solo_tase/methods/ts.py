@@ -39,6 +39,7 @@ class TS(ProjectedMethod):
         return float(self.current_epoch)
 
     def on_train_epoch_start(self) -> None:
+        super().on_train_epoch_start()
         epoch = self.current_epoch
         tau = self.settings.epoch_temperature(float(epoch))
         self.log("ts/tau", tau, on_step=False, on_epoch=True, sync_dist=True)

@@ -246,6 +246,7 @@ def test_sdclr_pretrain_prunes_every_epoch_and_checkpoints(sdclr_run: Path):
         "rand_strength": 30.0,
         "proj_batch_norm": True,
         "proj_output_bn": False,
+        "joint_views": False,
         "gh": {**DIGITS_GH, "target_dim": None},  # off: not resolved
     }
     stats = read_stats(folder)

@@ -122,6 +122,7 @@ def test_bcl_pretrain_tracks_momentum_losses_and_checkpoints_them(bcl_run: Path)
         "rand_k": 1,
         "rand_strength": 30.0,
         "proj_output_bn": False,
+        "joint_views": False,
         "gh": {**DIGITS_GH, "target_dim": None},  # off: not resolved
     }
     stats = read_stats(folder)

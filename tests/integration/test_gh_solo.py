@@ -80,7 +80,7 @@ def test_gh_runs_on_every_method(config: str, run_solo, tmp_path: Path):
         assert 1 <= r["gh_prior_used"] <= 10 and 0 < r["gh_prior_min"] <= r["gh_prior_max"] <= 1
     target = np.load(folder / TARGET_FILE)
     gram = target @ target.T
-    assert target.shape == (10, 128) and np.allclose(np.diag(gram), 1, atol=1e-5)
+    assert target.shape == (10, 32) and np.allclose(np.diag(gram), 1, atol=1e-5)  # TINY: D 32
     assert np.allclose(gram[~np.eye(10, dtype=bool)], -1 / 9, atol=1e-5)
     gh_loss = step_losses(tmp_path, "gh/loss_step")
     assert sorted(gh_loss) == list(range(9))
@@ -131,7 +131,7 @@ def test_gh_under_ddp_keeps_one_state_on_both_ranks(run_solo, tmp_path: Path):
     "override,message",
     [
         ("method_kwargs.gh.warmup_epochs=3", "gh.warmup_epochs must be < max_epochs = 3"),
-        ("method_kwargs.gh.target_dim=130", "a target_dim of at most proj_output_dim"),
+        ("method_kwargs.gh.target_dim=34", "a target_dim of at most proj_output_dim + 1 = 33"),
         ("method_kwargs.gh.target_file=/nonexistent/t.npy", "gh.target_file: /nonexistent"),
     ],
 )
@@ -140,7 +140,9 @@ def test_bad_gh_settings_stop_the_run_at_start(override, message, run_solo, tmp_
         "main_pretrain.py",
         DIGITS,
         "simclr_plus.yaml",
-        TINY + ["max_epochs=3", "method_kwargs.gh.enabled=True", override],
+        TINY
+        + ["max_epochs=3", "method_kwargs.gh.enabled=True"]
+        + ["method_kwargs.gh.warmup_epochs=1", override],
         tmp_path,
         check=False,
     )
