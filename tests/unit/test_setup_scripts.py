@@ -13,8 +13,8 @@ import pytest
 
 import solo_tase.experiments as experiments
 from solo_tase.solo_compat import SOLO_LEARN_COMMIT, checkout_commit, solo_learn_candidates
+from tests.helpers.paths import REPO
 
-REPO = Path(__file__).resolve().parents[2]
 SCRIPT = REPO / "scripts" / "install_solo_learn.sh"
 CLONE = "git clone https://github.com/vturrisi/solo-learn"
 
