@@ -10,13 +10,8 @@ from pathlib import Path
 import pytest
 
 from solo_tase.cli.main import main
-from tests.integration.conftest import (
-    LINEAR_CONFIGS,
-    PRETRAIN_CONFIGS,
-    TINY,
-    checkpoints,
-    run_folder,
-)
+from tests.helpers.paths import LINEAR_CONFIGS
+from tests.helpers.solo_runs import DIGITS, TINY, checkpoints, single_run_folder
 
 pytestmark = pytest.mark.integration
 
@@ -31,12 +26,12 @@ def trained(run_solo, tmp_path_factory) -> dict[str, Path]:
         folder = tmp_path_factory.mktemp(f"pretrain-{method}")
         run_solo(
             "main_pretrain.py",
-            PRETRAIN_CONFIGS / "digits-lt",
+            DIGITS,
             f"{method}.yaml",
             [*TINY, "max_epochs=1"],
             folder,
         )
-        (out[method],) = checkpoints(run_folder(folder, method)).values()
+        (out[method],) = checkpoints(single_run_folder(folder, method)).values()
     return out
 
 
