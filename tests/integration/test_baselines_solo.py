@@ -183,6 +183,7 @@ def sdclr_run(run_solo, tmp_path_factory) -> Path:
     return out
 
 
+@pytest.mark.slow
 def test_sdclr_pretrain_prunes_every_epoch_and_checkpoints(sdclr_run: Path):
     folder = single_run_folder(sdclr_run, "sdclr")
     args = json.loads((folder / "args.json").read_text())
@@ -226,6 +227,7 @@ def test_sdclr_pretrain_prunes_every_epoch_and_checkpoints(sdclr_run: Path):
     assert all(math.isfinite(v) for v in losses.values())
 
 
+@pytest.mark.slow
 def test_sdclr_resumes_exactly_from_a_checkpoint(sdclr_run: Path, run_solo, tmp_path: Path):
     ckpt = checkpoints(single_run_folder(sdclr_run, "sdclr"))[0]
     resumed = tmp_path / "resumed"
@@ -259,6 +261,7 @@ def sdclr_ddp_run(run_solo, tmp_path_factory) -> Path:
     return out
 
 
+@pytest.mark.slow
 def test_sdclr_runs_under_two_process_ddp(sdclr_ddp_run: Path):
     """Each rank computes its masks at every epoch start and the method checks (all_gather of
     the checksums) that they are identical, so a finished run is the proof; stats come from
@@ -273,6 +276,7 @@ def test_sdclr_runs_under_two_process_ddp(sdclr_ddp_run: Path):
     assert sorted(losses) == list(range(6)) and all(math.isfinite(v) for v in losses.values())
 
 
+@pytest.mark.slow
 def test_main_linear_loads_the_dense_sdclr_weights(sdclr_ddp_run: Path, run_linear, tmp_path: Path):
     ckpt = checkpoints(single_run_folder(sdclr_ddp_run, "sdclr"))[1]
     linear_ckpt = run_linear(ckpt, tmp_path / "linear", "pretrain_method=sdclr")
@@ -284,6 +288,7 @@ def test_main_linear_loads_the_dense_sdclr_weights(sdclr_ddp_run: Path, run_line
         assert torch.equal(pre[k], lin[k]), k
 
 
+@pytest.mark.slow
 def test_ts_pretrain_follows_the_schedule(run_solo, tmp_path: Path):
     """period = 1 epoch: tau = 1.0, 0.1, 1.0 at the starts of epochs 0, 1, 2; per step, t moves
     by 1/3 epoch each of the 3 steps."""
@@ -304,6 +309,7 @@ def test_ts_pretrain_follows_the_schedule(run_solo, tmp_path: Path):
     assert all(math.isfinite(v) for v in step_losses(tmp_path).values())
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize(
     "config, override, message",
     [

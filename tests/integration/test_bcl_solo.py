@@ -109,6 +109,7 @@ def bcl_run(run_solo, tmp_path_factory) -> Path:
     return out
 
 
+@pytest.mark.slow
 def test_bcl_pretrain_tracks_momentum_losses_and_checkpoints_them(bcl_run: Path):
     folder = single_run_folder(bcl_run, "bcl")
     args = json.loads((folder / "args.json").read_text())
@@ -142,6 +143,7 @@ def test_bcl_pretrain_tracks_momentum_losses_and_checkpoints_them(bcl_run: Path)
     assert sorted(losses) == list(range(9)) and all(math.isfinite(v) for v in losses.values())
 
 
+@pytest.mark.slow
 def test_bcl_resumes_exactly_from_a_checkpoint(bcl_run: Path, run_solo, tmp_path: Path):
     """Resume from the epoch-0 checkpoint: epochs 1-2 see the same boost weights (pending losses
     applied at start), views and losses as the uninterrupted run."""
@@ -165,6 +167,7 @@ def test_bcl_resumes_exactly_from_a_checkpoint(bcl_run: Path, run_solo, tmp_path
     assert torch.allclose(a["values"], b["values"], atol=1e-6)
 
 
+@pytest.mark.slow
 def test_bcl_runs_under_two_process_ddp(run_solo, tmp_path: Path):
     """Each rank observes its shard; the gathered momentum losses cover both ranks' samples."""
     run_solo(
@@ -186,6 +189,7 @@ def test_bcl_runs_under_two_process_ddp(run_solo, tmp_path: Path):
     assert int(union.sum()) == stats[1]["bcl_seen"]
 
 
+@pytest.mark.slow
 def test_bcl_d_is_sdclr_with_the_boost_and_resumes_exactly(run_solo, tmp_path: Path):
     """``sdclr`` with ``bcl: true``: SDCLR's masks every epoch, BCL's momentum losses and boost
     (two ops per view), both states in the checkpoint, and an exact resume."""
@@ -217,6 +221,7 @@ def test_bcl_d_is_sdclr_with_the_boost_and_resumes_exactly(run_solo, tmp_path: P
         assert abs(after[step] - uninterrupted[step]) < 1e-5, (step, after, uninterrupted)
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize(
     "override, message",
     [

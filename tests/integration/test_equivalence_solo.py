@@ -70,6 +70,7 @@ def simclr_losses(run_solo, tmp_path_factory) -> dict[int, float]:
     return step_losses(out)
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("method", ["tase", "ts"])
 def test_same_loss_at_each_of_the_first_20_steps(
     method: str, simclr_losses, run_solo, tmp_path: Path

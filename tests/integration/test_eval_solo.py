@@ -59,6 +59,7 @@ def eval_cmd(ckpt: Path, digits_root: Path, out: Path, cache: Path) -> list[str]
     ]
 
 
+@pytest.mark.slow
 def test_tase_and_simclr_checkpoints_reproducibly(trained, digits_root, tmp_path, capsys):
     results = {}
     for method, ckpt in trained.items():
@@ -89,6 +90,7 @@ def test_tase_and_simclr_checkpoints_reproducibly(trained, digits_root, tmp_path
     assert "| tase | tase-digits-lt |" in table and "| simclr | simclr-digits-lt |" in table
 
 
+@pytest.mark.slow
 def test_unknown_backbone_in_solo_registry(trained, digits_root, tmp_path, capsys):
     run = tmp_path / "run"
     run.mkdir()

@@ -22,7 +22,7 @@ from tests.helpers.solo_runs import (
     step_losses,
 )
 
-pytestmark = pytest.mark.integration
+pytestmark = [pytest.mark.integration, pytest.mark.slow]  # each test starts solo-learn runs
 
 # 3 epochs: the warm-up is epoch 0, GH's weight ramps over epochs 1-2, the prior is estimated
 # after every step of every epoch (prior_every 1)

@@ -18,7 +18,7 @@ from tests.helpers.images import write_fake_cifar10
 from tests.helpers.paths import REPO
 from tests.helpers.solo_runs import ONE_CPU, TINY
 
-pytestmark = pytest.mark.integration
+pytestmark = [pytest.mark.integration, pytest.mark.slow]  # each test starts solo-learn runs
 
 SITECUSTOMIZE = """import os
 import torchvision.datasets.cifar as _cifar

@@ -19,7 +19,7 @@ from tests.helpers.solo_runs import (
     step_losses,
 )
 
-pytestmark = pytest.mark.integration
+pytestmark = [pytest.mark.integration, pytest.mark.slow]  # each test starts solo-learn runs
 
 # case -> (tail signal, further overrides)
 SIGNALS = {

@@ -20,7 +20,7 @@ from tests.helpers.solo_runs import (
     single_run_folder,
 )
 
-pytestmark = pytest.mark.integration
+pytestmark = [pytest.mark.integration, pytest.mark.slow]  # each test starts solo-learn runs
 
 
 def test_ddp_two_cpu_ranks_share_identical_tables(run_solo, tmp_path: Path):

@@ -69,6 +69,7 @@ def tase_run(run_solo, tmp_path_factory) -> Path:
     return out
 
 
+@pytest.mark.slow
 def test_pretrain_runs_tase_reclusters_and_checkpoints(tase_run: Path, digits_root: Path):
     folder = single_run_folder(tase_run, "tase")
     args = json.loads((folder / "args.json").read_text())
@@ -90,6 +91,7 @@ def test_pretrain_runs_tase_reclusters_and_checkpoints(tase_run: Path, digits_ro
     assert len(losses) == 9 and all(torch.isfinite(torch.tensor(list(losses.values()))))
 
 
+@pytest.mark.slow
 def test_killed_run_resumes_with_identical_tables_and_loss_curve(
     tase_run: Path, run_solo, solo_learn_dir: Path, digits_root: Path, tmp_path: Path
 ):
@@ -152,6 +154,7 @@ def test_killed_run_resumes_with_identical_tables_and_loss_curve(
     assert read_stats(run_folder(resumed, "tase"))[-1]["reclustered"] is True
 
 
+@pytest.mark.slow
 def test_main_linear_loads_the_tase_checkpoint(tase_run: Path, run_linear, tmp_path: Path):
     ckpt = checkpoints(single_run_folder(tase_run, "tase"))[2]
     linear_ckpt = run_linear(ckpt, tmp_path / "linear")
@@ -163,6 +166,7 @@ def test_main_linear_loads_the_tase_checkpoint(tase_run: Path, run_linear, tmp_p
         assert torch.equal(pre[k], lin[k]), k
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize(
     "override, message",
     [
