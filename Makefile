@@ -1,4 +1,5 @@
-# solo-tase: `make demo` runs the main job on Digits-LT, `make test` runs the test suite.
+# solo-tase: `make demo` runs the main job on Digits-LT, `make test` runs the test suite
+# (`make test-fast`: all but the tests marked slow).
 # Both create ./.venv on first use (torch 2.14.1 / torchvision 0.29.1 and the plugin's extras).
 PYTHON ?= python3
 VENV ?= .venv
@@ -7,7 +8,7 @@ PY := $(VENV)/bin/python
 # SOLO_LEARN_PLACES in solo_tase/solo_compat.py), or clones one (exit code 3 when it cannot: no git
 # or no network).
 
-.PHONY: setup solo-learn test lint demo bench clean-venv
+.PHONY: setup solo-learn test test-fast lint demo bench clean-venv
 
 $(VENV)/.ready: pyproject.toml setup.py
 	$(PYTHON) -m venv $(VENV)
@@ -23,10 +24,16 @@ solo-learn: setup
 	@PYTHON=$(PY) scripts/install_solo_learn.sh
 
 # Without a solo-learn checkout the unit tier still runs; the integration tier is skipped.
+# PYTEST_ARGS goes to pytest (a marker expression, a test file ...).
+PYTEST_ARGS ?=
 test: setup
 	@PYTHON=$(PY) scripts/install_solo_learn.sh || { rc=$$?; [ $$rc -eq 3 ] || exit $$rc; \
 	  echo "make test: no solo-learn checkout: the integration tier will be skipped" >&2; }
-	$(PY) -m pytest -ra
+	$(PY) -m pytest -ra $(PYTEST_ARGS)
+
+# The fast path: every test but those marked slow (over 5 s each on their own).
+test-fast:
+	@$(MAKE) --no-print-directory test PYTEST_ARGS='-m "not slow"'
 
 # ruff (lint and format check) and mypy; CI runs it before the tests.
 LINT_PATHS := solo_tase tests benchmarks scripts

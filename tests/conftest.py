@@ -12,6 +12,7 @@ from pathlib import Path
 import pytest
 
 from solo_tase.solo_compat import MAKE_STEP, solo_available
+from tests.helpers.paths import REFERENCE_SPLITS
 
 SOLO_MISSING = f"solo-learn is not importable; install it with {MAKE_STEP}"
 
@@ -72,7 +73,6 @@ def digits_root(tmp_path_factory: pytest.TempPathFactory) -> Path:
 @pytest.fixture(scope="session")
 def reference_splits() -> Path:
     """``../shared/reference-splits`` beside the project (skip when absent)."""
-    path = Path(__file__).resolve().parents[2] / "shared" / "reference-splits"
-    if not path.is_dir():
-        pytest.skip(f"reference split files not found at {path}")
-    return path
+    if not REFERENCE_SPLITS.is_dir():
+        pytest.skip(f"reference split files not found at {REFERENCE_SPLITS}")
+    return REFERENCE_SPLITS

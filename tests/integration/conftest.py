@@ -1,8 +1,8 @@
-"""Runs solo-learn's real entry points (main_pretrain.py / main_linear.py) in a subprocess."""
+"""Fixtures of the integration tier: solo-learn's real entry points (main_pretrain.py /
+main_linear.py) in a subprocess, and a Digits-LT config's method built in-process."""
 
 from __future__ import annotations
 
-import json
 import os
 import subprocess
 import sys
@@ -10,21 +10,10 @@ from collections.abc import Callable, Sequence
 from pathlib import Path
 
 import pytest
+import torch
 
-REPO = Path(__file__).resolve().parents[2]
-PRETRAIN_CONFIGS = REPO / "scripts" / "pretrain"
-LINEAR_CONFIGS = REPO / "scripts" / "linear"
-
-# Tiny, CPU-friendly overrides shared by the integration runs (~3 s per epoch here).
-TINY = [
-    "data.num_workers=0",
-    "optimizer.batch_size=32",
-    "method_kwargs.proj_hidden_dim=64",
-    "method_kwargs.proj_output_dim=32",
-    "+limit_train_batches=3",
-    "log_every_n_steps=1",
-    "+deterministic=True",
-]
+from tests.helpers.paths import LINEAR_CONFIGS
+from tests.helpers.solo_runs import DIGITS
 
 Runner = Callable[..., subprocess.CompletedProcess]
 
@@ -72,34 +61,53 @@ def run_solo(solo_learn_dir: Path, digits_root: Path) -> Runner:
     return run
 
 
-def run_folder(out_dir: Path, method: str) -> Path:
-    """The single Checkpointer folder ``<out>/<method>/<version>`` of a run."""
-    folders = [p for p in (out_dir / method).iterdir() if p.is_dir()]
-    assert len(folders) == 1, folders
-    return folders[0]
+@pytest.fixture(scope="session")
+def run_linear(run_solo: Runner) -> Callable[..., Path]:
+    """``run_linear(checkpoint, out_dir, *overrides)``: one tiny epoch of main_linear.py on
+    Digits-LT from a pre-training checkpoint; returns the one checkpoint it writes."""
+
+    def run(checkpoint: Path, out_dir: Path, *overrides: str) -> Path:
+        run_solo(
+            "main_linear.py",
+            LINEAR_CONFIGS / "digits-lt",
+            "linear.yaml",
+            [
+                f"pretrained_feature_extractor='{checkpoint}'",
+                *overrides,
+                "max_epochs=1",
+                "data.num_workers=0",
+                "+limit_train_batches=1",
+                "+limit_val_batches=1",
+                "optimizer.batch_size=16",
+            ],
+            out_dir,
+        )
+        (linear_checkpoint,) = list(out_dir.glob("linear/*/*.ckpt"))
+        return linear_checkpoint
+
+    return run
 
 
-def checkpoints(folder: Path) -> dict[int, Path]:
-    """Epoch -> checkpoint path in a run folder."""
-    from solo_tase.run_folder import checkpoint_epoch
+@pytest.fixture
+def build(digits_root: Path, monkeypatch: pytest.MonkeyPatch) -> Callable[..., torch.nn.Module]:
+    """``build(config_name, overrides)``: a Digits-LT config's solo-learn method, in-process,
+    with a small projector and seeded weights."""
+    from hydra import compose, initialize_config_dir
+    from omegaconf import OmegaConf
+    from solo.args.pretrain import parse_cfg
+    from solo.methods import METHODS
 
-    return {checkpoint_epoch(p): p for p in folder.glob("*.ckpt")}
+    import solo_tase.plugin  # noqa: F401  (registers the methods)
 
+    monkeypatch.setenv("SOLO_TASE_DATA", str(digits_root))
+    small_head = ["method_kwargs.proj_hidden_dim=64", "method_kwargs.proj_output_dim=32"]
 
-def read_stats(folder: Path) -> list[dict]:
-    return [
-        json.loads(line) for line in (folder / "solo_tase_stats.jsonl").read_text().splitlines()
-    ]
+    def make(config_name: str, overrides: Sequence[str] = ()) -> torch.nn.Module:
+        with initialize_config_dir(config_dir=str(DIGITS), version_base="1.2"):
+            cfg = compose(config_name, overrides=[*small_head, *overrides])
+        OmegaConf.set_struct(cfg, False)
+        cfg = parse_cfg(cfg)
+        torch.manual_seed(0)
+        return METHODS[cfg.method](cfg)
 
-
-def step_losses(out_dir: Path, key: str = "train_nce_loss_step") -> dict[int, float]:
-    """Global step -> logged loss from Lightning's CSV log of a run."""
-    import csv
-
-    (metrics,) = list(out_dir.glob("lightning_logs/version_*/metrics.csv"))
-    out = {}
-    with open(metrics) as f:
-        for row in csv.DictReader(f):
-            if row.get(key):
-                out[int(row["step"])] = float(row[key])
-    return out
+    return make

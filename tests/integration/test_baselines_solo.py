@@ -7,76 +7,28 @@ import copy
 import io
 import json
 import math
-from collections.abc import Callable, Sequence
 from pathlib import Path
 
 import pytest
 import torch
 
 from solo_tase.methods.checkpoint_state import read_parts
-
-from tests.integration.conftest import (
-    LINEAR_CONFIGS,
-    PRETRAIN_CONFIGS,
+from solo_tase.run_folder import run_folder
+from tests.helpers.solo_runs import (
+    DDP,
+    DIGITS,
+    DIGITS_GH,
     TINY,
+    batch,
     checkpoints,
     read_stats,
-    run_folder,
+    single_run_folder,
     step_losses,
 )
 
 pytestmark = pytest.mark.integration
-# the GH block of scripts/pretrain/digits-lt's configs (off), every key listed
-DIGITS_GH = {
-    "enabled": False,
-    "target_seed": 0,
-    "target_file": None,
-    "warmup_epochs": 50,
-    "ramp_epochs": 1,
-    "weight": 1.0,
-    "beta_warmup": 0.9,
-    "beta": 0.99,
-    "prior_every": 2,
-    "sinkhorn_epsilon": 0.05,
-    "sinkhorn_iterations": 300,
-    "temperature": 0.1,
-}
 
-DIGITS = PRETRAIN_CONFIGS / "digits-lt"
-SMALL_HEAD = ["method_kwargs.proj_hidden_dim=64", "method_kwargs.proj_output_dim=32"]
 SDCLR_RUN = TINY + ["max_epochs=2", "checkpoint.keep_prev=True"]
-# Lightning 2.6 on CPU takes only an int-like number of processes; solo-learn computes
-# len(cfg.devices), so the number must stay a string (its lr scaling then counts 1 device).
-DDP = ["strategy=ddp", 'devices="2"', "accelerator=cpu"]
-
-
-@pytest.fixture
-def build(digits_root: Path, monkeypatch: pytest.MonkeyPatch) -> Callable:
-    """``build(config_name, overrides)``: a Digits-LT config's solo-learn method, in-process."""
-    from hydra import compose, initialize_config_dir
-    from omegaconf import OmegaConf
-    from solo.args.pretrain import parse_cfg
-
-    import solo_tase.plugin  # noqa: F401  (registers the methods)
-    from solo.methods import METHODS
-
-    monkeypatch.setenv("SOLO_TASE_DATA", str(digits_root))
-
-    def make(config_name: str, overrides: Sequence[str] = ()) -> torch.nn.Module:
-        with initialize_config_dir(config_dir=str(DIGITS), version_base="1.2"):
-            cfg = compose(config_name, overrides=[*SMALL_HEAD, *overrides])
-        OmegaConf.set_struct(cfg, False)
-        cfg = parse_cfg(cfg)
-        torch.manual_seed(0)
-        return METHODS[cfg.method](cfg)
-
-    return make
-
-
-def batch(size: int = 4) -> list:
-    g = torch.Generator().manual_seed(3)
-    views = [torch.randn(size, 3, 32, 32, generator=g) for _ in range(2)]
-    return [torch.arange(size), views, torch.randint(0, 10, (size,), generator=g)]
 
 
 def test_registration_adds_sdclr_and_ts_and_leaves_simclr():
@@ -231,8 +183,9 @@ def sdclr_run(run_solo, tmp_path_factory) -> Path:
     return out
 
 
+@pytest.mark.slow
 def test_sdclr_pretrain_prunes_every_epoch_and_checkpoints(sdclr_run: Path):
-    folder = run_folder(sdclr_run, "sdclr")
+    folder = single_run_folder(sdclr_run, "sdclr")
     args = json.loads((folder / "args.json").read_text())
     assert args["method_kwargs"] == {  # the resolved settings, defaults included
         "proj_hidden_dim": 64,
@@ -275,8 +228,9 @@ def test_sdclr_pretrain_prunes_every_epoch_and_checkpoints(sdclr_run: Path):
     assert all(math.isfinite(v) for v in losses.values())
 
 
+@pytest.mark.slow
 def test_sdclr_resumes_exactly_from_a_checkpoint(sdclr_run: Path, run_solo, tmp_path: Path):
-    ckpt = checkpoints(run_folder(sdclr_run, "sdclr"))[0]
+    ckpt = checkpoints(single_run_folder(sdclr_run, "sdclr"))[0]
     resumed = tmp_path / "resumed"
     run_solo(
         "main_pretrain.py",
@@ -290,7 +244,7 @@ def test_sdclr_resumes_exactly_from_a_checkpoint(sdclr_run: Path, run_solo, tmp_
     for step in after:
         assert abs(after[step] - uninterrupted[step]) < 1e-5, (step, after, uninterrupted)
     assert (
-        read_stats(run_folder(resumed, "sdclr"))[-1]["masks_checksum"]
+        read_stats(single_run_folder(resumed, "sdclr"))[-1]["masks_checksum"]
         == read_stats(run_folder(sdclr_run, "sdclr"))[1]["masks_checksum"]
     )
 
@@ -308,11 +262,12 @@ def sdclr_ddp_run(run_solo, tmp_path_factory) -> Path:
     return out
 
 
+@pytest.mark.slow
 def test_sdclr_runs_under_two_process_ddp(sdclr_ddp_run: Path):
     """Each rank computes its masks at every epoch start and the method checks (all_gather of
     the checksums) that they are identical, so a finished run is the proof; stats come from
     rank 0 only."""
-    folder = run_folder(sdclr_ddp_run, "sdclr")
+    folder = single_run_folder(sdclr_ddp_run, "sdclr")
     stats = read_stats(folder)
     assert [s["epoch"] for s in stats] == [0, 1]
     assert all(s["pruned_weights"] == round(0.9 * s["conv_weights"]) for s in stats)
@@ -322,25 +277,10 @@ def test_sdclr_runs_under_two_process_ddp(sdclr_ddp_run: Path):
     assert sorted(losses) == list(range(6)) and all(math.isfinite(v) for v in losses.values())
 
 
-def test_main_linear_loads_the_dense_sdclr_weights(sdclr_ddp_run: Path, run_solo, tmp_path: Path):
-    ckpt = checkpoints(run_folder(sdclr_ddp_run, "sdclr"))[1]
-    out = tmp_path / "linear"
-    run_solo(
-        "main_linear.py",
-        LINEAR_CONFIGS / "digits-lt",
-        "linear.yaml",
-        [
-            f"pretrained_feature_extractor='{ckpt}'",
-            "pretrain_method=sdclr",
-            "max_epochs=1",
-            "data.num_workers=0",
-            "+limit_train_batches=1",
-            "+limit_val_batches=1",
-            "optimizer.batch_size=16",
-        ],
-        out,
-    )
-    (linear_ckpt,) = list(out.glob("linear/*/*.ckpt"))
+@pytest.mark.slow
+def test_main_linear_loads_the_dense_sdclr_weights(sdclr_ddp_run: Path, run_linear, tmp_path: Path):
+    ckpt = checkpoints(single_run_folder(sdclr_ddp_run, "sdclr"))[1]
+    linear_ckpt = run_linear(ckpt, tmp_path / "linear", "pretrain_method=sdclr")
     pre = torch.load(ckpt, map_location="cpu", weights_only=True)["state_dict"]
     lin = torch.load(linear_ckpt, map_location="cpu", weights_only=True)["state_dict"]
     names = [k for k in pre if k.startswith("backbone.")]
@@ -349,6 +289,7 @@ def test_main_linear_loads_the_dense_sdclr_weights(sdclr_ddp_run: Path, run_solo
         assert torch.equal(pre[k], lin[k]), k
 
 
+@pytest.mark.slow
 def test_ts_pretrain_follows_the_schedule(run_solo, tmp_path: Path):
     """period = 1 epoch: tau = 1.0, 0.1, 1.0 at the starts of epochs 0, 1, 2; per step, t moves
     by 1/3 epoch each of the 3 steps."""
@@ -359,7 +300,7 @@ def test_ts_pretrain_follows_the_schedule(run_solo, tmp_path: Path):
         TINY + ["max_epochs=3", "method_kwargs.period=1", "method_kwargs.per_step=true"],
         tmp_path,
     )
-    stats = read_stats(run_folder(tmp_path, "ts"))
+    stats = read_stats(single_run_folder(tmp_path, "ts"))
     assert [(s["epoch"], round(s["tau"], 6)) for s in stats] == [(0, 1.0), (1, 0.1), (2, 1.0)]
     taus = step_losses(tmp_path, key="ts/tau_step")
     assert sorted(taus) == list(range(9))
@@ -369,6 +310,7 @@ def test_ts_pretrain_follows_the_schedule(run_solo, tmp_path: Path):
     assert all(math.isfinite(v) for v in step_losses(tmp_path).values())
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize(
     "config, override, message",
     [

@@ -11,24 +11,23 @@ from pathlib import Path
 import pytest
 import torch
 
-from solo_tase.methods.checkpoint_state import read_parts
-
-from tests.integration.test_baselines_solo import DIGITS_GH, batch, build  # noqa: F401 (fixture)
-from tests.integration.conftest import (
-    PRETRAIN_CONFIGS,
+from tests.helpers.solo_runs import (
+    DDP,
+    DIGITS,
+    DIGITS_GH,
     TINY,
+    batch,
+    checkpoint_parts,
     checkpoints,
     read_stats,
-    run_folder,
+    single_run_folder,
     step_losses,
 )
 
 pytestmark = pytest.mark.integration
 
-DIGITS = PRETRAIN_CONFIGS / "digits-lt"
 # one loader worker: the boost weights must reach a worker process
 BCL_RUN = TINY + ["max_epochs=3", "checkpoint.keep_prev=True", "data.num_workers=1"]
-DDP = ["strategy=ddp", 'devices="2"', "accelerator=cpu"]
 SEEN_PER_EPOCH = 3 * 32  # limit_train_batches=3 at batch 32
 
 
@@ -87,7 +86,7 @@ def test_solo_learns_own_dataset_path_gets_the_boost(digits_root: Path):
     assert index == 5 and len(views) == 2 and data.bcl_boost.prob == 1.0
 
 
-def test_bcl_step_equals_solo_simclr_and_records_every_sample(build):  # noqa: F811
+def test_bcl_step_equals_solo_simclr_and_records_every_sample(build):
     """Same weights, same batch: BCL-I's loss is solo-learn's SimCLR loss; the step's samples
     get their losses recorded."""
     from solo_tase.tail.momentum_loss import EpochMomentumLoss
@@ -110,8 +109,9 @@ def bcl_run(run_solo, tmp_path_factory) -> Path:
     return out
 
 
+@pytest.mark.slow
 def test_bcl_pretrain_tracks_momentum_losses_and_checkpoints_them(bcl_run: Path):
-    folder = run_folder(bcl_run, "bcl")
+    folder = single_run_folder(bcl_run, "bcl")
     args = json.loads((folder / "args.json").read_text())
     assert args["method_kwargs"] == {
         "proj_hidden_dim": 64,
@@ -135,7 +135,7 @@ def test_bcl_pretrain_tracks_momentum_losses_and_checkpoints_them(bcl_run: Path)
 
     ckpts = checkpoints(folder)
     assert sorted(ckpts) == [0, 1, 2]
-    saved = read_parts(torch.load(ckpts[0], map_location="cpu", weights_only=True))["bcl"]
+    saved = checkpoint_parts(folder, 0)["bcl"]
     # saved in on_train_epoch_end before the method's update: epoch 0's losses are pending
     assert saved["pending_epoch"] == 0 and saved["momentum"]["last_epoch"] == -1
     assert saved["epoch_complete"] is True and saved["steps_in_epoch"] == 3
@@ -144,10 +144,12 @@ def test_bcl_pretrain_tracks_momentum_losses_and_checkpoints_them(bcl_run: Path)
     assert sorted(losses) == list(range(9)) and all(math.isfinite(v) for v in losses.values())
 
 
+@pytest.mark.slow
 def test_bcl_resumes_exactly_from_a_checkpoint(bcl_run: Path, run_solo, tmp_path: Path):
     """Resume from the epoch-0 checkpoint: epochs 1-2 see the same boost weights (pending losses
     applied at start), views and losses as the uninterrupted run."""
-    ckpt = checkpoints(run_folder(bcl_run, "bcl"))[0]
+    folder = single_run_folder(bcl_run, "bcl")
+    ckpt = checkpoints(folder)[0]
     resumed = tmp_path / "resumed"
     run_solo(
         "main_pretrain.py",
@@ -160,20 +162,13 @@ def test_bcl_resumes_exactly_from_a_checkpoint(bcl_run: Path, run_solo, tmp_path
     assert sorted(after) == [3, 4, 5, 6, 7, 8]
     for step in after:
         assert abs(after[step] - uninterrupted[step]) < 1e-5, (step, after, uninterrupted)
-    a = read_parts(
-        torch.load(
-            checkpoints(run_folder(bcl_run, "bcl"))[2], map_location="cpu", weights_only=True
-        )
-    )["bcl"]["momentum"]
-    b = read_parts(
-        torch.load(
-            checkpoints(run_folder(resumed, "bcl"))[2], map_location="cpu", weights_only=True
-        )
-    )["bcl"]["momentum"]
+    a = checkpoint_parts(folder, 2)["bcl"]["momentum"]
+    b = checkpoint_parts(single_run_folder(resumed, "bcl"), 2)["bcl"]["momentum"]
     assert torch.equal(a["seen"], b["seen"])
     assert torch.allclose(a["values"], b["values"], atol=1e-6)
 
 
+@pytest.mark.slow
 def test_bcl_runs_under_two_process_ddp(run_solo, tmp_path: Path):
     """Each rank observes its shard; the gathered momentum losses cover both ranks' samples."""
     run_solo(
@@ -183,13 +178,11 @@ def test_bcl_runs_under_two_process_ddp(run_solo, tmp_path: Path):
         TINY + DDP + ["max_epochs=2", "optimizer.batch_size=16"],
         tmp_path,
     )
-    folder = run_folder(tmp_path, "bcl")
+    folder = single_run_folder(tmp_path, "bcl")
     stats = read_stats(folder)
     assert [s["epoch"] for s in stats] == [0, 1]
     assert stats[0]["bcl_seen"] == 2 * 3 * 16  # 2 ranks x 3 steps x 16 images
-    saved = read_parts(torch.load(checkpoints(folder)[1], map_location="cpu", weights_only=True))[
-        "bcl"
-    ]["momentum"]
+    saved = checkpoint_parts(folder, 1)["bcl"]["momentum"]
     # the epoch-1 checkpoint precedes epoch 1's update: epoch 0's samples, epoch 1's pending
     assert int(saved["seen"].sum()) == stats[0]["bcl_seen"]
     union = saved["seen"] | (saved["count"] > 0)
@@ -197,13 +190,14 @@ def test_bcl_runs_under_two_process_ddp(run_solo, tmp_path: Path):
     assert int(union.sum()) == stats[1]["bcl_seen"]
 
 
+@pytest.mark.slow
 def test_bcl_d_is_sdclr_with_the_boost_and_resumes_exactly(run_solo, tmp_path: Path):
     """``sdclr`` with ``bcl: true``: SDCLR's masks every epoch, BCL's momentum losses and boost
     (two ops per view), both states in the checkpoint, and an exact resume."""
     run = BCL_RUN[:-1] + ["data.num_workers=0"]
     first = tmp_path / "first"
     run_solo("main_pretrain.py", DIGITS, "bcl_d.yaml", run, first)
-    folder = run_folder(first, "sdclr")
+    folder = single_run_folder(first, "sdclr")
     kwargs = json.loads((folder / "args.json").read_text())["method_kwargs"]
     assert kwargs["bcl"] is True and kwargs["rand_k"] == 2 and kwargs["prune_ratio"] == 0.9
     stats = read_stats(folder)
@@ -211,8 +205,8 @@ def test_bcl_d_is_sdclr_with_the_boost_and_resumes_exactly(run_solo, tmp_path: P
     boosted = [s for s in stats if "bcl_seen" in s]
     assert [s["epoch"] for s in boosted] == [0, 1, 2] and boosted[0]["bcl_seen"] == SEEN_PER_EPOCH
     assert all(0 < s["bcl_weight_mean"] < s["bcl_weight_max"] <= 1 for s in boosted)
-    ckpt = torch.load(checkpoints(folder)[0], map_location="cpu", weights_only=True)
-    assert "sdclr" in read_parts(ckpt) and read_parts(ckpt)["bcl"]["pending_epoch"] == 0
+    parts = checkpoint_parts(folder, 0)
+    assert "sdclr" in parts and parts["bcl"]["pending_epoch"] == 0
 
     resumed = tmp_path / "resumed"
     run_solo(
@@ -228,6 +222,7 @@ def test_bcl_d_is_sdclr_with_the_boost_and_resumes_exactly(run_solo, tmp_path: P
         assert abs(after[step] - uninterrupted[step]) < 1e-5, (step, after, uninterrupted)
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize(
     "override, message",
     [
@@ -256,7 +251,7 @@ def test_bad_bcl_configuration_fails_at_start_naming_the_key(
 
 
 @pytest.mark.parametrize("joint", [False, True])
-def test_joint_views_make_batchnorm_see_both_views_at_once(joint: bool, build):  # noqa: F811
+def test_joint_views_make_batchnorm_see_both_views_at_once(joint: bool, build):
     """BCL's official forward: both views as one batch of 2B (``joint_views``); solo-learn's: one
     view at a time. The projector's BatchNorm sees 2B or B samples per forward; the step's loss
     is the same NT-Xent of the two views' projections."""

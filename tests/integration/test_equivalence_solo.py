@@ -8,11 +8,10 @@ from pathlib import Path
 import pytest
 import torch
 
-from tests.integration.conftest import PRETRAIN_CONFIGS, TINY, step_losses
+from tests.helpers.solo_runs import DIGITS, TINY, step_losses
 
 pytestmark = pytest.mark.integration
 
-DIGITS = PRETRAIN_CONFIGS / "digits-lt"
 # 20 steps in 2 epochs, so TASE re-clusters once (at epoch 1)
 STEPS = [
     *(o for o in TINY if "limit_train_batches" not in o),
@@ -71,6 +70,7 @@ def simclr_losses(run_solo, tmp_path_factory) -> dict[int, float]:
     return step_losses(out)
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("method", ["tase", "ts"])
 def test_same_loss_at_each_of_the_first_20_steps(
     method: str, simclr_losses, run_solo, tmp_path: Path

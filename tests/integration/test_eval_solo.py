@@ -10,13 +10,8 @@ from pathlib import Path
 import pytest
 
 from solo_tase.cli.main import main
-from tests.integration.conftest import (
-    LINEAR_CONFIGS,
-    PRETRAIN_CONFIGS,
-    TINY,
-    checkpoints,
-    run_folder,
-)
+from tests.helpers.paths import LINEAR_CONFIGS
+from tests.helpers.solo_runs import DIGITS, TINY, checkpoints, single_run_folder
 
 pytestmark = pytest.mark.integration
 
@@ -31,12 +26,12 @@ def trained(run_solo, tmp_path_factory) -> dict[str, Path]:
         folder = tmp_path_factory.mktemp(f"pretrain-{method}")
         run_solo(
             "main_pretrain.py",
-            PRETRAIN_CONFIGS / "digits-lt",
+            DIGITS,
             f"{method}.yaml",
             [*TINY, "max_epochs=1"],
             folder,
         )
-        (out[method],) = checkpoints(run_folder(folder, method)).values()
+        (out[method],) = checkpoints(single_run_folder(folder, method)).values()
     return out
 
 
@@ -64,6 +59,7 @@ def eval_cmd(ckpt: Path, digits_root: Path, out: Path, cache: Path) -> list[str]
     ]
 
 
+@pytest.mark.slow
 def test_tase_and_simclr_checkpoints_reproducibly(trained, digits_root, tmp_path, capsys):
     results = {}
     for method, ckpt in trained.items():
@@ -94,6 +90,7 @@ def test_tase_and_simclr_checkpoints_reproducibly(trained, digits_root, tmp_path
     assert "| tase | tase-digits-lt |" in table and "| simclr | simclr-digits-lt |" in table
 
 
+@pytest.mark.slow
 def test_unknown_backbone_in_solo_registry(trained, digits_root, tmp_path, capsys):
     run = tmp_path / "run"
     run.mkdir()

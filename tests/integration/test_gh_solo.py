@@ -10,20 +10,20 @@ import numpy as np
 import pytest
 import torch
 
-from solo_tase.methods.checkpoint_state import read_parts
 from solo_tase.methods.gh_block import TARGET_FILE
-from tests.integration.conftest import (
-    PRETRAIN_CONFIGS,
+from tests.helpers.solo_runs import (
+    DDP,
+    DIGITS,
     TINY,
+    checkpoint_parts,
     checkpoints,
     read_stats,
-    run_folder,
+    single_run_folder,
     step_losses,
 )
 
-pytestmark = pytest.mark.integration
+pytestmark = [pytest.mark.integration, pytest.mark.slow]  # each test starts solo-learn runs
 
-DIGITS = PRETRAIN_CONFIGS / "digits-lt"
 # 3 epochs: the warm-up is epoch 0, GH's weight ramps over epochs 1-2, the prior is estimated
 # after every step of every epoch (prior_every 1)
 GH = [
@@ -58,8 +58,12 @@ def test_simclr_plus_equals_solo_learns_simclr_with_the_block_off(run_solo, tmp_
     theirs, ours = step_losses(tmp_path / "solo"), step_losses(tmp_path / "plus")
     assert len(theirs) == 12 and sorted(ours) == sorted(theirs)
     assert all(ours[s] == theirs[s] for s in theirs), (ours, theirs)  # bit for bit
-    a = torch.load(checkpoints(run_folder(tmp_path / "solo", "simclr"))[1], weights_only=True)
-    b = torch.load(checkpoints(run_folder(tmp_path / "plus", "simclr_plus"))[1], weights_only=True)
+    a = torch.load(
+        checkpoints(single_run_folder(tmp_path / "solo", "simclr"))[1], weights_only=True
+    )
+    b = torch.load(
+        checkpoints(single_run_folder(tmp_path / "plus", "simclr_plus"))[1], weights_only=True
+    )
     assert list(a["state_dict"]) == list(b["state_dict"])
     for name, tensor in a["state_dict"].items():
         assert torch.equal(b["state_dict"][name], tensor), name
@@ -70,7 +74,7 @@ def test_gh_runs_on_every_method(config: str, run_solo, tmp_path: Path):
     run_solo(
         "main_pretrain.py", DIGITS, f"{config}.yaml", TINY + GH + EXTRA.get(config, []), tmp_path
     )
-    folder = run_folder(tmp_path, CONFIGS[config])
+    folder = single_run_folder(tmp_path, CONFIGS[config])
     records = [s for s in read_stats(folder) if "gh_weight" in s or "gh_target_checksum" in s]
     start, *epochs = records
     assert start["gh_target_dim"] == 10 and len(start["gh_target_checksum"]) == 16
@@ -85,7 +89,7 @@ def test_gh_runs_on_every_method(config: str, run_solo, tmp_path: Path):
     gh_loss = step_losses(tmp_path, "gh/loss_step")
     assert sorted(gh_loss) == list(range(9))
     assert all(gh_loss[s] == 0 for s in range(3)) and all(gh_loss[s] > 0 for s in range(3, 9))
-    saved = read_parts(torch.load(checkpoints(folder)[2], map_location="cpu", weights_only=True))
+    saved = checkpoint_parts(folder, 2)
     assert saved["gh"]["logits"].shape == (503, 10) and saved["gh"]["prior_epoch"] == 2
     assert abs(float(saved["gh"]["prior"].sum()) - 1) < 1e-6
 
@@ -94,7 +98,8 @@ def test_gh_resumes_exactly(run_solo, tmp_path: Path):
     overrides = TINY + GH
     full, resumed = tmp_path / "full", tmp_path / "resumed"
     run_solo("main_pretrain.py", DIGITS, "simclr_plus.yaml", overrides, full)
-    ckpt = checkpoints(run_folder(full, "simclr_plus"))[1]
+    folder = single_run_folder(full, "simclr_plus")
+    ckpt = checkpoints(folder)[1]
     run_solo(
         "main_pretrain.py",
         DIGITS,
@@ -102,12 +107,8 @@ def test_gh_resumes_exactly(run_solo, tmp_path: Path):
         overrides + [f"resume_from_checkpoint='{ckpt}'"],
         resumed,
     )
-    a = read_parts(torch.load(checkpoints(run_folder(full, "simclr_plus"))[2], weights_only=True))[
-        "gh"
-    ]
-    b = read_parts(
-        torch.load(checkpoints(run_folder(resumed, "simclr_plus"))[2], weights_only=True)
-    )["gh"]
+    a = checkpoint_parts(folder, 2)["gh"]
+    b = checkpoint_parts(single_run_folder(resumed, "simclr_plus"), 2)["gh"]
     for key in ("logits", "prior", "target"):
         assert torch.equal(a[key], b[key]), key
     full_losses, resumed_losses = step_losses(full), step_losses(resumed)
@@ -117,10 +118,11 @@ def test_gh_resumes_exactly(run_solo, tmp_path: Path):
 
 
 def test_gh_under_ddp_keeps_one_state_on_both_ranks(run_solo, tmp_path: Path):
-    extra = ["max_epochs=2", "strategy=ddp", "devices='2'", "method_kwargs.gh.enabled=True"]
-    extra += ["method_kwargs.gh.warmup_epochs=1", "method_kwargs.gh.sinkhorn_iterations=20"]
-    run_solo("main_pretrain.py", DIGITS, "simclr_plus.yaml", TINY + extra, tmp_path)
-    records = [s for s in read_stats(run_folder(tmp_path, "simclr_plus")) if "gh_weight" in s]
+    extra = ["max_epochs=2", "method_kwargs.gh.enabled=True", "method_kwargs.gh.warmup_epochs=1"]
+    extra += ["method_kwargs.gh.sinkhorn_iterations=20"]
+    run_solo("main_pretrain.py", DIGITS, "simclr_plus.yaml", TINY + DDP + extra, tmp_path)
+    folder = single_run_folder(tmp_path, "simclr_plus")
+    records = [s for s in read_stats(folder) if "gh_weight" in s]
     assert [r["epoch"] for r in records] == [0, 1]
     for r in records:
         assert len(r["gh_state_checksum_by_rank"]) == 2

@@ -1,27 +1,26 @@
 """``data.long_tail`` end to end: solo-learn's real main_pretrain.py on a tiny fake CIFAR-10.
 
-The fake CIFAR-10 has torchvision's on-disk format (pickled batches) with random images and
-labels; a small wrapper runs main_pretrain.py with torchvision's MD5 check relaxed to "the file
-exists" (the fake files cannot match the real CIFAR's MD5 sums). Nothing else is patched: the
+The fake CIFAR-10 has torchvision's on-disk format (pickled batches) with synthetic images and
+random labels; a small wrapper runs main_pretrain.py with torchvision's MD5 check relaxed to "the
+file exists" (the fake files cannot match the real CIFAR's MD5 sums). Nothing else is patched: the
 plugin's Hydra callback installs the long-tailed CIFAR10 exactly as on a real run.
 """
 
 from __future__ import annotations
 
 import json
-import pickle
 from pathlib import Path
 
 import numpy as np
 import pytest
-import torch
 
-from solo_tase.methods.checkpoint_state import read_parts
 from solo_tase.data.cifar import CifarLTSpec
 from solo_tase.data.manifest import Manifest
-from tests.integration.conftest import PRETRAIN_CONFIGS, TINY, checkpoints, run_folder
+from tests.helpers.images import write_fake_cifar10
+from tests.helpers.paths import PRETRAIN_CONFIGS
+from tests.helpers.solo_runs import ONE_CPU, TINY, checkpoint_parts, single_run_folder
 
-pytestmark = pytest.mark.integration
+pytestmark = [pytest.mark.integration, pytest.mark.slow]  # each test starts solo-learn runs
 
 PER_CLASS, RATIO = 40, 10.0
 # int(n_max * (1/r)^(i/(C-1))), the reference implementations' formula
@@ -40,30 +39,11 @@ runpy.run_path(sys.argv[0], run_name="__main__")
 '''
 
 
-def write_fake_cifar10(root: Path, per_class: int, test_per_class: int, seed: int) -> np.ndarray:
-    """torchvision's cifar-10-batches-py layout with random uint8 images; returns train labels."""
-    folder = root / "cifar-10-batches-py"
-    folder.mkdir(parents=True)
-    rng = np.random.default_rng(seed)
-
-    def dump(name: str, labels: np.ndarray) -> None:
-        data = rng.integers(0, 256, (labels.size, 3 * 32 * 32), dtype=np.uint8)
-        with open(folder / name, "wb") as f:
-            pickle.dump({"data": data, "labels": labels.tolist()}, f)
-
-    train = rng.permutation(np.repeat(np.arange(10), per_class))
-    for k, part in enumerate(np.array_split(train, 5), start=1):
-        dump(f"data_batch_{k}", part)
-    dump("test_batch", np.repeat(np.arange(10), test_per_class))
-    with open(folder / "batches.meta", "wb") as f:
-        pickle.dump({"label_names": [f"class{i}" for i in range(10)]}, f)
-    return train
-
-
 @pytest.fixture(scope="module")
 def fake_cifar(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, np.ndarray, Path]:
     root = tmp_path_factory.mktemp("cifar")
-    labels = write_fake_cifar10(root, PER_CLASS, test_per_class=2, seed=3)
+    labels = np.random.default_rng(3).permutation(np.repeat(np.arange(10), PER_CLASS))
+    write_fake_cifar10(root, labels, test_per_class=2)
     wrapper = root / "fake_cifar_main_pretrain.py"
     wrapper.write_text(WRAPPER)
     return root, labels, wrapper
@@ -72,13 +52,8 @@ def fake_cifar(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, np.ndarr
 def overrides(root: Path, ratio: float = RATIO) -> list[str]:
     return [
         *TINY,
+        *ONE_CPU,
         "max_epochs=2",
-        "accelerator=cpu",
-        'devices="1"',
-        "strategy=auto",
-        "precision=32",
-        "sync_batchnorm=False",
-        "+limit_val_batches=1",
         f"data.train_path={root}",
         f"data.val_path={root}",
         f"data.long_tail.ratio={ratio}",
@@ -96,7 +71,7 @@ def test_tase_trains_on_exactly_the_long_tailed_subset(run_solo, fake_cifar, tmp
     selection = expected.select(labels)
     assert selection.counts == COUNTS
 
-    folder = run_folder(tmp_path, "tase")
+    folder = single_run_folder(tmp_path, "tase")
     recorded = json.loads((folder / "args.json").read_text())["data"]["long_tail"]
     assert recorded["num_samples"] == n_lt
     assert recorded["name"] == "cifar10-lt-r10-s0"
@@ -105,8 +80,7 @@ def test_tase_trains_on_exactly_the_long_tailed_subset(run_solo, fake_cifar, tmp
     assert manifest.counts == COUNTS and manifest.index_checksum == recorded["checksum"]
     assert recorded["checksum"] == expected.manifest_for(selection, [""] * 10).index_checksum
 
-    ckpt = torch.load(checkpoints(folder)[1], map_location="cpu", weights_only=True)
-    state = read_parts(ckpt)["tase"]["state"]
+    state = checkpoint_parts(folder, 1)["tase"]["state"]
     assert state["num_samples"] == n_lt
     # Sample i of the long-tailed set has the i-th label of the class-major order: the clean pass
     # re-read exactly the long-tailed subset, and every row carries the label of that sample.

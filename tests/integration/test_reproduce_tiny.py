@@ -14,10 +14,11 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from tests.integration.conftest import REPO, TINY
-from tests.integration.test_long_tail_inplace import write_fake_cifar10
+from tests.helpers.images import write_fake_cifar10
+from tests.helpers.paths import REPO
+from tests.helpers.solo_runs import ONE_CPU, TINY
 
-pytestmark = pytest.mark.integration
+pytestmark = [pytest.mark.integration, pytest.mark.slow]  # each test starts solo-learn runs
 
 SITECUSTOMIZE = """import os
 import torchvision.datasets.cifar as _cifar
@@ -50,7 +51,8 @@ def test_cifar10_lt_recipe_runs_end_to_end(solo_learn_dir: Path, tmp_path: Path)
     """The sdclr preset (the default for cifar10-lt) on one D_i split: pre-training with the split
     file in place, the SGD probe (full-shot and 1%), the table over splits and the zoo."""
     data = tmp_path / "cifar"
-    labels = write_fake_cifar10(data, per_class=100, test_per_class=3, seed=0)
+    labels = np.random.default_rng(0).permutation(np.repeat(np.arange(10), 100))
+    write_fake_cifar10(data, labels, test_per_class=3)
     splits = synthetic_splits(tmp_path / "splits", labels)
     hook = tmp_path / "hook"
     hook.mkdir()
@@ -58,13 +60,8 @@ def test_cifar10_lt_recipe_runs_end_to_end(solo_learn_dir: Path, tmp_path: Path)
     out = tmp_path / "out"
     overrides = [
         *TINY,
+        *ONE_CPU,
         "max_epochs=1",
-        "accelerator=cpu",
-        'devices="1"',
-        "strategy=auto",
-        "precision=32",
-        "sync_batchnorm=False",
-        "+limit_val_batches=1",
         "data.long_tail.download=false",
     ]
     env = {

@@ -8,20 +8,19 @@ from pathlib import Path
 import pytest
 import torch
 
-from solo_tase.methods.checkpoint_state import read_parts
-
-from tests.integration.conftest import (
-    PRETRAIN_CONFIGS,
+from tests.helpers.solo_runs import (
+    DDP,
+    DIGITS,
     TINY,
+    checkpoint_parts,
     checkpoints,
     read_stats,
-    run_folder,
+    single_run_folder,
     step_losses,
 )
 
-pytestmark = pytest.mark.integration
+pytestmark = [pytest.mark.integration, pytest.mark.slow]  # each test starts solo-learn runs
 
-DIGITS = PRETRAIN_CONFIGS / "digits-lt"
 # case -> (tail signal, further overrides)
 SIGNALS = {
     "knn_density": ("knn_density", []),
@@ -47,7 +46,7 @@ def test_signal_resumes_exactly_and_logs_its_diagnostics(case: str, run_solo, tm
     overrides = RUN + [f"method_kwargs.tail_signal={signal}", *extra]
     full = tmp_path / "full"
     run_solo("main_pretrain.py", DIGITS, "tase.yaml", overrides, full)
-    folder = run_folder(full, "tase")
+    folder = single_run_folder(full, "tase")
     reclusters = [s for s in read_stats(folder) if s["reclustered"]]
     assert [s["epoch"] for s in reclusters] == [1, 2]
     for s in reclusters:
@@ -67,11 +66,8 @@ def test_signal_resumes_exactly_and_logs_its_diagnostics(case: str, run_solo, tm
         overrides + [f"resume_from_checkpoint='{ckpt}'"],
         resumed,
     )
-    a = torch.load(checkpoints(folder)[2], map_location="cpu", weights_only=True)
-    b = torch.load(
-        checkpoints(run_folder(resumed, "tase"))[2], map_location="cpu", weights_only=True
-    )
-    sa, sb = read_parts(a)["tase"]["state"], read_parts(b)["tase"]["state"]
+    sa = checkpoint_parts(folder, 2)["tase"]["state"]
+    sb = checkpoint_parts(single_run_folder(resumed, "tase"), 2)["tase"]["state"]
     for key in ("tau", "weights", "log_freq"):
         assert torch.equal(sa[key].nan_to_num(-9.0), sb[key].nan_to_num(-9.0)), key
     if signal == "memorisation":
@@ -101,9 +97,9 @@ DDP_CASES = {
 @pytest.mark.parametrize("case", DDP_CASES)
 def test_signal_under_ddp_gives_identical_tables_on_both_ranks(case: str, run_solo, tmp_path: Path):
     overrides, clustered = DDP_CASES[case]
-    extra = ["max_epochs=2", "method_kwargs.warmup_epochs=1", "strategy=ddp", "devices='2'"]
+    extra = ["max_epochs=2", "method_kwargs.warmup_epochs=1", *DDP]
     run_solo("main_pretrain.py", DIGITS, "tase.yaml", TINY + extra + overrides, tmp_path)
-    (record,) = [s for s in read_stats(run_folder(tmp_path, "tase")) if s["reclustered"]]
+    (record,) = [s for s in read_stats(single_run_folder(tmp_path, "tase")) if s["reclustered"]]
     assert len(record["tables_checksum_by_rank"]) == 2
     assert len(set(record["tables_checksum_by_rank"])) == 1
     assert record["clustered"] == clustered and -1.0 <= record["rho"] <= 1.0

@@ -8,37 +8,25 @@ from pathlib import Path
 import pytest
 import torch
 
-from solo_tase.methods.checkpoint_state import read_parts
 from solo_tase.methods.config import TaseConfig
 from solo_tase.methods.tase_state import TaseState
 from solo_tase.tail.kmeans.backend import make_backend
-from tests.integration.conftest import PRETRAIN_CONFIGS, TINY, checkpoints, read_stats, run_folder
+from tests.helpers.solo_runs import (
+    DDP,
+    DIGITS,
+    TASE_RUN,
+    checkpoint_parts,
+    read_stats,
+    single_run_folder,
+)
 
-pytestmark = pytest.mark.integration
+pytestmark = [pytest.mark.integration, pytest.mark.slow]  # each test starts solo-learn runs
 
 
 def test_ddp_two_cpu_ranks_share_identical_tables(run_solo, tmp_path: Path):
-    # On CPU Lightning wants devices as an int-like string; solo-learn then scales the lr by
-    # len("2") == 1 (documented in docs/developing.md).
-    run_solo(
-        "main_pretrain.py",
-        PRETRAIN_CONFIGS / "digits-lt",
-        "tase.yaml",
-        TINY
-        + [
-            "max_epochs=3",
-            "method_kwargs.warmup_epochs=1",
-            "method_kwargs.recluster_every=1",
-            "checkpoint.keep_prev=True",
-            "method_kwargs.kmeans_backend=torch",
-            "method_kwargs.tail_signal=kmeans",
-            "method_kwargs.bank_feature=crop1",  # the bank holds what the steps saw
-            "strategy=ddp",
-            "devices='2'",
-        ],
-        tmp_path,
-    )
-    folder = run_folder(tmp_path, "tase")
+    crop1 = "method_kwargs.bank_feature=crop1"  # the bank holds what the steps saw
+    run_solo("main_pretrain.py", DIGITS, "tase.yaml", [*TASE_RUN, crop1, *DDP], tmp_path)
+    folder = single_run_folder(tmp_path, "tase")
     stats = read_stats(folder)
     reclusters = [s for s in stats if s["reclustered"]]
     assert [s["epoch"] for s in reclusters] == [1, 2]
@@ -48,11 +36,8 @@ def test_ddp_two_cpu_ranks_share_identical_tables(run_solo, tmp_path: Path):
     # 3 steps x 32 samples x 2 ranks were observed in epoch 0: the bank holds both ranks' shards
     assert reclusters[0]["clustered"] == 192
 
-    ckpts = checkpoints(folder)
-    before = read_parts(torch.load(ckpts[1], map_location="cpu", weights_only=True))["tase"][
-        "state"
-    ]
-    after = read_parts(torch.load(ckpts[2], map_location="cpu", weights_only=True))["tase"]["state"]
+    before = checkpoint_parts(folder, 1)["tase"]["state"]
+    after = checkpoint_parts(folder, 2)["tase"]["state"]
     cfg = TaseConfig.from_kwargs(
         {"num_clusters": 10, "warmup_epochs": 1, "recluster_every": 1, "tail_signal": "kmeans"},
         max_epochs=3,

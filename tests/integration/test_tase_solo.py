@@ -13,30 +13,19 @@ from pathlib import Path
 import pytest
 import torch
 
-from solo_tase.methods.checkpoint_state import read_parts
-
-from tests.integration.conftest import (
-    LINEAR_CONFIGS,
-    PRETRAIN_CONFIGS,
+from solo_tase.run_folder import run_folder
+from tests.helpers.solo_runs import (
+    DIGITS,
+    TASE_RUN,
     TINY,
+    checkpoint_parts,
     checkpoints,
     read_stats,
-    run_folder,
+    single_run_folder,
     step_losses,
 )
 
 pytestmark = pytest.mark.integration
-
-DIGITS = PRETRAIN_CONFIGS / "digits-lt"
-# warm-up 1 epoch, re-cluster at the start of epochs 1 and 2
-TASE_RUN = TINY + [
-    "max_epochs=3",
-    "method_kwargs.warmup_epochs=1",
-    "method_kwargs.recluster_every=1",
-    "checkpoint.keep_prev=True",
-    "method_kwargs.kmeans_backend=torch",
-    "method_kwargs.tail_signal=kmeans",
-]
 
 
 def test_registration_is_idempotent_and_leaves_solo_untouched():
@@ -80,8 +69,9 @@ def tase_run(run_solo, tmp_path_factory) -> Path:
     return out
 
 
+@pytest.mark.slow
 def test_pretrain_runs_tase_reclusters_and_checkpoints(tase_run: Path, digits_root: Path):
-    folder = run_folder(tase_run, "tase")
+    folder = single_run_folder(tase_run, "tase")
     args = json.loads((folder / "args.json").read_text())
     assert args["method"] == "tase"
     assert args["method_kwargs"]["num_clusters"] == 10  # resolved values are recorded
@@ -94,13 +84,14 @@ def test_pretrain_runs_tase_reclusters_and_checkpoints(tase_run: Path, digits_ro
         assert 0.0 <= s["nmi"] <= 1.0 and s["empty_clusters"] >= 0 and s["kmeans_seconds"] > 0
     ckpts = checkpoints(folder)
     assert sorted(ckpts) == [0, 1, 2]
-    saved = read_parts(torch.load(ckpts[2], map_location="cpu", weights_only=True))["tase"]["state"]
+    saved = checkpoint_parts(folder, 2)["tase"]["state"]
     assert saved["num_samples"] == 503 and saved["last_cluster_epoch"] == 2
     assert saved["tau"].min() >= 0.1 - 1e-6 and abs(float(saved["weights"].mean()) - 1) < 1e-4
     losses = step_losses(tase_run)
     assert len(losses) == 9 and all(torch.isfinite(torch.tensor(list(losses.values()))))
 
 
+@pytest.mark.slow
 def test_killed_run_resumes_with_identical_tables_and_loss_curve(
     tase_run: Path, run_solo, solo_learn_dir: Path, digits_root: Path, tmp_path: Path
 ):
@@ -156,39 +147,17 @@ def test_killed_run_resumes_with_identical_tables_and_loss_curve(
             after[step],
             uninterrupted[step],
         )
-    a = read_parts(
-        torch.load(
-            checkpoints(run_folder(tase_run, "tase"))[2], map_location="cpu", weights_only=True
-        )
-    )["tase"]["state"]
-    b = read_parts(
-        torch.load(
-            checkpoints(run_folder(resumed, "tase"))[2], map_location="cpu", weights_only=True
-        )
-    )["tase"]["state"]
+    a = checkpoint_parts(single_run_folder(tase_run, "tase"), 2)["tase"]["state"]
+    b = checkpoint_parts(single_run_folder(resumed, "tase"), 2)["tase"]["state"]
     for key in ("tau", "weights", "assignments", "similarity", "sizes"):
         assert torch.equal(a[key], b[key]), key
     assert read_stats(run_folder(resumed, "tase"))[-1]["reclustered"] is True
 
 
-def test_main_linear_loads_the_tase_checkpoint(tase_run: Path, run_solo, tmp_path: Path):
-    ckpt = checkpoints(run_folder(tase_run, "tase"))[2]
-    out = tmp_path / "linear"
-    run_solo(
-        "main_linear.py",
-        LINEAR_CONFIGS / "digits-lt",
-        "linear.yaml",
-        [
-            f"pretrained_feature_extractor='{ckpt}'",
-            "max_epochs=1",
-            "data.num_workers=0",
-            "+limit_train_batches=1",
-            "+limit_val_batches=1",
-            "optimizer.batch_size=16",
-        ],
-        out,
-    )
-    (linear_ckpt,) = list(out.glob("linear/*/*.ckpt"))
+@pytest.mark.slow
+def test_main_linear_loads_the_tase_checkpoint(tase_run: Path, run_linear, tmp_path: Path):
+    ckpt = checkpoints(single_run_folder(tase_run, "tase"))[2]
+    linear_ckpt = run_linear(ckpt, tmp_path / "linear")
     pre = torch.load(ckpt, map_location="cpu", weights_only=True)["state_dict"]
     lin = torch.load(linear_ckpt, map_location="cpu", weights_only=True)["state_dict"]
     names = [k for k in pre if k.startswith("backbone.") and k.endswith(("weight", "bias"))]
@@ -197,6 +166,7 @@ def test_main_linear_loads_the_tase_checkpoint(tase_run: Path, run_solo, tmp_pat
         assert torch.equal(pre[k], lin[k]), k
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize(
     "override, message",
     [

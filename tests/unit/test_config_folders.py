@@ -14,8 +14,8 @@ from solo_tase.cli.main import main as cli
 from solo_tase.config_folders import config_datasets, config_files, config_folder, configs_root
 from solo_tase.errors import InputError
 from solo_tase.source_tree import source_tree
+from tests.helpers.paths import REPO
 
-REPO = Path(__file__).resolve().parents[2]
 PRETRAIN = ["cifar10-lt", "cifar100-lt", "digits-lt", "fashion-mnist-lt", "imagenet100-lt"]
 
 

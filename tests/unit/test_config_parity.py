@@ -6,16 +6,15 @@ equal."""
 
 from __future__ import annotations
 
-from pathlib import Path
 from typing import Any
 
 import pytest
 import yaml
 
 from solo_tase.methods.config import BclConfig, SdclrConfig, SimclrConfig, TaseConfig, TsConfig
+from tests.helpers.paths import PRETRAIN_CONFIGS
 
-PRETRAIN = Path(__file__).resolve().parents[2] / "scripts" / "pretrain"
-FOLDERS = sorted(p.name for p in PRETRAIN.iterdir() if p.is_dir())
+FOLDERS = sorted(p.name for p in PRETRAIN_CONFIGS.iterdir() if p.is_dir())
 METHODS = ("tase", "simclr", "sdclr", "ts", "bcl", "bcl_d", "simclr_plus")
 SOLO_METHOD = {"bcl_d": "sdclr"}  # config file -> cfg.method, where they differ
 BOOST_KEYS = {"momentum_loss_beta", "rand_k", "rand_strength"}
@@ -49,7 +48,7 @@ PAPER = {
 
 
 def load(folder: str, method: str) -> dict[str, Any]:
-    path = PRETRAIN / folder / f"{method}.yaml"
+    path = PRETRAIN_CONFIGS / folder / f"{method}.yaml"
     if not path.is_file():
         pytest.fail(
             f"{path} is missing: every scripts/pretrain/<dataset>/ folder ships "

@@ -9,9 +9,7 @@ import pytest
 from PIL import Image
 from torchvision.datasets import ImageFolder
 
-import solo_tase.data.cifar as cifar
 from solo_tase.data.cifar import (
-    CifarArrays,
     CifarLTSpec,
     build_cifar_lt,
     load_cifar,
@@ -22,23 +20,6 @@ from solo_tase.methods.config import ConfigError
 from solo_tase.settings import parse
 
 CLASSES = [f"c{i}" for i in range(10)]
-
-
-def fake_split(per_class: int, seed: int) -> CifarArrays:
-    rng = np.random.default_rng(seed)
-    labels = rng.permutation(np.repeat(np.arange(10), per_class))
-    images = rng.integers(0, 256, (labels.size, 32, 32, 3), dtype=np.uint8)
-    return CifarArrays(images=images, labels=labels, classes=CLASSES)
-
-
-@pytest.fixture()
-def fake_cifar(monkeypatch: pytest.MonkeyPatch) -> dict[bool, CifarArrays]:
-    """``load_cifar`` returns a 10-class set of 30 train / 2 test images per class."""
-    splits = {True: fake_split(30, 0), False: fake_split(2, 1)}
-    monkeypatch.setattr(
-        cifar, "load_cifar", lambda dataset, root, train=True, download=False: splits[train]
-    )
-    return splits
 
 
 def test_load_cifar_without_files_names_the_folder_and_the_fix(tmp_path: Path):
@@ -97,10 +78,10 @@ def test_names():
     )
 
 
-def test_build_writes_the_long_tailed_train_set_and_the_test_set(fake_cifar, tmp_path: Path):
+def test_build_writes_the_long_tailed_train_set_and_the_test_set(fake_cifar_arrays, tmp_path: Path):
     out = tmp_path / "c10"
     m = build_cifar_lt(out, CifarLTSpec("cifar10", ratio=10), tmp_path)
-    train = fake_cifar[True]
+    train = fake_cifar_arrays[True]
     ds = ImageFolder(str(out / "train"))
     assert [len(list(d.iterdir())) for d in sorted((out / "train").iterdir())] == m.counts
     assert m.counts == [int(30 * 0.1 ** (i / 9)) for i in range(10)] and m.group_rule == "thirds"
@@ -116,7 +97,7 @@ def test_build_writes_the_long_tailed_train_set_and_the_test_set(fake_cifar, tmp
     assert loaded.extra["test_checksum"] == checksum_items(range(20))
 
 
-def test_build_reuses_refuses_and_replaces(fake_cifar, tmp_path: Path):
+def test_build_reuses_refuses_and_replaces(fake_cifar_arrays, tmp_path: Path):
     out = tmp_path / "c10"
     build_cifar_lt(out, CifarLTSpec("cifar10", ratio=10), tmp_path)
     stamp = (out / "manifest.json").stat().st_mtime_ns
@@ -128,8 +109,8 @@ def test_build_reuses_refuses_and_replaces(fake_cifar, tmp_path: Path):
     assert Manifest.load(out).index_checksum == m.index_checksum
 
 
-def test_sdclr_build_through_a_pool_and_its_refusals(fake_cifar, tmp_path: Path):
-    labels = fake_cifar[True].labels
+def test_sdclr_build_through_a_pool_and_its_refusals(fake_cifar_arrays, tmp_path: Path):
+    labels = fake_cifar_arrays[True].labels
     pool = np.flatnonzero(labels < 10)[::-1].copy()  # every image, reversed
     split = np.concatenate([np.flatnonzero(labels[pool] == c)[: 10 - c] for c in range(10)])
     np.save(tmp_path / "pool.npy", pool)
@@ -155,10 +136,10 @@ def test_sdclr_build_through_a_pool_and_its_refusals(fake_cifar, tmp_path: Path)
     assert not (tmp_path / "d").exists() and not (tmp_path / "e").exists()
 
 
-def test_ldam_draw_spec_name_manifest_and_refusals(fake_cifar):
+def test_ldam_draw_spec_name_manifest_and_refusals(fake_cifar_arrays):
     spec = parse(CifarLTSpec, {"dataset": "cifar10", "ratio": 10, "draw": "ldam"}, "spec")
     assert spec.name == "cifar10-lt-r10-s0-ldam"
-    labels = fake_cifar[True].labels
+    labels = fake_cifar_arrays[True].labels
     selection = spec.select(labels)
     np.random.seed(0)
     expected = []

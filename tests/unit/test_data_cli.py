@@ -10,13 +10,8 @@ from PIL import Image
 
 import solo_tase.data.cifar as cifar
 from solo_tase.cli.main import main
-from solo_tase.data.cifar import CifarArrays
 from solo_tase.data.manifest import Manifest
-
-
-def png(path: Path) -> None:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    Image.fromarray(np.zeros((4, 4, 3), dtype=np.uint8)).save(path)
+from tests.helpers.images import cifar_arrays, png
 
 
 @pytest.fixture()
@@ -130,13 +125,7 @@ def test_user_errors_are_one_line_and_write_nothing(folder: Path, tmp_path: Path
 
 
 def test_build_cifar_and_sdclr_sources(tmp_path: Path, capsys, monkeypatch: pytest.MonkeyPatch):
-    rng = np.random.default_rng(0)
-    labels = np.repeat(np.arange(10), 12)
-    arrays = CifarArrays(
-        images=rng.integers(0, 256, (120, 32, 32, 3), dtype=np.uint8),
-        labels=labels,
-        classes=[f"c{i}" for i in range(10)],
-    )
+    arrays = cifar_arrays(12, seed=0, shuffle=False)
     monkeypatch.setattr(cifar, "load_cifar", lambda *a, **k: arrays)
     monkeypatch.setenv("SOLO_TASE_DATA", str(tmp_path))
     np.save(tmp_path / "val.npy", np.arange(0, 120, 12))  # one image of every class held out
@@ -212,8 +201,7 @@ def test_bad_files_and_options_are_one_line_errors(
     argv = ["data", "build", "list", "--root", str(folder), "--train-list", str(tmp_path / "l.txt")]
     assert main([*argv, "--out", str(tmp_path / "l")]) == 2
     assert "l.txt is not a text list" in capsys.readouterr().err
-    labels = np.repeat(np.arange(10), 12)
-    arrays = CifarArrays(np.zeros((120, 32, 32, 3), np.uint8), labels, [str(c) for c in range(10)])
+    arrays = cifar_arrays(12, seed=0, shuffle=False)
     monkeypatch.setattr(cifar, "load_cifar", lambda *a, **k: arrays)
     (tmp_path / "empty.npy").write_bytes(b"")
     argv = ["data", "build", "cifar10-lt", "--exclude-file", str(tmp_path / "empty.npy")]

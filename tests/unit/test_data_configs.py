@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from pathlib import Path
 
 import pytest
 from omegaconf import OmegaConf
@@ -10,10 +9,10 @@ from omegaconf import OmegaConf
 from solo_tase.data.long_tail import read_block
 from solo_tase.data.profiles import exponential_profile
 from solo_tase.methods.config import TaseConfig
+from tests.helpers.paths import PRETRAIN_CONFIGS
 
 pytest.importorskip("hydra", reason="hydra-core is part of the `solo` extra")
 
-CONFIGS = Path(__file__).resolve().parents[2] / "scripts" / "pretrain"
 RECIPES = {  # folder: (dataset, classes, backbone, batch, epochs, crop)
     "cifar10-lt": ("cifar10", 10, "resnet18", 512, 2000, 32),
     "cifar100-lt": ("cifar100", 100, "resnet18", 512, 2000, 32),
@@ -25,7 +24,7 @@ def compose(folder: str, name: str):
     from hydra import compose as hydra_compose
     from hydra import initialize_config_dir
 
-    with initialize_config_dir(config_dir=str(CONFIGS / folder), version_base="1.2"):
+    with initialize_config_dir(config_dir=str(PRETRAIN_CONFIGS / folder), version_base="1.2"):
         return hydra_compose(config_name=name)
 
 
@@ -46,7 +45,7 @@ def test_recipe(folder: str, method: str):
     )
     assert [a.crop_size for a in cfg.augmentations] == [crop]
     assert sum(a.num_crops for a in cfg.augmentations) == 2
-    raw = OmegaConf.load(CONFIGS / folder / f"{method}.yaml")
+    raw = OmegaConf.load(PRETRAIN_CONFIGS / folder / f"{method}.yaml")
     assert raw.hydra.callbacks.solo_tase._target_ == "solo_tase.plugin.SoloTasePlugin"
     if method == "simclr":
         assert cfg.method_kwargs.temperature == pytest.approx(0.2)

@@ -133,7 +133,6 @@ def test_the_balanced_twin_has_the_same_size_outside_val_probe_and_test():
         )
 
 
-@pytest.mark.slow
 def test_build_from_the_real_files(tmp_path: Path):
     try:
         find_raw_files(None)

@@ -6,20 +6,15 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from PIL import Image
 from torchvision.datasets import ImageFolder
 
 from solo_tase.data.image_lists import read_image_list, scan_image_folder
 from solo_tase.data.manifest import Manifest, checksum_items
 from solo_tase.data.image_set_specs import FolderLTSpec, ImageListSpec
 from solo_tase.data.symlinked import build_folder_lt, build_list_dataset
+from tests.helpers.images import png
 
 COUNTS = {"dog": 5, "cat": 3, "eel": 1}  # label order: dog 0, cat 1, eel 2
-
-
-def png(path: Path, value: int) -> None:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    Image.fromarray(np.full((4, 4, 3), value, dtype=np.uint8)).save(path)
 
 
 @pytest.fixture()

@@ -33,31 +33,17 @@ from solo_tase.methods.config import ConfigError
 ORIGINAL_CIFAR10 = cifar.CIFAR_SETS["cifar10"]
 
 
-def fake_train(per_class: int = 30, seed: int = 0) -> CifarArrays:
-    rng = np.random.default_rng(seed)
-    labels = rng.permutation(np.repeat(np.arange(10), per_class))
-    return CifarArrays(
-        images=rng.integers(0, 256, (labels.size, 32, 32, 3), dtype=np.uint8),
-        labels=labels,
-        classes=[f"c{i}" for i in range(10)],
-    )
-
-
 @pytest.fixture()
-def patched(monkeypatch: pytest.MonkeyPatch) -> CifarArrays:
+def patched(
+    fake_cifar_arrays: dict[bool, CifarArrays], monkeypatch: pytest.MonkeyPatch
+) -> CifarArrays:
     """Synthetic CIFAR-10 arrays; torchvision's names and the installed subsets are restored."""
-    splits = {True: fake_train(), False: fake_train(2, seed=1)}
-
-    def load(dataset: str, root: str, *, train: bool = True, download: bool = False):
-        return splits[train]
-
-    monkeypatch.setattr(long_tail, "load_cifar", load)
-    monkeypatch.setattr(cifar, "load_cifar", load)
+    monkeypatch.setattr(long_tail, "load_cifar", cifar.load_cifar)
     for name in ("CIFAR10", "CIFAR100"):
         monkeypatch.setattr(torchvision.datasets, name, getattr(torchvision.datasets, name))
     for cls in (LongTailCIFAR10, LongTailCIFAR100):
         monkeypatch.setattr(cls, "selection", None)
-    return splits[True]
+    return fake_cifar_arrays[True]
 
 
 def config(root: Path, **block) -> DictConfig:

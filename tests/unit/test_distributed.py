@@ -15,6 +15,8 @@ from solo_tase.methods.config import TaseConfig
 from solo_tase.methods.tase_state import TaseState
 from solo_tase.tail.kmeans.torch_kmeans import TorchKMeans
 
+pytestmark = pytest.mark.slow  # both tests read the ranks of one two-process run
+
 WORLD = 2
 B, D = 6, 5
 

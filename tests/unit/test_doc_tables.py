@@ -8,8 +8,7 @@ from pathlib import Path
 import pytest
 
 from solo_tase import doc_tables
-
-DOCS = Path(__file__).resolve().parents[2] / "docs"
+from tests.helpers.paths import DOCS
 
 
 def test_every_generated_table_of_the_docs_matches_its_record():

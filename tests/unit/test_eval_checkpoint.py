@@ -1,52 +1,14 @@
-"""Backbone loading without solo-learn (torchvision fallback): stems, strictness, clear errors.
-
-``make_run`` / ``write_args`` are shared with test_eval_cli.py.
-"""
+"""Backbone loading without solo-learn (torchvision fallback): stems, strictness, clear errors."""
 
 from __future__ import annotations
 
 import argparse
-import json
-from pathlib import Path
 
 import pytest
 import torch
 
-from solo_tase.eval.checkpoint import build_backbone, load_backbone
-
-
-def run_args(dataset: str = "custom", backbone: str = "resnet18", crop: int = 32) -> dict:
-    return {
-        "name": f"fake-{dataset}",
-        "method": "simclr",
-        "max_epochs": 1,
-        "backbone": {"name": backbone, "kwargs": {}},
-        "data": {"dataset": dataset},
-        "augmentations": [{"crop_size": crop}],
-        "method_kwargs": {},
-    }
-
-
-def write_args(folder: Path, args: dict) -> Path:
-    folder.mkdir(parents=True, exist_ok=True)
-    (folder / "args.json").write_text(json.dumps(args))
-    return folder / "args.json"
-
-
-def make_run(
-    folder: Path, dataset: str = "custom", extra: dict | None = None, seed: int = 0
-) -> tuple[Path, dict[str, torch.Tensor]]:
-    """A fake solo-learn run folder: args.json and a checkpoint with a seeded ResNet-18
-    backbone plus other heads. Returns the checkpoint path and the backbone's tensors."""
-    args = run_args(dataset)
-    write_args(folder, args)
-    torch.manual_seed(seed)
-    backbone = build_backbone(args, use_solo=False).state_dict()
-    state = {f"backbone.{k}": v for k, v in backbone.items()}
-    state.update(extra if extra is not None else {"projector.0.weight": torch.zeros(4, 512)})
-    path = folder / "fake-ep=0.ckpt"
-    torch.save({"state_dict": state, "epoch": 0}, path)
-    return path, backbone
+from solo_tase.eval.checkpoint import load_backbone
+from tests.helpers.fake_runs import make_run, run_args, write_args
 
 
 def test_loads_every_backbone_tensor_with_the_cifar_stem(tmp_path):

@@ -12,23 +12,14 @@ import pytest
 
 from solo_tase.cli.main import main
 from solo_tase.data.manifest import Manifest
-from tests.unit.test_eval_checkpoint import make_run, run_args, write_args
-from tests.unit.test_eval_datasets import CIFAR10_NAMES, write_fake_cifar, write_image_folder
+from tests.helpers.fake_runs import make_run, run_args, write_args, write_manifest
+from tests.helpers.images import write_image_folder
 
 NAMES = ["0", "1", "2"]
 FAST = ["--epochs", "30", "--num-workers", "0", "--device", "cpu"]
 
 
-@pytest.fixture(autouse=True)
-def without_solo(monkeypatch):
-    monkeypatch.setattr("solo_tase.eval.checkpoint.solo_available", lambda: False)
-
-
-def manifest(path: Path, names: list[str], counts: list[int]) -> Path:
-    Manifest.build(
-        name="fake-lt", source="test", class_names=names, counts=counts, items=range(sum(counts))
-    ).save(path)
-    return path
+pytestmark = pytest.mark.usefixtures("without_solo")
 
 
 @pytest.fixture(scope="module")
@@ -40,7 +31,7 @@ def folders(tmp_path_factory) -> dict[str, Path]:
         "ckpt": ckpt,
         "probe": write_image_folder(root / "data" / "probe", [6, 6, 6], NAMES, seed=1),
         "test": write_image_folder(root / "data" / "test", [4, 4, 4], NAMES, seed=2),
-        "manifest": manifest(root / "data" / "manifest.json", NAMES, [30, 10, 3]),
+        "manifest": write_manifest(root / "data" / "manifest.json", NAMES, [30, 10, 3]),
         "cache": root / "cache",
     }
 
@@ -114,7 +105,7 @@ def test_few_shot_seeds_knn_and_compare(folders, capsys):
 
 
 def test_manifest_must_match_the_test_classes(folders, capsys):
-    wrong = manifest(folders["root"] / "wrong.json", ["a", "b", "c"], [30, 10, 3])
+    wrong = write_manifest(folders["root"] / "wrong.json", ["a", "b", "c"], [30, 10, 3])
     cmd = eval_cmd(folders, "--out", str(folders["root"] / "nope"))
     cmd[cmd.index("--manifest") + 1] = str(wrong)
     assert main(cmd) == 2
@@ -147,10 +138,10 @@ def test_manifest_from_args_long_tail_block_or_a_clear_error(folders, tmp_path, 
     assert doc["inputs"]["manifest"] == str(folders["manifest"])
 
 
-def test_cifar_through_torchvision_with_probe_indices(tmp_path, monkeypatch, capsys):
-    root = write_fake_cifar(tmp_path / "cifar", monkeypatch)
+def test_cifar_through_torchvision_with_probe_indices(
+    tmp_path, fake_cifar10_files, cifar10_lt_manifest, capsys
+):
     ckpt, _ = make_run(tmp_path / "run", dataset="cifar10")
-    lt = manifest(tmp_path / "manifest.json", CIFAR10_NAMES, [50, 35, 25, 17, 12, 8, 6, 4, 3, 2])
     indices = tmp_path / "pool.npy"
     np.save(indices, np.arange(25))  # half of the 50 train images, every class present
     cmd = [
@@ -161,9 +152,9 @@ def test_cifar_through_torchvision_with_probe_indices(tmp_path, monkeypatch, cap
         "--test-set",
         "cifar10",
         "--data-root",
-        str(root),
+        str(fake_cifar10_files),
         "--manifest",
-        str(lt),
+        str(cifar10_lt_manifest),
         "--probe-indices",
         str(indices),
         "--no-cache",
@@ -219,12 +210,13 @@ def test_a_held_out_set_sharing_probe_images_is_refused_whatever_option_names_it
     assert not (tmp_path / "res").exists()
 
 
-def test_cifar_held_out_set_overlapping_the_probe_set_is_refused(tmp_path, monkeypatch, capsys):
-    root = write_fake_cifar(tmp_path / "cifar", monkeypatch)
+def test_cifar_held_out_set_overlapping_the_probe_set_is_refused(
+    tmp_path, fake_cifar10_files, cifar10_lt_manifest, capsys
+):
     ckpt, _ = make_run(tmp_path / "run", dataset="cifar10")
-    lt = manifest(tmp_path / "manifest.json", CIFAR10_NAMES, [50, 35, 25, 17, 12, 8, 6, 4, 3, 2])
     cmd = ["eval", str(ckpt), "--probe-set", "cifar10", "--test-set", "cifar10"]
-    cmd += ["--data-root", str(root), "--manifest", str(lt), "--no-cache", *FAST[2:]]
+    cmd += ["--data-root", str(fake_cifar10_files), "--manifest", str(cifar10_lt_manifest)]
+    cmd += ["--no-cache", *FAST[2:]]
     cmd += ["--recipe", "sdclr-sgd", "--augment", "every-epoch", "--val-set", "cifar10"]
     assert main([*cmd, "--out", str(tmp_path / "res")]) == 2
     assert "--val-set cifar10 shares images with the probe images (50 of the 50" in (

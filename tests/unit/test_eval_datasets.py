@@ -1,69 +1,14 @@
-"""Probe/test sets: ImageFolder identity and empty classes; CIFAR through torchvision (a fake).
-
-``write_image_folder`` / ``write_fake_cifar`` are shared with test_eval_cli.py.
-"""
+"""Probe/test sets: ImageFolder identity and empty classes; CIFAR through torchvision (a fake)."""
 
 from __future__ import annotations
 
 import os
-import pickle
-from pathlib import Path
 
 import numpy as np
 import pytest
-import torchvision.datasets.cifar
 
-from solo_tase.data.writer import write_png_split
 from solo_tase.eval.datasets import open_set
-
-CIFAR10_NAMES = [
-    "airplane",
-    "automobile",
-    "bird",
-    "cat",
-    "deer",
-    "dog",
-    "frog",
-    "horse",
-    "ship",
-    "truck",
-]
-
-
-def class_images(labels: np.ndarray, seed: int, size: int = 32) -> np.ndarray:
-    """uint8 RGB images [N, size, size, 3]: a class-dependent grey level plus noise."""
-    rng = np.random.default_rng(seed)
-    base = (labels * 23 + 20)[:, None, None, None]
-    noise = rng.integers(-10, 10, (len(labels), size, size, 3))
-    return np.clip(base + noise, 0, 255).astype(np.uint8)
-
-
-def write_image_folder(root: Path, per_class: list[int], names: list[str], seed: int = 0) -> Path:
-    labels = np.repeat(np.arange(len(per_class)), per_class)
-    ids = np.arange(len(labels)) + 1000 * seed
-    write_png_split(root, class_images(labels, seed), labels, ids, names)
-    return root
-
-
-def write_fake_cifar(
-    root: Path, monkeypatch: pytest.MonkeyPatch, per_batch: int = 1, test_per_class: int = 2
-) -> Path:
-    """A tiny CIFAR-10 in torchvision's pickle layout (5 train batches of ``per_batch`` images
-    per class); torchvision's MD5 check is bypassed for it."""
-    folder = root / "cifar-10-batches-py"
-    folder.mkdir(parents=True)
-    batches = [(f"data_batch_{i}", per_batch) for i in range(1, 6)] + [
-        ("test_batch", test_per_class)
-    ]
-    for i, (name, n) in enumerate(batches):
-        labels = np.repeat(np.arange(10), n)
-        data = class_images(labels, seed=i).transpose(0, 3, 1, 2).reshape(len(labels), -1)
-        with open(folder / name, "wb") as f:
-            pickle.dump({"data": data, "labels": labels.tolist()}, f)
-    with open(folder / "batches.meta", "wb") as f:
-        pickle.dump({"label_names": CIFAR10_NAMES}, f)
-    monkeypatch.setattr(torchvision.datasets.cifar, "check_integrity", lambda *a, **k: True)
-    return root
+from tests.helpers.images import CIFAR10_NAMES, write_image_folder
 
 
 def test_image_folder_identity_and_cache_key(tmp_path):
@@ -96,10 +41,9 @@ def test_unknown_set_and_missing_cifar(tmp_path):
         open_set("cifar100", role="test", data_root=tmp_path, transform=None)
 
 
-def test_fake_cifar_train_and_test_splits(tmp_path, monkeypatch):
-    root = write_fake_cifar(tmp_path, monkeypatch)
-    probe = open_set("cifar10", role="probe", data_root=root, transform=None)
-    test = open_set("cifar10", role="test", data_root=root, transform=None)
+def test_fake_cifar_train_and_test_splits(fake_cifar10_files):
+    probe = open_set("cifar10", role="probe", data_root=fake_cifar10_files, transform=None)
+    test = open_set("cifar10", role="test", data_root=fake_cifar10_files, transform=None)
     assert probe.classes == CIFAR10_NAMES == test.classes
     assert np.bincount(probe.targets).tolist() == [5] * 10
     assert np.bincount(test.targets).tolist() == [2] * 10

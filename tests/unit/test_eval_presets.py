@@ -27,13 +27,11 @@ from solo_tase.eval.presets import (
 from solo_tase.eval.probe import ProbeOptions
 from solo_tase.eval.report import protocol_label
 from solo_tase.settings import ConfigError
-from tests.unit.test_eval_checkpoint import make_run
-from tests.unit.test_eval_cli import manifest
-from tests.unit.test_eval_datasets import CIFAR10_NAMES, write_fake_cifar
+from tests.helpers.fake_runs import make_run
+from tests.helpers.paths import DOCS, REFERENCE_SPLITS
 
-REFERENCE = Path(__file__).resolve().parents[3] / "shared" / "reference-splits"
 needs_reference = pytest.mark.skipif(
-    not REFERENCE.is_dir(), reason="the published split files are not on this machine"
+    not REFERENCE_SPLITS.is_dir(), reason="the published split files are not on this machine"
 )
 
 
@@ -102,7 +100,7 @@ def test_refusals_name_the_option_and_the_alternatives(tmp_path):
     with pytest.raises(ConfigError, match="--setting must be one of"):
         request_options("bcl", "cifar100-lt", "10-shot", None, tmp_path)
     with pytest.raises(ConfigError, match="--split 1..5"):
-        request_options("sdclr", "cifar100-lt", "1%", None, REFERENCE)
+        request_options("sdclr", "cifar100-lt", "1%", None, REFERENCE_SPLITS)
     with pytest.raises(ConfigError, match=r"--split must be in \[1, 1\]"):
         request_options("gh", "cifar100-lt", None, 2, tmp_path)
     with pytest.raises(FileNotFoundError, match="sdclr/, bcl/ and gh/"):
@@ -111,12 +109,12 @@ def test_refusals_name_the_option_and_the_alternatives(tmp_path):
 
 @needs_reference
 def test_options_point_at_the_published_files():
-    bcl = request_options("bcl", "cifar100-lt", "100-shot", None, REFERENCE)
+    bcl = request_options("bcl", "cifar100-lt", "100-shot", None, REFERENCE_SPLITS)
     assert [p.name for p in bcl["probe_indices"]] == [
         f"cifar100_split{k}_test_100shot.npy" for k in range(1, 6)
     ]
     assert bcl["recipe"] == "adam" and bcl["augment"] == "none"
-    sdclr = request_options("sdclr", "cifar10-lt", "1%", 3, REFERENCE)
+    sdclr = request_options("sdclr", "cifar10-lt", "1%", 3, REFERENCE_SPLITS)
     assert [p.name for p in sdclr["probe_indices"]] == ["split3_S_b.npy"]
     assert sdclr["val_indices"].name == "valIdxList.npy"
     assert (sdclr["sgd"].epochs, sdclr["sgd"].milestones, sdclr["sgd"].eval_every) == (
@@ -124,12 +122,12 @@ def test_options_point_at_the_published_files():
         (40, 60),
         5,
     )
-    full = request_options("sdclr", "cifar100-lt", "full-shot", None, REFERENCE)
+    full = request_options("sdclr", "cifar100-lt", "full-shot", None, REFERENCE_SPLITS)
     assert [p.name for p in full["probe_indices"]] == ["cifar100_trainIdxList.npy"]
     assert (full["sgd"].epochs, full["sgd"].lr, full["sgd"].batch_size) == (30, 30.0, 128)
     with pytest.raises(ConfigError, match="--val-set"):
-        request_options("sdclr", "imagenet100-lt", None, None, REFERENCE)
-    gh = request_options("gh", "cifar100-lt", None, None, REFERENCE)
+        request_options("sdclr", "imagenet100-lt", None, None, REFERENCE_SPLITS)
+    gh = request_options("gh", "cifar100-lt", None, None, REFERENCE_SPLITS)
     assert gh["probe_indices"] == () and gh["augment"] == "one-pass"
 
 
@@ -139,7 +137,7 @@ def test_a_preset_returns_exactly_the_fields_it_records_and_fixes():
         ("bcl", "cifar100-lt", "50-shot"),
         ("sdclr", "cifar10-lt", "1%"),
     ]:
-        options = request_options(preset, benchmark, setting, 1, REFERENCE)
+        options = request_options(preset, benchmark, setting, 1, REFERENCE_SPLITS)
         assert list(options) == [*RECORDS, *FIXES]
 
 
@@ -155,7 +153,7 @@ def test_a_preset_returns_exactly_the_fields_it_records_and_fixes():
 )
 def test_the_preset_files_hold_the_published_sizes(name, size):
     for k in range(1, 6):
-        assert np.load(split_file(REFERENCE, name, k)).size == size
+        assert np.load(split_file(REFERENCE_SPLITS, name, k)).size == size
 
 
 @needs_reference
@@ -173,7 +171,11 @@ def test_every_file_a_preset_names_is_in_the_release():
                     or name in MISSING_FROM_RELEASE
                 ):
                     continue  # not in the local copy of the release
-                assert split_file(REFERENCE, name, 1).is_file(), (preset.name, benchmark, name)
+                assert split_file(REFERENCE_SPLITS, name, 1).is_file(), (
+                    preset.name,
+                    benchmark,
+                    name,
+                )
 
 
 # ----------------------------------------------------------------------------- end to end
@@ -199,12 +201,12 @@ def short_presets(monkeypatch: pytest.MonkeyPatch) -> None:
 
 
 @pytest.fixture()
-def fake(tmp_path, monkeypatch) -> dict[str, Path]:
+def fake(
+    tmp_path, monkeypatch, without_solo, fake_cifar10_files, cifar10_lt_manifest
+) -> dict[str, Path]:
     """A tiny CIFAR-10 (50 train images, label = position % 10) and a splits root with
     synthetic files at the presets' paths."""
-    monkeypatch.setattr("solo_tase.eval.checkpoint.solo_available", lambda: False)
     short_presets(monkeypatch)
-    root = write_fake_cifar(tmp_path / "cifar", monkeypatch)
     ckpt, _ = make_run(tmp_path / "run", dataset="cifar10")
     splits = tmp_path / "splits"
     files = {
@@ -224,8 +226,13 @@ def fake(tmp_path, monkeypatch) -> dict[str, Path]:
     for name, idx in files.items():
         (splits / name).parent.mkdir(parents=True, exist_ok=True)
         np.save(splits / name, idx)
-    lt = manifest(tmp_path / "manifest.json", CIFAR10_NAMES, [50, 35, 25, 17, 12, 8, 6, 4, 3, 2])
-    return {"root": root, "ckpt": ckpt, "splits": splits, "manifest": lt, "tmp": tmp_path}
+    return {
+        "root": fake_cifar10_files,
+        "ckpt": ckpt,
+        "splits": splits,
+        "manifest": cifar10_lt_manifest,
+        "tmp": tmp_path,
+    }
 
 
 def preset_cmd(f: dict[str, Path], out: str, *extra: str) -> list[str]:
@@ -328,9 +335,8 @@ def test_docs_name_the_real_sources_and_how_the_official_code_normalises():
     """BCL's bash_scripts/ are gone from its repository, and the official SDCLR / BCL ResNets
     normalise inside the network (ImageNet mean and std): the docs said they read un-normalised
     images."""
-    docs = Path(__file__).resolve().parents[2] / "docs"
     for name in ("evaluation.md", "baselines.md"):
-        text = " ".join((docs / name).read_text().split())
+        text = " ".join((DOCS / name).read_text().split())
         assert "bash_scripts/cifar-LT-BCL.sh" not in text
         assert "un-normalised `ToTensor`" not in text and "does not normalise" not in text
         assert "ImageNet's mean and std" in text

@@ -7,10 +7,7 @@ import torch
 from PIL import Image
 
 from solo_tase.eval.transforms import IMAGENET_MEAN, IMAGENET_STD, eval_transform
-
-
-def run_args(dataset: str, crop: int = 32, **aug) -> dict:
-    return {"data": {"dataset": dataset}, "augmentations": [{"crop_size": crop, **aug}]}
+from tests.helpers.fake_runs import run_args
 
 
 def test_cifar_uses_32_px_and_its_own_statistics():

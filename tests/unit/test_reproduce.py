@@ -9,8 +9,7 @@ from pathlib import Path
 import pytest
 
 from solo_tase.errors import InputError
-
-REPO = Path(__file__).resolve().parents[2]
+from tests.helpers.paths import REPO
 
 
 def load_reproduce():

@@ -13,8 +13,8 @@ import pytest
 
 import solo_tase.experiments as experiments
 from solo_tase.solo_compat import SOLO_LEARN_COMMIT, checkout_commit, solo_learn_candidates
+from tests.helpers.paths import REPO
 
-REPO = Path(__file__).resolve().parents[2]
 SCRIPT = REPO / "scripts" / "install_solo_learn.sh"
 CLONE = "git clone https://github.com/vturrisi/solo-learn"
 
@@ -219,8 +219,8 @@ def test_a_clone_is_checked_out_at_the_pinned_commit(tmp_path: Path):
 
 @pytest.fixture
 def fake_venv(tmp_path: Path) -> Path:
-    """A venv folder whose python runs pytest as an echo, ``-m pip`` as a failure and has no
-    solo-learn (``import solo`` from stdin fails)."""
+    """A venv folder whose python runs pytest as an echo of its arguments, ``-m pip`` as a
+    failure and has no solo-learn (``import solo`` from stdin fails)."""
     venv = tmp_path / "venv"
     (venv / "bin").mkdir(parents=True)
     (venv / ".ready").touch()
@@ -228,7 +228,7 @@ def fake_venv(tmp_path: Path) -> Path:
     python = venv / "bin" / "python"
     python.write_text(
         f'#!/usr/bin/env bash\ncase "$1 $2" in\n'
-        f'  "-m pytest") echo "PYTEST RAN"; exit 0;;\n'
+        f'  "-m pytest") echo "PYTEST RAN ${{*:3}}"; exit 0;;\n'
         f'  "-m pip") echo "pip failed" >&2; exit 1;;\n'
         f'  "- ") exit 1;;\n'
         f'esac\nexec {sys.executable} "$@"\n'
@@ -245,14 +245,19 @@ def _make(target: str, venv: Path, env: dict[str, str], path_first: Path | None 
     )
 
 
-def test_make_test_runs_the_unit_tier_when_no_checkout_can_be_had(tmp_path: Path, fake_venv):
+@pytest.mark.parametrize("target, pytest_args", [("test", "-ra"), ("test-fast", "-ra -m not slow")])
+def test_make_test_runs_the_unit_tier_when_no_checkout_can_be_had(
+    tmp_path: Path, fake_venv, target: str, pytest_args: str
+):
+    """``make test`` runs every test, ``make test-fast`` those not marked slow."""
     empty = tmp_path / "solo"
     empty.mkdir()
     proc = _make(
-        "test", fake_venv, {"SOLO_LEARN_DIR": str(empty)}, _bin(tmp_path, "git", FAILING_GIT)
+        target, fake_venv, {"SOLO_LEARN_DIR": str(empty)}, _bin(tmp_path, "git", FAILING_GIT)
     )
     assert proc.returncode == 0, proc.stderr
     assert "PYTEST RAN" in proc.stdout
+    assert f"PYTEST RAN {pytest_args}" in proc.stdout.splitlines()  # the echo drops the quotes
     assert "no solo-learn checkout: the integration tier will be skipped" in proc.stderr
 
 

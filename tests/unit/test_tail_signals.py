@@ -6,20 +6,14 @@ import pytest
 import torch
 import torch.nn.functional as F
 
-from solo_tase.methods.config import TaseConfig
 from solo_tase.methods.tase_state import TaseState
 from solo_tase.tail.diagnostics import NOT_COMPUTED, tail_diagnostics
 from solo_tase.tail.signals import UnlabelledError, from_labels, knn_density
 from solo_tase.tail.kmeans.torch_kmeans import TorchKMeans
+from tests.helpers.tase_states import tase_state
 
 SIZES = (60, 20, 6)
-
-
-def make_state(**kw) -> TaseState:
-    cfg = TaseConfig.from_kwargs(
-        {"num_clusters": 3, "warmup_epochs": 1, "tail_signal": "kmeans", **kw}, max_epochs=10
-    )
-    return TaseState(cfg, sum(SIZES), feat_dim=8)
+N = sum(SIZES)
 
 
 def long_tailed(seed: int = 0, spread: float = 0.3) -> tuple[torch.Tensor, torch.Tensor]:
@@ -59,7 +53,7 @@ def test_knn_density_in_chunks_equals_the_dense_computation():
     ],
 )
 def test_every_bank_signal_sees_the_imbalance(kw, min_rho):
-    state = make_state(**kw)
+    state = tase_state(N, **kw)
     labels = fill(state)
     stats = state.recluster(TorchKMeans(), epoch=1, seed=0)
     assert stats["rho"] > min_rho, stats
@@ -72,7 +66,7 @@ def test_every_bank_signal_sees_the_imbalance(kw, min_rho):
 
 
 def test_kmeans_recovers_the_true_imbalance_on_separated_clusters():
-    state = make_state()
+    state = tase_state(N)
     fill(state)
     stats = state.recluster(TorchKMeans(), epoch=1, seed=0)
     assert stats["recovered_imbalance"] == pytest.approx(10.0, rel=1e-5)
@@ -80,7 +74,7 @@ def test_kmeans_recovers_the_true_imbalance_on_separated_clusters():
 
 
 def test_memorisation_signal_takes_late_learned_samples_for_rare():
-    state = make_state(tail_signal="memorisation", memorisation_beta=0.5)
+    state = tase_state(N, tail_signal="memorisation", memorisation_beta=0.5)
     labels = fill(state)
     idx = torch.arange(len(labels))
     # the tail keeps a high loss, the head learns fast
@@ -98,33 +92,33 @@ def test_memorisation_signal_takes_late_learned_samples_for_rare():
 
 
 def test_memorisation_state_resumes_exactly():
-    state = make_state(tail_signal="memorisation")
+    state = tase_state(N, tail_signal="memorisation")
     fill(state)
     state.observe_losses(torch.arange(5), torch.arange(5).float(), 0)
     saved = state.state_dict()
-    restored = make_state(tail_signal="memorisation")
+    restored = tase_state(N, tail_signal="memorisation")
     restored.load_state_dict(saved)
     state.end_epoch(0)
     restored.end_epoch(0)
     assert restored.momentum is not None and state.momentum is not None
     assert torch.equal(restored.momentum.values, state.momentum.values)
     with pytest.raises(ValueError, match="tail_signal='memorisation'"):
-        make_state(tail_signal="kmeans").load_state_dict(saved)
+        tase_state(N, tail_signal="kmeans").load_state_dict(saved)
 
 
 def test_bank_feature_mean_averages_the_normalised_crops():
-    state = make_state(bank_feature="mean")
+    state = tase_state(N, bank_feature="mean")
     a, b = torch.randn(2, 8), torch.randn(2, 8)
     state.observe(torch.tensor([0, 1]), [a, b], None, 0)
     expected = F.normalize((F.normalize(a, dim=1) + F.normalize(b, dim=1)) / 2, dim=1)
     assert torch.allclose(state.bank.features[:2], expected, atol=1e-6)
-    first = make_state()
+    first = tase_state(N)
     first.observe(torch.tensor([0, 1]), [a, b], None, 0)
     assert torch.allclose(first.bank.features[:2], F.normalize(a, dim=1), atol=1e-6)
 
 
 def test_unlabelled_data_keeps_working_and_says_diagnostics_were_not_computed():
-    state = make_state()
+    state = tase_state(N)
     feats, _ = long_tailed()
     state.observe(torch.arange(len(feats)), feats, None, 0)
     stats = state.recluster(TorchKMeans(), epoch=1, seed=0)
@@ -142,19 +136,19 @@ def test_diagnostics_group_means_and_a_backwards_signal():
 
 
 def test_version_1_checkpoints_still_load():
-    state = make_state()
+    state = tase_state(N)
     fill(state)
     state.recluster(TorchKMeans(), epoch=1, seed=0)
     old = {k: v for k, v in state.state_dict().items() if k not in ("log_freq", "tail_signal")}
     old["version"] = 1
-    restored = make_state()
+    restored = tase_state(N)
     restored.load_state_dict(old)
     assert torch.allclose(restored.log_freq, state.log_freq, equal_nan=True)
     assert restored.checksum() == state.checksum()
 
 
 def test_the_oracle_is_the_true_class_count_on_the_kmeans_scale():
-    state = make_state(tail_signal="oracle")
+    state = tase_state(N, tail_signal="oracle")
     labels = fill(state)
     stats = state.recluster(TorchKMeans(), epoch=1, seed=0)
     mean = sum(SIZES) / len(SIZES)
@@ -175,7 +169,7 @@ def test_the_oracle_counts_seen_samples_and_refuses_unlabelled_ones():
         UnlabelledError, match="tail_signal=oracle.*1 sample.*first indexes \\[4\\]"
     ):
         from_labels(targets, torch.ones(5, dtype=torch.bool))
-    state = make_state(tail_signal="oracle")
+    state = tase_state(N, tail_signal="oracle")
     feats, _ = long_tailed()
     state.observe(torch.arange(len(feats)), feats, None, 0)
     with pytest.raises(UnlabelledError, match="measurement device for labelled data"):

@@ -8,16 +8,9 @@ import torch.nn as nn
 import torch.nn.functional as F
 
 from solo_tase.methods.loop import batch_indexes
-from solo_tase.methods.config import TaseConfig
 from solo_tase.methods.tase_state import TaseState
 from solo_tase.tail.kmeans.torch_kmeans import TorchKMeans
-
-
-def make_state(n: int = 60, k: int = 3, **kw) -> TaseState:
-    cfg = TaseConfig.from_kwargs(
-        {"num_clusters": k, "warmup_epochs": 1, "tail_signal": "kmeans", **kw}, max_epochs=10
-    )
-    return TaseState(cfg, n, feat_dim=8)
+from tests.helpers.tase_states import tase_state
 
 
 def fill(state: TaseState, sizes=(40, 15, 5), epoch: int = 0, seed: int = 0) -> torch.Tensor:
@@ -34,13 +27,13 @@ def fill(state: TaseState, sizes=(40, 15, 5), epoch: int = 0, seed: int = 0) -> 
 
 
 def test_warmup_tables_are_tau0_and_unit_weights():
-    state = make_state(tau_0=0.25)
+    state = tase_state(tau_0=0.25)
     tau, w = state.lookup(torch.arange(60), t=0.0)
     assert torch.all(tau == 0.25) and torch.all(w == 1.0)
 
 
 def test_bank_stores_normalised_features_under_their_indexes():
-    state = make_state()
+    state = tase_state()
     feats = torch.randn(3, 8) * 4
     state.observe(torch.tensor([5, 0, 59]), feats, torch.tensor([1, 2, 0]), epoch=2)
     assert torch.allclose(state.bank.features[5], F.normalize(feats[0], dim=0))
@@ -51,13 +44,13 @@ def test_bank_stores_normalised_features_under_their_indexes():
 
 
 def test_out_of_range_indexes_are_a_clear_error():
-    state = make_state()
+    state = tase_state()
     with pytest.raises(IndexError, match="encode_indexes_into_labels"):
         state.observe(torch.tensor([60]), torch.randn(1, 8), None, 0)
 
 
 def test_recluster_builds_tables_tail_gets_small_tau_and_large_weight():
-    state = make_state()
+    state = tase_state()
     labels = fill(state)
     stats = state.recluster(TorchKMeans(), epoch=1, seed=0)
     assert stats["nmi"] == pytest.approx(1.0)
@@ -73,18 +66,18 @@ def test_recluster_builds_tables_tail_gets_small_tau_and_large_weight():
 
 
 def test_weights_only_and_temperature_only_ablations():
-    s1 = make_state(adaptive_temperature=False)
+    s1 = tase_state(adaptive_temperature=False)
     fill(s1)
     s1.recluster(TorchKMeans(), 1, 0)
     assert torch.all(s1.tau == 0.2) and s1.weights.std() > 0
-    s2 = make_state(weighting="none")
+    s2 = tase_state(weighting="none")
     fill(s2)
     s2.recluster(TorchKMeans(), 1, 0)
     assert torch.all(s2.weights == 1.0) and s2.tau.std() > 0
 
 
 def test_cosine_schedule_moves_tau_to_tau_min():
-    state = make_state(tau_schedule="cosine", tau_schedule_period=10)
+    state = tase_state(tau_schedule="cosine", tau_schedule_period=10)
     fill(state)
     state.recluster(TorchKMeans(), 1, 0)
     idx = torch.arange(60)
@@ -94,7 +87,7 @@ def test_cosine_schedule_moves_tau_to_tau_min():
 
 
 def test_nonfinite_and_never_seen_rows_are_reported_and_excluded():
-    state = make_state(n=70)
+    state = tase_state(n=70)
     fill(state)  # rows 0..59 written; 60..69 never seen
     state.bank.features[[3, 17]] = float("nan")
     state.bank.features[25, 0] = float("inf")
@@ -108,27 +101,27 @@ def test_nonfinite_and_never_seen_rows_are_reported_and_excluded():
 
 
 def test_too_few_usable_samples_is_a_clear_error():
-    state = make_state(n=60, k=3)
+    state = tase_state(n=60, k=3)
     state.observe(torch.tensor([0, 1]), torch.randn(2, 8), None, 0)
     with pytest.raises(ValueError, match="usable samples"):
         state.recluster(TorchKMeans(), 1, 0)
 
 
 def test_checkpoint_round_trip_is_exact_and_checks_shapes():
-    state = make_state()
+    state = tase_state()
     fill(state)
     state.recluster(TorchKMeans(), 1, 0)
     saved = state.state_dict()
-    restored = make_state()
+    restored = tase_state()
     restored.load_state_dict(saved)
     for name in ("assignments", "similarity", "sizes", "tau", "weights"):
         assert torch.equal(getattr(state, name), getattr(restored, name))
     assert torch.equal(state.bank.features, restored.bank.features)
     assert restored.last_cluster_epoch == 1 and restored.checksum() == state.checksum()
     with pytest.raises(ValueError, match="N=60 samples"):
-        make_state(n=61).load_state_dict(saved)
+        tase_state(n=61).load_state_dict(saved)
     with pytest.raises(ValueError, match="K=3 clusters"):
-        make_state(k=4).load_state_dict(saved)
+        tase_state(k=4).load_state_dict(saved)
     # only tensors and plain values: loadable with weights_only=True (Lightning's default)
     import io
 
@@ -139,7 +132,7 @@ def test_checkpoint_round_trip_is_exact_and_checks_shapes():
 
 
 def test_recluster_is_deterministic_for_a_seed():
-    a, b = make_state(), make_state()
+    a, b = tase_state(), tase_state()
     fill(a)
     fill(b)
     a.recluster(TorchKMeans(), 1, seed=3)
@@ -162,7 +155,7 @@ def test_dali_encoded_indexes_reach_the_bank_at_the_right_rows():
 
     idx = batch_indexes(batch[0])
     assert idx.tolist() == [7, 2, 9, 4] and targets.tolist() == [0, 1, 2, 1]
-    state = make_state(n=10, k=2)
+    state = tase_state(n=10, k=2)
     feats = torch.randn(4, 8)
     state.observe(idx, feats, batch[2], epoch=0)
     assert torch.allclose(state.bank.features[9], F.normalize(feats[2], dim=0))

@@ -20,8 +20,8 @@ import pytest
 
 from solo_tase.config_folders import KINDS
 from solo_tase.solo_compat import solo_available
+from tests.helpers.paths import REPO
 
-REPO = Path(__file__).resolve().parents[2]
 # What the build reads (the files an sdist holds); a copy keeps the checkout free of build/.
 SOURCES = (
     "pyproject.toml",

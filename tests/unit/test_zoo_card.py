@@ -9,49 +9,9 @@ from typing import Any
 import pytest
 import yaml
 
-from solo_tase.zoo.card import CARD_SCHEMA, ModelCard, load_card, save_card
-
-
-def card_dict() -> dict[str, Any]:
-    return {
-        "name": "simclr-digits-lt",
-        "dataset": "digits-lt-r10-s0",
-        "method": "simclr",
-        "method_kwargs": {"temperature": 0.2, "proj_output_dim": 128},
-        "backbone": {"name": "resnet18", "kwargs": {}, "stem": "imagenet"},
-        "pretraining": {
-            "data": "custom",
-            "manifest": "digits-lt-r10-s0",
-            "manifest_checksum": "ab" * 32,
-            "epochs": 100,
-            "checkpoint_epoch": 99,
-            "crop_size": 32,
-            "batch_size": 64,
-            "seed": 5,
-        },
-        "evaluations": [
-            {
-                "protocol": {"name": "linear", "shots": None, "fraction": None, "seeds": [0, 1, 2]},
-                "metrics": {"all": 50.0, "many": 70.0, "medium": 45.5, "few": 30.25, "std": 16.3},
-                "metrics_std": None,
-                "file": "metrics-linear.json",
-            }
-        ],
-        "weights": {
-            "file": "simclr-digits-lt.pth",
-            "kind": "backbone",
-            "sha256": "0" * 64,
-            "size": 1234,
-            "source_checkpoint": "simclr-digits-lt-x-ep=99.ckpt",
-            "source_sha256": "1" * 64,
-        },
-        "args_sha256": "2" * 64,
-        "url": "https://example.org/simclr-digits-lt.pth",
-        "solo_learn_commit": "9187ea3",
-        "solo_tase_version": "0.1.0",
-        "date": "2026-11-26T12:00:00Z",
-        "schema": CARD_SCHEMA,
-    }
+from solo_tase.zoo.card import ModelCard, load_card, save_card
+from tests.helpers.paths import REPO
+from tests.helpers.zoo_runs import card_dict
 
 
 def test_card_round_trips_through_yaml(tmp_path: Path) -> None:
@@ -118,7 +78,7 @@ def test_load_card_errors_name_the_file(tmp_path: Path) -> None:
         load_card(tmp_path)
 
 
-REPO_CARDS = sorted((Path(__file__).parents[2] / "zoo").glob("*/*/*/card.yaml"))
+REPO_CARDS = sorted((REPO / "zoo").glob("*/*/*/card.yaml"))
 
 
 @pytest.mark.parametrize("path", REPO_CARDS, ids=lambda p: p.parent.name)

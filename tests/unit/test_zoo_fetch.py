@@ -15,9 +15,7 @@ from solo_tase.zoo.publish import publish
 from solo_tase.zoo.publish_options import PublishOptions
 from solo_tase.zoo.store import find_entry
 from solo_tase.zoo.verify import verify
-from tests.unit.zoo_fixtures import RUN_NAME, checkpoint_template, run_dir
-
-__all__ = ["checkpoint_template", "run_dir"]  # fixtures used here
+from tests.helpers.zoo_runs import RUN_NAME
 
 
 @pytest.fixture

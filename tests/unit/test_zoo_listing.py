@@ -10,9 +10,10 @@ from solo_tase.cli.main import main
 from solo_tase.zoo.card import ModelCard, save_card
 from solo_tase.zoo.listing import BEGIN, EMPTY, END, markdown_table, update_readme
 from solo_tase.zoo.store import entry_dir, find_entry, iter_entries
-from tests.unit.test_zoo_card import card_dict
+from tests.helpers.paths import REPO
+from tests.helpers.zoo_runs import card_dict
 
-REPO_ZOO = Path(__file__).resolve().parents[2] / "zoo"
+REPO_ZOO = REPO / "zoo"
 
 
 def make_card(**changes) -> ModelCard:

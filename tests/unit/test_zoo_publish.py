@@ -19,20 +19,16 @@ from solo_tase.zoo import publish as publish_module
 from solo_tase.zoo.card import load_card
 from solo_tase.zoo.publish import publish
 from solo_tase.zoo.publish_options import PublishOptions
-from tests.unit.zoo_fixtures import (
+from tests.helpers.zoo_runs import (
     CKPT_NAME,
     MANIFEST_NAME,
     RUN_NAME,
     args_json,
     edit_args,
-    checkpoint_template,
     lightning_checkpoint,
-    run_dir,
     solo_backbone,
     write_metrics,
 )
-
-__all__ = ["checkpoint_template", "run_dir"]  # fixtures used here
 
 
 def entry(tmp_path: Path) -> Path:

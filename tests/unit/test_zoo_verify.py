@@ -13,7 +13,7 @@ from solo_tase.utils.hashing import sha256_file
 from solo_tase.zoo.card import ModelCard, save_card
 from solo_tase.zoo.store import entry_dir
 from solo_tase.zoo.verify import verify
-from tests.unit.test_zoo_card import card_dict
+from tests.helpers.zoo_runs import card_dict
 
 ARGS = b'{"name": "simclr-digits-lt"}'
 

@@ -1,25 +1,26 @@
-"""A tiny but real solo-learn run folder for the zoo tests (no solo-learn import).
+"""A tiny but real solo-learn run folder for the zoo (no solo-learn import), and a model card.
 
 The checkpoint holds a torchvision ResNet-18 (the backbone solo-learn builds, ``fc`` removed,
 ImageNet stem as for ``custom`` data) under ``backbone.`` keys, a projector and a classifier, in
 the layout of a Lightning checkpoint; ``args.json`` has the shape of the one solo-learn writes for
-``scripts/pretrain/digits-lt/tase.yaml``; a Digits-LT-style manifest sits above ``train_path``;
-metrics.json follows the contract ``solo-tase eval`` writes.
+``scripts/pretrain/digits-lt/tase.yaml``; a Digits-LT-style manifest (``MANIFEST_NAME``) sits
+above ``train_path``; metrics.json follows the contract ``solo-tase eval`` writes. The
+``run_dir`` fixture of ``tests/unit/conftest.py`` puts them together.
 """
 
 from __future__ import annotations
 
 import json
-import shutil
 from pathlib import Path
 from typing import Any
 
-import pytest
 import torch
 import torchvision
 
 from solo_tase.data.manifest import Manifest
 from solo_tase.utils.hashing import sha256_file
+from solo_tase.zoo.card import CARD_SCHEMA
+from tests.helpers.fake_runs import run_args
 
 RUN_NAME = "tase-digits-lt"
 CKPT_NAME = f"{RUN_NAME}-0-ep=1.ckpt"
@@ -38,11 +39,12 @@ def solo_backbone(cifar: bool = False) -> torch.nn.Module:
 
 def args_json(train_path: Path) -> dict[str, Any]:
     """solo-learn's args.json for the Digits-LT TASE config (abridged to the real keys)."""
-    return {
-        "name": RUN_NAME,
-        "method": "tase",
-        "backbone": {"name": "resnet18", "kwargs": {}},
-        "method_kwargs": {
+    args = run_args(rrc={"enabled": True, "crop_min_scale": 0.4}, num_crops=2)
+    args.update(
+        name=RUN_NAME,
+        method="tase",
+        max_epochs=2,
+        method_kwargs={
             "proj_hidden_dim": 512,
             "proj_output_dim": 128,
             "tau_0": 0.2,
@@ -58,7 +60,7 @@ def args_json(train_path: Path) -> dict[str, Any]:
             "w_max": 10.0,
             "num_samples": None,
         },
-        "data": {
+        data={
             "dataset": "custom",
             "train_path": str(train_path),
             "val_path": None,
@@ -70,7 +72,7 @@ def args_json(train_path: Path) -> dict[str, Any]:
             "num_large_crops": 2,
             "num_small_crops": 0,
         },
-        "optimizer": {
+        optimizer={
             "name": "sgd",
             "batch_size": 64,
             "lr": 0.125,
@@ -78,22 +80,14 @@ def args_json(train_path: Path) -> dict[str, Any]:
             "weight_decay": 0.0001,
             "kwargs": {"momentum": 0.9},
         },
-        "checkpoint": {
-            "enabled": True,
-            "dir": "trained_models",
-            "frequency": 1,
-            "keep_prev": False,
-        },
-        "seed": 5,
-        "max_epochs": 2,
-        "devices": "1",
-        "accelerator": "cpu",
-        "precision": 32,
-        "augmentations": [
-            {"rrc": {"enabled": True, "crop_min_scale": 0.4}, "crop_size": 32, "num_crops": 2}
-        ],
-        "wandb_run_id": "0",
-    }
+        checkpoint={"enabled": True, "dir": "trained_models", "frequency": 1, "keep_prev": False},
+        seed=5,
+        devices="1",
+        accelerator="cpu",
+        precision=32,
+        wandb_run_id="0",
+    )
+    return args
 
 
 def lightning_checkpoint(backbone: torch.nn.Module, epoch: int = 1) -> dict[str, Any]:
@@ -159,38 +153,51 @@ def write_metrics(path: Path, run: Path, **changes: Any) -> Path:
     return path
 
 
-@pytest.fixture(scope="session")
-def checkpoint_template(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """The ResNet-18 checkpoint (45 MB), built once per session."""
-    path = tmp_path_factory.mktemp("zoo-ckpt") / CKPT_NAME
-    torch.manual_seed(0)
-    torch.save(lightning_checkpoint(solo_backbone()), path)
-    return path
-
-
-@pytest.fixture
-def run_dir(checkpoint_template: Path, tmp_path: Path) -> Path:
-    """``tmp_path/run``: args.json, the checkpoint and metrics.json, with the Digits-LT-style
-    manifest in ``tmp_path/data`` (``data.train_path`` is ``tmp_path/data/train``)."""
-    (tmp_path / "data").mkdir()
-    Manifest.build(
-        name=MANIFEST_NAME,
-        source="test",
-        class_names=[str(i) for i in range(10)],
-        counts=[100, 77, 60, 46, 36, 28, 21, 16, 13, 10],
-        items=range(407),
-    ).save(tmp_path / "data")
-    run = tmp_path / "run"
-    run.mkdir()
-    (run / "args.json").write_text(json.dumps(args_json(tmp_path / "data" / "train")))
-    shutil.copyfile(checkpoint_template, run / CKPT_NAME)
-    write_metrics(run / "metrics.json", run)
-    return run
-
-
 def edit_args(run: Path, **changes: Any) -> None:
     """Rewrite ``run/args.json`` with top-level ``changes`` and its metrics.json to match."""
     args = json.loads((run / "args.json").read_text())
     args.update(changes)
     (run / "args.json").write_text(json.dumps(args))
     write_metrics(run / "metrics.json", run)
+
+
+def card_dict() -> dict[str, Any]:
+    return {
+        "name": "simclr-digits-lt",
+        "dataset": "digits-lt-r10-s0",
+        "method": "simclr",
+        "method_kwargs": {"temperature": 0.2, "proj_output_dim": 128},
+        "backbone": {"name": "resnet18", "kwargs": {}, "stem": "imagenet"},
+        "pretraining": {
+            "data": "custom",
+            "manifest": "digits-lt-r10-s0",
+            "manifest_checksum": "ab" * 32,
+            "epochs": 100,
+            "checkpoint_epoch": 99,
+            "crop_size": 32,
+            "batch_size": 64,
+            "seed": 5,
+        },
+        "evaluations": [
+            {
+                "protocol": {"name": "linear", "shots": None, "fraction": None, "seeds": [0, 1, 2]},
+                "metrics": {"all": 50.0, "many": 70.0, "medium": 45.5, "few": 30.25, "std": 16.3},
+                "metrics_std": None,
+                "file": "metrics-linear.json",
+            }
+        ],
+        "weights": {
+            "file": "simclr-digits-lt.pth",
+            "kind": "backbone",
+            "sha256": "0" * 64,
+            "size": 1234,
+            "source_checkpoint": "simclr-digits-lt-x-ep=99.ckpt",
+            "source_sha256": "1" * 64,
+        },
+        "args_sha256": "2" * 64,
+        "url": "https://example.org/simclr-digits-lt.pth",
+        "solo_learn_commit": "9187ea3",
+        "solo_tase_version": "0.1.0",
+        "date": "2026-11-26T12:00:00Z",
+        "schema": CARD_SCHEMA,
+    }
