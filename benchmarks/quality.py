@@ -35,12 +35,11 @@ import yaml
 from matplotlib.figure import Figure
 
 from solo_tase.cli.main import main as cli
-from solo_tase.data.fashion_mnist import BALANCED_SPLIT
-from solo_tase.run_folder import last_checkpoint, run_folder
-from solo_tase.eval.tail_report import read_estimates
 from solo_tase.config_folders import config_folder
+from solo_tase.data.fashion_mnist import BALANCED_SPLIT
+from solo_tase.eval.tail_report import read_estimates
 from solo_tase.experiments import find_solo_learn_dir, pretrain_command, run
-from solo_tase.run_folder import STATS_FILE
+from solo_tase.run_folder import STATS_FILE, last_checkpoint, run_folder
 
 REPO = Path(__file__).resolve().parents[1]
 

@@ -22,10 +22,10 @@ import torch
 from solo_tase.eval.checkpoint import load_backbone
 from solo_tase.eval.datasets import open_set
 from solo_tase.eval.features import extract_features, resolve_device
-from solo_tase.run_folder import last_checkpoint
 from solo_tase.eval.transforms import eval_transform
 from solo_tase.methods.config import TaseConfig
 from solo_tase.methods.tase_state import TaseState
+from solo_tase.run_folder import last_checkpoint
 from solo_tase.tail.kmeans.backend import make_backend
 
 REPO = Path(__file__).resolve().parents[1]

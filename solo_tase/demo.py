@@ -22,8 +22,8 @@ from pathlib import Path
 from rich.console import Console
 
 from solo_tase.cli.doctor import run_doctor
-from solo_tase.config_folders import config_folder
 from solo_tase.cli.main import main as cli
+from solo_tase.config_folders import config_folder
 from solo_tase.experiments import find_solo_learn_dir, pretrain_command, run
 from solo_tase.run_folder import last_checkpoint, run_folder
 

@@ -33,6 +33,7 @@ import yaml
 REPO = Path(__file__).resolve().parents[2]
 sys.path.insert(0, str(REPO))
 
+from solo_tase.config_folders import config_folder  # noqa: E402
 from solo_tase.eval.presets import (  # noqa: E402
     DEFAULT_PRESET,
     GH_SUFFIX,
@@ -50,7 +51,6 @@ from solo_tase.eval.probe_lists import (  # noqa: E402
     train_folder_list,
     write_list,
 )
-from solo_tase.config_folders import config_folder  # noqa: E402
 from solo_tase.experiments import find_solo_learn_dir, pretrain_command, run  # noqa: E402
 from solo_tase.run_folder import last_checkpoint, run_folder  # noqa: E402
 

@@ -15,8 +15,8 @@ import torch.nn as nn
 import torchvision
 
 from solo_tase.errors import InputError
-from solo_tase.solo_compat import INSTALL_HINT, solo_available
 from solo_tase.run_folder import read_run_args
+from solo_tase.solo_compat import INSTALL_HINT, solo_available
 from solo_tase.utils.hashing import sha256_file
 
 STATE_PREFIX = "backbone."

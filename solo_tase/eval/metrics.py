@@ -16,8 +16,8 @@ from dataclasses import dataclass
 import numpy as np
 from sklearn.metrics import confusion_matrix
 
-from solo_tase.errors import InputError
 from solo_tase.data.profiles import GROUPS
+from solo_tase.errors import InputError
 
 HEADLINE = ("all", *GROUPS, "std")
 

@@ -12,10 +12,11 @@ from __future__ import annotations
 from collections.abc import Sequence
 from pathlib import Path
 
+from torchvision.datasets.folder import IMG_EXTENSIONS
+
 from solo_tase.data.image_lists import parse_image_list
 from solo_tase.errors import InputError
 from solo_tase.utils.atomic import write_file_atomically
-from torchvision.datasets.folder import IMG_EXTENSIONS
 
 
 def check_disjoint_lists(probe_list: Path, held_out_list: Path) -> None:

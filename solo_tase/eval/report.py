@@ -11,9 +11,9 @@ from typing import Any
 
 from matplotlib.figure import Figure
 
-from solo_tase.errors import InputError
 from solo_tase.data.plot import GROUP_COLOURS
 from solo_tase.data.profiles import GROUPS
+from solo_tase.errors import InputError
 from solo_tase.eval.pipeline import METRICS_SCHEMA
 from solo_tase.utils.atomic import build_folder_atomically, refuse_existing
 from solo_tase.utils.documents import read_document

@@ -21,7 +21,6 @@ from __future__ import annotations
 from typing import Any
 
 import torch
-
 from omegaconf import DictConfig, OmegaConf
 
 from solo_tase.data.boosted.dataset import (
@@ -32,9 +31,9 @@ from solo_tase.data.boosted.dataset import (
 )
 from solo_tase.data.boosted.strength import StrengthTable
 from solo_tase.losses.nt_xent import nt_xent_per_anchor
+from solo_tase.methods.config import BclConfig, BoostSettings, ConfigError, SdclrConfig
 from solo_tase.methods.loop import batch_indexes
 from solo_tase.methods.run_log import STATS_FILE, append_stats
-from solo_tase.methods.config import BclConfig, BoostSettings, ConfigError, SdclrConfig
 from solo_tase.tail.momentum_loss import EpochMomentumLoss
 
 

@@ -31,7 +31,6 @@ from solo_tase.losses.nt_xent import nt_xent_loss
 from solo_tase.methods.boosted import BoostedMemorisation
 from solo_tase.methods.config import BoostSettings, ConfigError, SdclrConfig
 from solo_tase.methods.projected import ProjectedMethod
-from solo_tase.methods.run_log import STATS_FILE, append_stats
 from solo_tase.methods.pruning import (
     BranchNorms,
     branch_forward,
@@ -40,6 +39,7 @@ from solo_tase.methods.pruning import (
     masks_checksum,
     masks_on_weights,
 )
+from solo_tase.methods.run_log import STATS_FILE, append_stats
 from solo_tase.utils.distributed import same_on_all_ranks
 
 # the backbones of the paper's family: their parameters are (almost) all conv weights

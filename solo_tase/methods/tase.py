@@ -14,13 +14,13 @@ import torch
 
 from solo_tase.data.solo_transforms import clean_copy
 from solo_tase.data.weighted_sampler import WeightedEpochSampler, install_sampler
-from solo_tase.losses.nt_xent import nt_xent_per_anchor, nt_xent_loss
-from solo_tase.methods.clean_pass import clean_pass
+from solo_tase.losses.nt_xent import nt_xent_loss, nt_xent_per_anchor
 from solo_tase.methods.checks import check_dali_indexes
-from solo_tase.methods.loop import batch_indexes, resolve_num_samples, training_time
-from solo_tase.methods.run_log import STATS_FILE, append_stats
+from solo_tase.methods.clean_pass import clean_pass
 from solo_tase.methods.config import ConfigError, TaseConfig
+from solo_tase.methods.loop import batch_indexes, resolve_num_samples, training_time
 from solo_tase.methods.projected import ProjectedMethod
+from solo_tase.methods.run_log import STATS_FILE, append_stats
 from solo_tase.methods.tase_state import TaseState
 from solo_tase.tail.kmeans.backend import make_backend
 

@@ -18,21 +18,21 @@ import torch.nn.functional as F
 from solo_tase.methods.config import TaseConfig
 from solo_tase.tail.diagnostics import tail_diagnostics
 from solo_tase.tail.kmeans.backend import KMeansBackend
-from solo_tase.tail.momentum_loss import EpochMomentumLoss
 from solo_tase.tail.memory_bank import MemoryBank
-from solo_tase.tail.tables import (
-    log_freq_from_sizes,
-    sample_cluster_sizes,
-    scheduled_temperature,
-    temperature_table,
-    weight_table,
-)
+from solo_tase.tail.momentum_loss import EpochMomentumLoss
 from solo_tase.tail.signals import (
     TailEstimate,
     from_clusters,
     from_knn_density,
     from_labels,
     from_scores,
+)
+from solo_tase.tail.tables import (
+    log_freq_from_sizes,
+    sample_cluster_sizes,
+    scheduled_temperature,
+    temperature_table,
+    weight_table,
 )
 from solo_tase.utils.distributed import (
     broadcast_,

@@ -14,16 +14,16 @@ differs from SimCLR only by the schedule.
 
 from __future__ import annotations
 
-from typing import Any
 from collections.abc import Sequence
+from typing import Any
 
 import torch
 
 from solo_tase.losses.nt_xent import nt_xent_loss
-from solo_tase.methods.loop import training_time
-from solo_tase.methods.run_log import STATS_FILE, append_stats
 from solo_tase.methods.config import TsConfig
+from solo_tase.methods.loop import training_time
 from solo_tase.methods.projected import ProjectedMethod
+from solo_tase.methods.run_log import STATS_FILE, append_stats
 
 
 class TS(ProjectedMethod):

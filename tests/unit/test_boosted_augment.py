@@ -14,12 +14,12 @@ from torch.utils.data import DataLoader, Dataset
 from torchvision import transforms
 
 from solo_tase.data.boosted import BoostedRandAugment, StrengthTable, rand_augment
-from solo_tase.data.boosted.randaugment import OPS
 from solo_tase.data.boosted.dataset import (
     TABLE_ATTRIBUTE,
     boosted_dataset_with_index,
     insert_boost,
 )
+from solo_tase.data.boosted.randaugment import OPS
 from solo_tase.methods.boosted import boost_settings
 from solo_tase.methods.config import BoostSettings, ConfigError
 

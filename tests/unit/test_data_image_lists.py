@@ -9,8 +9,8 @@ import pytest
 from torchvision.datasets import ImageFolder
 
 from solo_tase.data.image_lists import read_image_list, scan_image_folder
-from solo_tase.data.manifest import Manifest, checksum_items
 from solo_tase.data.image_set_specs import FolderLTSpec, ImageListSpec
+from solo_tase.data.manifest import Manifest, checksum_items
 from solo_tase.data.symlinked import build_folder_lt, build_list_dataset
 from tests.helpers.images import png
 

@@ -8,9 +8,9 @@ import numpy as np
 import pytest
 
 from solo_tase.data.image_lists import parse_image_list, read_image_list
+from solo_tase.data.image_set_specs import ImageListSpec
 from solo_tase.data.profiles import assign_groups
 from solo_tase.data.selection import load_index_file, split_positions
-from solo_tase.data.image_set_specs import ImageListSpec
 from solo_tase.data.symlinked import build_list_dataset
 
 CIFAR_TRAIN = 50_000

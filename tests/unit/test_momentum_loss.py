@@ -11,7 +11,7 @@ import torch.distributed as dist
 import torch.multiprocessing as mp
 import torch.nn.functional as F
 
-from solo_tase.losses.nt_xent import nt_xent_per_anchor, nt_xent_loss
+from solo_tase.losses.nt_xent import nt_xent_loss, nt_xent_per_anchor
 from solo_tase.methods.checkpoint_state import load_parts
 from solo_tase.tail.momentum_loss import MomentumLoss
 

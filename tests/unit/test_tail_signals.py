@@ -8,8 +8,8 @@ import torch.nn.functional as F
 
 from solo_tase.methods.tase_state import TaseState
 from solo_tase.tail.diagnostics import NOT_COMPUTED, tail_diagnostics
-from solo_tase.tail.signals import UnlabelledError, from_labels, knn_density
 from solo_tase.tail.kmeans.torch_kmeans import TorchKMeans
+from solo_tase.tail.signals import UnlabelledError, from_labels, knn_density
 from tests.helpers.tase_states import tase_state
 
 SIZES = (60, 20, 6)

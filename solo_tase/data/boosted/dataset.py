@@ -20,10 +20,10 @@ from typing import Any
 
 from torchvision import transforms
 
-from solo_tase.errors import ConfigError
 from solo_tase.data.boosted.randaugment import BoostedRandAugment
 from solo_tase.data.boosted.strength import StrengthTable
 from solo_tase.data.solo_transforms import composes
+from solo_tase.errors import ConfigError
 
 TABLE_ATTRIBUTE = "bcl_strength"  # the wrapped dataset's StrengthTable
 
