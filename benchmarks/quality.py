@@ -206,7 +206,6 @@ PROTOCOLS: dict[str, list[str]] = {
     "knn": ["--protocol", "knn"],
 }
 KEYS = ("many", "medium", "few", "std", "all")
-CHECKPOINT_EVERY = 10  # epochs between the checkpoints an interrupted run resumes from
 RESULTS_MD = REPO / "docs" / "results.md"
 
 
@@ -242,8 +241,9 @@ def pretrain(
     data: Path,
 ) -> tuple[Path, float]:
     """Pre-train one run; returns (checkpoint, seconds). A finished run is skipped; an interrupted
-    one resumes from its last checkpoint (written every ``CHECKPOINT_EVERY`` epochs; the seconds
-    of every attempt are added up)."""
+    one resumes from its last checkpoint (the configs' ``checkpoint.frequency`` is 1: every epoch;
+    the seconds of every attempt are added up). The run must end with a checkpoint of its last
+    epoch (solo-learn saves nothing when training ends): anything else is an error."""
     run_out = out / "pretrain" / f"{slug(name)}-s{seed}"
     done = run_out / "done.json"
     if done.is_file():
@@ -253,7 +253,6 @@ def pretrain(
     overrides = [
         f"max_epochs={n_epochs}",
         f"seed={seed}",
-        f"checkpoint.frequency={max(1, min(CHECKPOINT_EVERY, n_epochs - 1))}",
         f"data.train_path={data / variant.train_split}",
         *variant.all_overrides(n_epochs),
     ]
@@ -279,6 +278,12 @@ def pretrain(
     seconds = sum(json.loads(attempts.read_text()))
     method = yaml.safe_load((config_dir / f"{variant.config}.yaml").read_text())["method"]
     ckpt = last_checkpoint(run_folder(run_out, method))  # bcl_d's method is sdclr
+    epoch = torch.load(ckpt, map_location="cpu", weights_only=False)["epoch"]
+    if epoch != n_epochs - 1:
+        raise RuntimeError(
+            f"{ckpt} is of epoch {epoch}, not of the last epoch {n_epochs - 1}: the config's "
+            "checkpoint.frequency must divide max_epochs - 1 (use 1)"
+        )
     done.write_text(json.dumps({"checkpoint": str(ckpt), "seconds": seconds}))
     return ckpt, seconds
 

@@ -1,8 +1,9 @@
 """Checks of a run's config made before training (the plugin's Hydra callback) and at a method's
-start: two large crops, real DALI indexes."""
+start: two large crops, real DALI indexes, a checkpoint of the last epoch."""
 
 from __future__ import annotations
 
+import warnings
 from typing import Any
 
 from omegaconf import DictConfig, OmegaConf
@@ -42,10 +43,36 @@ def check_dali_indexes(cfg: DictConfig, method: str) -> None:
         )
 
 
+def final_checkpoint_problem(cfg: DictConfig) -> str | None:
+    """Why the run would end without a checkpoint of its last epoch, or None.
+
+    solo-learn's Checkpointer saves after epoch ``e`` (0-based) only when
+    ``e % checkpoint.frequency == 0`` and saves nothing when training ends, so the last epoch
+    (``max_epochs - 1``) is kept only when ``checkpoint.frequency`` divides ``max_epochs - 1``.
+    """
+    if not OmegaConf.select(cfg, "checkpoint.enabled", default=False):
+        return None
+    frequency = int(OmegaConf.select(cfg, "checkpoint.frequency", default=1))
+    last = int(OmegaConf.select(cfg, "max_epochs", default=1)) - 1
+    if frequency <= 0 or last % frequency == 0:
+        return None
+    kept = last - last % frequency
+    return (
+        f"checkpoint.frequency={frequency} with max_epochs={last + 1}: solo-learn saves only "
+        f"the epochs divisible by the frequency and nothing at the end, so the last checkpoint "
+        f"will be of epoch {kept} (0-based), not of the last epoch {last}; set "
+        "checkpoint.frequency=1 (or a divisor of max_epochs - 1)"
+    )
+
+
 def early_checks(config: DictConfig, methods: Any, indexed: Any) -> None:
     """Checks run by the Hydra callback before main_pretrain starts (whose own crop assertion
-    has no message): two large crops for the plugin's ``methods``, real DALI indexes for the
-    ``indexed`` ones (those that key per-sample state by dataset index)."""
+    has no message): a warning when the last epoch would not be checkpointed (any method); two
+    large crops for the plugin's ``methods``, real DALI indexes for the ``indexed`` ones (those
+    that key per-sample state by dataset index)."""
+    problem = final_checkpoint_problem(config)
+    if problem is not None:
+        warnings.warn(f"solo-tase: {problem}", UserWarning, stacklevel=2)
     method = OmegaConf.select(config, "method")
     if method not in methods or OmegaConf.select(config, "augmentations") is None:
         return
