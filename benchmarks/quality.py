@@ -25,7 +25,9 @@ import argparse
 import datetime
 import json
 import platform
+import shlex
 import statistics
+import sys
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -444,14 +446,14 @@ def write_markdown(
         f"Measured on {datetime.date.today().isoformat()} ({cpu}, {torch.get_num_threads()} "
         f"threads, torch {torch.__version__}); {args.epochs or bench.epochs} pre-training "
         f"epochs, seeds {args.seeds}, {bench.summary}; evaluated on the {args.split} split; "
-        f"this invocation {elapsed_min:.0f} min. Command: `python benchmarks/quality.py "
-        f"--dataset {args.dataset}`.",
+        f"this invocation {elapsed_min:.0f} min. Command: `python "
+        f"{shlex.join(['benchmarks/' + Path(sys.argv[0]).name, *sys.argv[1:]])}`.",
         "",
     ]
     suffix = "" if args.split == "test" else f"-{args.split}"
     for protocol in args.protocols:
         lines += table(rows, protocol)
-        image = f"img/quality-{args.dataset}{suffix}-{slug(protocol)}.png"
+        image = f"img/quality-{args.table}{suffix}-{slug(protocol)}.png"
         if plot_by_rank(rows, protocol, REPO / "docs" / image):
             lines += [f"![{protocol}: accuracy per class by frequency rank]({image})", ""]
     return "\n".join(lines + diagnostics_table(rows))
@@ -629,6 +631,17 @@ def main() -> None:
     p.add_argument("--epochs", type=int, default=None, help="default: the dataset's preset")
     p.add_argument("--variants", nargs="+", default=None, help="default: all of the dataset's")
     p.add_argument("--out", type=Path, default=None, help="default: runs/bench-<dataset>")
+    p.add_argument(
+        "--table",
+        default=None,
+        help="the results table written: benchmarks/results/quality_<table>[_<split>].json and "
+        "the quality:<table>[:<split>] block of docs/results.md (default: the dataset)",
+    )
+    p.add_argument(
+        "--replace",
+        action="store_true",
+        help="replace a table even when it has rows this invocation does not produce",
+    )
     add_options(p)
     args = p.parse_args()
     bench = BENCHMARKS[args.dataset]
@@ -636,6 +649,16 @@ def main() -> None:
     unknown = sorted(set(variants) - set(bench.variants))
     if unknown:
         p.error(f"unknown variants {unknown}; {args.dataset} has {list(bench.variants)}")
+    table_name = args.table = args.table or args.dataset
+    suffix = "" if args.split == "test" else f"_{args.split}"
+    results = REPO / "benchmarks" / "results" / f"quality_{table_name}{suffix}.json"
+    if results.is_file() and not args.replace:
+        lost = sorted(set(json.loads(results.read_text())) - set(variants))
+        if lost:
+            p.error(
+                f"{results} has rows this invocation would drop: {lost}; pass --table <name> "
+                "to write a table of its own, or --replace to replace it"
+            )
     start = time.perf_counter()
     out = (args.out or Path(f"runs/bench-{args.dataset}")).resolve()
     rows, missing = collect(bench, args.dataset, variants, args, out)
@@ -643,12 +666,10 @@ def main() -> None:
     if missing:
         section += "\nNot pre-trained in this table (left out): " + ", ".join(missing) + ".\n"
     print(section)
-    results = REPO / "benchmarks" / "results"
-    results.mkdir(parents=True, exist_ok=True)
-    suffix = "" if args.split == "test" else f"_{args.split}"
-    (results / f"quality_{args.dataset}{suffix}.json").write_text(json.dumps(rows, indent=2))
+    results.parent.mkdir(parents=True, exist_ok=True)
+    results.write_text(json.dumps(rows, indent=2))
     if not args.no_docs:
-        update_results_md(args.dataset, args.split, section)
+        update_results_md(table_name, args.split, section)
 
 
 if __name__ == "__main__":
