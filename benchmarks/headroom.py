@@ -34,6 +34,7 @@ from quality import (
     KEYS,
     REPO,
     add_options,
+    clear,
     collect,
     fashion_preset,
     preset_name,
@@ -70,11 +71,6 @@ def headroom(rows: dict[str, list[dict]]) -> dict[str, dict[str, list[float]]]:
                 diff = m[key] - lt[r["seed"]]["metrics"][proto][key]
                 out.setdefault(proto, {}).setdefault(key, []).append(diff)
     return out
-
-
-def clear(values: list[float]) -> bool:
-    """Mean above twice the std over seeds (needs at least 2 seeds)."""
-    return len(values) >= 2 and statistics.mean(values) > 2 * statistics.stdev(values)
 
 
 def fmt(values: list[float]) -> str:
