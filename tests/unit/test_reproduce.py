@@ -174,17 +174,20 @@ def test_imagenet100_full_shot_probe_list_comes_from_the_splits_folder(tmp_path,
     assert "# long-tailed train set" not in capsys.readouterr().out
 
 
-def test_imagenet100_probe_list_from_the_train_folder_leaves_the_held_out_images_out(tmp_path):
+def test_imagenet100_probe_list_from_the_train_folder_leaves_the_held_out_images_out(
+    tmp_path, reference_splits
+):
     reproduce = load_reproduce()
     train = tmp_path / "imagenet" / "train"
-    lt = (REFERENCE / "sdclr/imagenet-100/imageNet_100_LT_train.txt").read_text().splitlines()
-    val = (REFERENCE / "sdclr/imagenet-100/ImageNet_100_val.txt").read_text().splitlines()
+    imagenet100 = reference_splits / "sdclr/imagenet-100"
+    lt = (imagenet100 / "imageNet_100_LT_train.txt").read_text().splitlines()
+    val = (imagenet100 / "ImageNet_100_val.txt").read_text().splitlines()
     for line in [*lt, *val]:  # a train folder holding the LT images and the held-out ones
         image = train.parent / line.split()[0]
         image.parent.mkdir(parents=True, exist_ok=True)
         image.write_bytes(b"jpeg")
     args = reproduce.build_parser().parse_args(
-        ["imagenet100-lt", "--data-root", str(train.parent), "--splits", str(REFERENCE)]
+        ["imagenet100-lt", "--data-root", str(train.parent), "--splits", str(reference_splits)]
         + ["--imagenet100-train-list", str(train), "--out", str(tmp_path / "out")]
     )
     protocol = reproduce.resolve(reproduce.build_parser(), args)
