@@ -40,6 +40,7 @@ from quality import (
     preset_name,
     slug,
     update_results_md,
+    write_text,
 )
 
 DATASET = "fashion-mnist-lt"
@@ -191,7 +192,7 @@ def main() -> None:
     print(section)
     suffix = "" if args.split == "test" else f"_{args.split}"
     path = REPO / "benchmarks" / "results" / f"headroom_{DATASET}{suffix}.json"
-    path.write_text(json.dumps(results, indent=2))
+    write_text(path, json.dumps(results, indent=2))
     if not args.no_docs:
         update_results_md(DATASET, args.split, section, kind="headroom")
 

@@ -42,6 +42,8 @@ from solo_tase.data.fashion_mnist import BALANCED_SPLIT
 from solo_tase.eval.tail_report import read_estimates
 from solo_tase.experiments import find_solo_learn_dir, pretrain_command, run
 from solo_tase.run_folder import STATS_FILE, last_checkpoint, run_folder
+from solo_tase.settings import replace_block
+from solo_tase.utils.atomic import write_file_atomically
 
 REPO = Path(__file__).resolve().parents[1]
 
@@ -126,19 +128,22 @@ CORE: dict[str, Variant] = {
 }
 CONTROL: dict[str, Variant] = {BALANCED: Variant("simclr", (), BALANCED_SPLIT)}
 ORACLE = "method_kwargs.tail_signal=oracle"  # the labels' class counts: a measurement device
-MECHANISM: dict[str, Variant] = {  # TASE's formulation with a perfect tail signal
-    "tase (oracle)": v("tase", ORACLE),
-    "tase (oracle, temperature only)": v("tase", ORACLE, "method_kwargs.weighting=none"),
-    "tase (oracle, weights only)": v("tase", ORACLE, "method_kwargs.adaptive_temperature=false"),
-    "tase (oracle, reversed temperature)": v("tase", ORACLE, "method_kwargs.rare_temperature=high"),
-    "tase (oracle, milder)": v(
-        "tase", ORACLE, "method_kwargs.ref_imbalance=10000", "method_kwargs.gamma=0.25"
-    ),
-    "tase (oracle, stronger)": v(
-        "tase", ORACLE, "method_kwargs.ref_imbalance=10", "method_kwargs.gamma=1.0"
-    ),
-    "tase (oracle, compensated)": v("tase", ORACLE, "method_kwargs.temperature_compensation=true"),
-    "tase (oracle, sampling)": v("tase", ORACLE, "method_kwargs.weights_as=sampling"),
+FORMULATIONS: dict[str, tuple[str, ...]] = {  # TASE's mechanism options (docs/method.md)
+    "": (),  # both halves, as configured
+    "temperature only": ("method_kwargs.weighting=none",),
+    "weights only": ("method_kwargs.adaptive_temperature=false",),
+    "reversed temperature": ("method_kwargs.rare_temperature=high",),
+    "milder": ("method_kwargs.ref_imbalance=10000", "method_kwargs.gamma=0.25"),
+    "stronger": ("method_kwargs.ref_imbalance=10", "method_kwargs.gamma=1.0"),
+    "compensated": ("method_kwargs.temperature_compensation=true",),
+    "sampling": ("method_kwargs.weights_as=sampling",),
+}
+MECHANISM: dict[str, Variant] = {  # each formulation with a perfect tail signal
+    f"tase (oracle{', ' + name if name else ''})": v("tase", ORACLE, *overrides)
+    for name, overrides in FORMULATIONS.items()
+}
+FORMULATION: dict[str, Variant] = {  # each formulation with the default (unsupervised) signal
+    f"tase ({name})": v("tase", *overrides) for name, overrides in FORMULATIONS.items() if name
 }
 GH: dict[str, Variant] = {  # Geometric Harmonization on four methods
     f"{name} + gh": Variant(config, gh=True)
@@ -200,7 +205,9 @@ BENCHMARKS: dict[str, Benchmark] = {
         summary="Digits-LT ratio 10 (503 train / 1,240 probe / 500 test images)",
         variants={**CORE, "random init": v("simclr", "+limit_train_batches=1")},
     ),
-    "fashion-mnist-lt": fashion_preset(20, 1000, {**CONTROL, **CORE, **MECHANISM, **GH}),
+    "fashion-mnist-lt": fashion_preset(
+        20, 1000, {**CONTROL, **CORE, **FORMULATION, **MECHANISM, **GH}
+    ),
 }
 PROTOCOLS: dict[str, list[str]] = {
     "linear": [],
@@ -276,7 +283,7 @@ def pretrain(
         seconds = run(cmd, cwd=solo_dir, log=log)
     finally:  # an interrupted attempt still counts towards the run's time
         if not done.is_file():
-            attempts.write_text(json.dumps([*earlier, time.perf_counter() - start]))
+            write_text(attempts, json.dumps([*earlier, time.perf_counter() - start]))
     seconds = sum(json.loads(attempts.read_text()))
     method = yaml.safe_load((config_dir / f"{variant.config}.yaml").read_text())["method"]
     ckpt = last_checkpoint(run_folder(run_out, method))  # bcl_d's method is sdclr
@@ -286,7 +293,7 @@ def pretrain(
             f"{ckpt} is of epoch {epoch}, not of the last epoch {n_epochs - 1}: the config's "
             "checkpoint.frequency must divide max_epochs - 1 (use 1)"
         )
-    done.write_text(json.dumps({"checkpoint": str(ckpt), "seconds": seconds}))
+    write_text(done, json.dumps({"checkpoint": str(ckpt), "seconds": seconds}))
     return ckpt, seconds
 
 
@@ -349,8 +356,25 @@ def mean_std(values: list[float]) -> str:
     return f"{statistics.mean(values):.2f} ± {statistics.stdev(values):.2f}"
 
 
-def table(rows: dict, protocol: str) -> list[str]:
-    """Markdown: mean +- std per variant, then the paired difference against SimCLR."""
+def oracle_twin(variant: str, variants: dict[str, Variant]) -> str | None:
+    """The row that differs from the TASE row ``variant`` only by the oracle tail signal
+    (``tase`` -> ``tase (oracle)``, ``tase (compensated)`` -> ``tase (oracle, compensated)``,
+    ``tase (kmeans)`` -> ``tase (oracle)``); None for other rows and where no such row exists."""
+    mine = variants.get(variant)
+    if mine is None or mine.config != "tase" or ORACLE in mine.overrides:
+        return None
+    signal = "method_kwargs.tail_signal="
+    rest = {o for o in mine.overrides if not o.startswith(signal)} | {ORACLE}
+    for name, other in variants.items():
+        if (other.config, other.train_split, other.gh) == (mine.config, mine.train_split, mine.gh):
+            if set(other.overrides) == rest:
+                return name
+    return None
+
+
+def table(rows: dict, protocol: str, variants: dict[str, Variant]) -> list[str]:
+    """Markdown: mean +- std per variant, then the paired difference against SimCLR (with the
+    headroom recovered and, for TASE rows with an estimated signal, the signal efficiency)."""
     lines = [
         f"**{protocol}** (mean ± std over pre-training seeds; accuracy in %, Std = population "
         "std of the three group accuracies, lower is better)",
@@ -379,14 +403,14 @@ def table(rows: dict, protocol: str) -> list[str]:
         ]
 
     headroom = diffs(rows.get(BALANCED, []), "few")
-    oracle = diffs(rows.get("tase (oracle)", []), "few")
     lines += [
         "",
         "Paired difference against SimCLR (same seed and data; mean ± std over seeds, points of "
         "%). *Headroom recovered* = mean (method - SimCLR) / mean (balanced SimCLR - SimCLR) on "
         "Few, only where that headroom is clear (mean above twice its std); *signal efficiency*"
         " (TASE with an estimated signal) = mean (TASE - SimCLR) / mean "
-        "(TASE with the oracle signal - SimCLR) on Few, both over the seeds they share:",
+        "(the same TASE with the oracle signal - SimCLR) on Few, both over the seeds they share, "
+        "only where the oracle gains:",
         "",
         "| method | Many | Medium | Few | Std | All | headroom recovered (Few) | "
         "signal efficiency (Few) |",
@@ -402,8 +426,17 @@ def table(rows: dict, protocol: str) -> list[str]:
             if clear(headroom)
             else "- (headroom not clear)"
         )
-        estimated = variant.startswith("tase") and "oracle" not in variant
-        signal = ratio(few, oracle) if estimated else ""
+        twin = oracle_twin(variant, variants)
+        oracle = diffs(rows.get(twin, []), "few") if twin else []
+        signal = (
+            ""
+            if twin is None
+            else "-"
+            if not oracle
+            else ratio(few, oracle)
+            if statistics.mean(oracle) > 0
+            else "- (oracle gains nothing)"
+        )
         lines.append(f"| {variant} | " + " | ".join(cells) + f" | {recovered} | {signal} |")
     return lines + [""]
 
@@ -464,7 +497,7 @@ def write_markdown(
     ]
     suffix = "" if args.split == "test" else f"-{args.split}"
     for protocol in args.protocols:
-        lines += table(rows, protocol)
+        lines += table(rows, protocol, bench.variants)
         image = f"img/quality-{args.table}{suffix}-{slug(protocol)}.png"
         if plot_by_rank(rows, protocol, REPO / "docs" / image):
             lines += [f"![{protocol}: accuracy per class by frequency rank]({image})", ""]
@@ -510,13 +543,18 @@ def update_results_md(dataset: str, split: str, section: str, kind: str = "quali
     tag = f"{kind}:{dataset}" + ("" if split == "test" else f":{split}")
     begin, end = f"<!-- {tag}:begin -->", f"<!-- {tag}:end -->"
     text = RESULTS_MD.read_text() if RESULTS_MD.is_file() else ""
-    block = f"{begin}\n{section}\n{end}"
     if begin in text and end in text:
-        head, rest = text.split(begin, 1)
-        text = head + block + rest.split(end, 1)[1]
+        text = replace_block(text, tag, section + "\n")
     else:
-        text += f"\n## {kind.capitalize()} on {dataset} ({split} split)\n\n{block}\n"
-    RESULTS_MD.write_text(text)
+        text += (
+            f"\n## {kind.capitalize()} on {dataset} ({split} split)\n\n{begin}\n{section}\n{end}\n"
+        )
+    write_text(RESULTS_MD, text)
+
+
+def write_text(path: Path, text: str) -> None:
+    """Write ``text`` to ``path`` atomically (an interrupted benchmark leaves the old file)."""
+    write_file_atomically(path, lambda tmp: tmp.write_text(text))
 
 
 @dataclass
@@ -678,8 +716,7 @@ def main() -> None:
     if missing:
         section += "\nNot pre-trained in this table (left out): " + ", ".join(missing) + ".\n"
     print(section)
-    results.parent.mkdir(parents=True, exist_ok=True)
-    results.write_text(json.dumps(rows, indent=2))
+    write_text(results, json.dumps(rows, indent=2))
     if not args.no_docs:
         update_results_md(table_name, args.split, section)
 

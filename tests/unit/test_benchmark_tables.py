@@ -1,0 +1,106 @@
+"""The quality benchmark's tables: paired differences, headroom recovered, signal efficiency,
+the variants of the mechanism study, and the docs block it rewrites."""
+
+from __future__ import annotations
+
+import sys
+from types import ModuleType
+
+import pytest
+
+from tests.helpers.paths import REPO
+
+
+@pytest.fixture(scope="module")
+def quality() -> ModuleType:
+    sys.path.insert(0, str(REPO / "benchmarks"))
+    try:
+        import quality as module  # noqa: PLC0415 (the benchmarks are scripts, not a package)
+    finally:
+        sys.path.remove(str(REPO / "benchmarks"))
+    return module
+
+
+def runs(few: list[float], all_: float = 80.0) -> list[dict]:
+    """One run per seed with the given Few accuracy (%) on the linear probe."""
+    keys = {"many": 70.0, "medium": 85.0, "std": 5.0, "all": all_}
+    return [
+        {"seed": seed, "seconds": 60.0, "metrics": {"linear": {**keys, "few": value}}}
+        for seed, value in enumerate(few)
+    ]
+
+
+def paired_row(lines: list[str], variant: str) -> list[str]:
+    """The cells of ``variant``'s row in the paired-difference table."""
+    start = next(i for i, line in enumerate(lines) if line.startswith("Paired difference"))
+    row = next(line for line in lines[start:] if line.startswith(f"| {variant} |"))
+    return [cell.strip() for cell in row.strip("|").split("|")]
+
+
+def test_headroom_recovered_and_signal_efficiency_use_the_paired_means(quality) -> None:
+    rows = {
+        "simclr": runs([60.0, 62.0, 61.0]),
+        quality.BALANCED: runs([66.0, 68.0, 67.0]),  # +6 on every seed: clear
+        "tase (oracle)": runs([63.0, 65.0, 64.0]),  # +3
+        "tase": runs([61.5, 63.5, 62.5]),  # +1.5
+        "tase (oracle, compensated)": runs([64.0, 66.0, 65.0]),  # +4
+        "tase (compensated)": runs([63.0, 65.0, 64.0]),  # +3
+    }
+    lines = quality.table(rows, "linear", quality.BENCHMARKS["fashion-mnist-lt"].variants)
+    assert paired_row(lines, quality.BALANCED)[6] == "1"
+    assert paired_row(lines, "tase (oracle)")[6:] == ["+0.50", ""]
+    assert paired_row(lines, "tase")[6:] == ["+0.25", "+0.50"]
+    # each formulation's efficiency is against its own oracle row, not the default's
+    assert paired_row(lines, "tase (compensated)")[6:] == ["+0.50", "+0.75"]
+
+
+def test_no_share_of_a_headroom_that_is_not_clear_nor_of_an_oracle_that_gains_nothing(
+    quality,
+) -> None:
+    rows = {
+        "simclr": runs([60.0, 62.0, 61.0]),
+        quality.BALANCED: runs([66.0, 58.0, 62.0]),  # +6, -4, +1: not clear
+        "tase (oracle)": runs([59.0, 61.0, 60.0]),  # -1
+        "tase": runs([61.0, 63.0, 62.0]),
+    }
+    lines = quality.table(rows, "linear", quality.BENCHMARKS["fashion-mnist-lt"].variants)
+    assert paired_row(lines, "tase")[6:] == ["- (headroom not clear)", "- (oracle gains nothing)"]
+
+
+def test_clear_needs_a_mean_above_twice_the_spread_over_two_or_more_seeds(quality) -> None:
+    assert quality.clear([6.0, 7.0, 5.0])
+    assert not quality.clear([6.0, -4.0, 1.0])
+    assert not quality.clear([6.0])
+
+
+def test_every_formulation_is_studied_with_the_oracle_and_with_the_default_signal(
+    quality,
+) -> None:
+    oracle, default = quality.MECHANISM, quality.FORMULATION
+    assert len(oracle) == len(default) + 1  # plus both halves as configured: "tase (oracle)"
+    assert oracle["tase (oracle)"].overrides == (quality.ORACLE,)
+    for name, variant in default.items():
+        twin = oracle[name.replace("tase (", "tase (oracle, ")]
+        assert twin.overrides == (quality.ORACLE, *variant.overrides)
+        assert quality.ORACLE not in variant.overrides
+    variants = quality.BENCHMARKS["fashion-mnist-lt"].variants
+    assert quality.oracle_twin("tase (sampling)", variants) == "tase (oracle, sampling)"
+    assert quality.oracle_twin("tase (kmeans)", variants) == "tase (oracle)"  # signal only
+    assert quality.oracle_twin("tase + gh", variants) is None  # no oracle row with GH
+    assert quality.oracle_twin("sdclr", variants) is None
+
+
+def test_the_docs_block_is_replaced_in_place_or_appended(quality, tmp_path, monkeypatch) -> None:
+    md = tmp_path / "results.md"
+    monkeypatch.setattr(quality, "RESULTS_MD", md)
+    md.write_text("intro\n<!-- quality:t:val:begin -->\nold\n<!-- quality:t:val:end -->\ntail\n")
+    quality.update_results_md("t", "val", "new")
+    assert md.read_text() == (
+        "intro\n<!-- quality:t:val:begin -->\nnew\n<!-- quality:t:val:end -->\ntail\n"
+    )
+    quality.update_results_md("u", "test", "first")
+    assert md.read_text().endswith(
+        "tail\n\n## Quality on u (test split)\n\n"
+        "<!-- quality:u:begin -->\nfirst\n<!-- quality:u:end -->\n"
+    )
+    assert not list(tmp_path.glob(".*"))  # no temporary file left beside it
