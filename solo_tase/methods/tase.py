@@ -25,6 +25,26 @@ from solo_tase.methods.tase_state import TaseState
 from solo_tase.tail.kmeans.backend import make_backend
 
 
+def dali_conflicts(tase: TaseConfig) -> None:
+    """Refuse, in one error naming every key to change, the options that need a PyTorch loader
+    (DALI runs have none): the clean bank re-reads the images, sampling replaces the sampler.
+
+    Raises:
+        ConfigError: ``bank_feature`` is ``clean`` or ``weights_as`` is ``sampling``.
+    """
+    fixes = []
+    if tase.bank_feature == "clean":
+        fixes.append("method_kwargs.bank_feature=crop1 (or mean) instead of clean")
+    if tase.weights_as == "sampling":
+        fixes.append("method_kwargs.weights_as=loss instead of sampling")
+    if fixes:
+        raise ConfigError(
+            "DALI runs have no PyTorch loader, which the clean bank (it re-reads the training "
+            "images) and weights_as=sampling (it draws the training indexes) need: set "
+            + " and ".join(fixes)
+        )
+
+
 class TASE(ProjectedMethod):
     """Temperature Auxiliary Sample-level Encouragement (see docs/method.md)."""
 
@@ -50,17 +70,8 @@ class TASE(ProjectedMethod):
             max_epochs=omegaconf.OmegaConf.select(cfg, "max_epochs"),
         )
         dali = omegaconf.OmegaConf.select(cfg, "data.format") == "dali"
-        if tase.bank_feature == "clean" and dali:
-            raise ConfigError(
-                "method_kwargs.bank_feature=clean (the default) re-reads the training images "
-                "through a PyTorch loader, which DALI runs do not have: set "
-                "method_kwargs.bank_feature=crop1 (or mean) with DALI"
-            )
-        if tase.weights_as == "sampling" and dali:
-            raise ConfigError(
-                "method_kwargs.weights_as=sampling draws the training indexes with a PyTorch "
-                "sampler, which DALI runs do not have: set method_kwargs.weights_as=loss"
-            )
+        if dali:
+            dali_conflicts(tase)
         if tase.tail_signal == "oracle" and omegaconf.OmegaConf.select(
             cfg, "data.no_labels", default=False
         ):

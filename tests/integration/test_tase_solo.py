@@ -193,7 +193,7 @@ def test_bad_configuration_fails_at_start_naming_the_key(
     assert not list(tmp_path.glob("tase/*/*.ckpt"))
 
 
-def test_dali_runs_are_told_to_use_the_crop1_bank():
+def test_dali_runs_are_told_every_option_that_needs_a_pytorch_loader():
     from omegaconf import OmegaConf
 
     from solo_tase.methods.config import ConfigError
@@ -202,8 +202,15 @@ def test_dali_runs_are_told_to_use_the_crop1_bank():
     cfg = OmegaConf.create(
         {"data": {"format": "dali"}, "dali": {"encode_indexes_into_labels": True}, "max_epochs": 4}
     )
-    with pytest.raises(ConfigError, match=r"clean \(the default\).*bank_feature=crop1"):
-        TASE.resolve_config({}, cfg)
-    assert TASE.resolve_config({"bank_feature": "crop1"}, cfg).bank_feature == "crop1"
+    both = r"DALI.*bank_feature=crop1 \(or mean\) instead of clean and .*weights_as=loss"
+    with pytest.raises(ConfigError, match=both):
+        TASE.resolve_config({"bank_feature": "clean", "weights_as": "sampling"}, cfg)
+    with pytest.raises(ConfigError, match=r"bank_feature=crop1 \(or mean\) instead of clean$"):
+        TASE.resolve_config({"bank_feature": "clean", "weights_as": "loss"}, cfg)
+    only_sampling = r"set method_kwargs.weights_as=loss instead of sampling$"
+    with pytest.raises(ConfigError, match=only_sampling):
+        TASE.resolve_config({"bank_feature": "crop1", "weights_as": "sampling"}, cfg)
+    kwargs = {"bank_feature": "crop1", "weights_as": "loss"}
+    assert TASE.resolve_config(kwargs, cfg).bank_feature == "crop1"
     cfg.data.format = "image_folder"
     assert TASE.resolve_config({}, cfg).bank_feature == "clean"
