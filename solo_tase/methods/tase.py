@@ -55,7 +55,7 @@ class TASE(ProjectedMethod):
     def __init__(self, cfg: omegaconf.DictConfig) -> None:
         super().__init__(cfg)
         self.state: TaseState | None = None
-        self.sampler: WeightedEpochSampler | None = None  # weights_as: sampling
+        self.sampler: WeightedEpochSampler | None = None  # weights_as: sampling (with weights)
         self._restored: dict[str, Any] | None = None
         self._last_stats: dict[str, Any] = {}
 
@@ -99,7 +99,7 @@ class TASE(ProjectedMethod):
         if self._restored is not None:
             self.state.load_state_dict(self._restored["state"])
             self._restored = None
-        if self.settings.weights_as == "sampling":
+        if self.settings.weights_as == "sampling" and self.settings.weighting != "none":
             self.sampler = WeightedEpochSampler(
                 n,
                 seed=int(self.cfg.seed),
