@@ -506,11 +506,13 @@ def write_markdown(
 
 def plot_by_rank(rows: dict, protocol: str, path: Path) -> bool:
     """Accuracy (%) of each class by its frequency rank in the training set (1 = head), mean
-    over seeds, one line per method (ablations left out); False when there is nothing to plot.
-    By rank, not by class: every seed ranks the classes in its own order."""
+    over seeds, one line per row (beyond 10 rows, the ablations, named with "(", are left out);
+    False when there is nothing to plot. By rank, not by class: every seed ranks the classes in
+    its own order."""
     lines = {}
     for variant, runs in rows.items():
-        if "(" in variant or not all(protocol in r.get("per_class", {}) for r in runs):
+        ablation = len(rows) > 10 and "(" in variant
+        if ablation or not all(protocol in r.get("per_class", {}) for r in runs):
             continue
         by_rank = [
             [
