@@ -128,15 +128,16 @@ CORE: dict[str, Variant] = {
 }
 CONTROL: dict[str, Variant] = {BALANCED: Variant("simclr", (), BALANCED_SPLIT)}
 ORACLE = "method_kwargs.tail_signal=oracle"  # the labels' class counts: a measurement device
+LOSS = "method_kwargs.weights_as=loss"  # weights scale the loss (the default before sampling)
 FORMULATIONS: dict[str, tuple[str, ...]] = {  # TASE's mechanism options (docs/method.md)
-    "": (),  # both halves, as configured
-    "temperature only": ("method_kwargs.weighting=none",),
-    "weights only": ("method_kwargs.adaptive_temperature=false",),
-    "reversed temperature": ("method_kwargs.rare_temperature=high",),
-    "milder": ("method_kwargs.ref_imbalance=10000", "method_kwargs.gamma=0.25"),
-    "stronger": ("method_kwargs.ref_imbalance=10", "method_kwargs.gamma=1.0"),
-    "compensated": ("method_kwargs.temperature_compensation=true",),
-    "sampling": ("method_kwargs.weights_as=sampling",),
+    "": (LOSS,),  # both halves as loss weights: TASE's formulation before the mechanism study
+    "temperature only": (LOSS, "method_kwargs.weighting=none"),
+    "weights only": (LOSS, "method_kwargs.adaptive_temperature=false"),
+    "reversed temperature": (LOSS, "method_kwargs.rare_temperature=high"),
+    "milder": (LOSS, "method_kwargs.ref_imbalance=10000", "method_kwargs.gamma=0.25"),
+    "stronger": (LOSS, "method_kwargs.ref_imbalance=10", "method_kwargs.gamma=1.0"),
+    "compensated": (LOSS, "method_kwargs.temperature_compensation=true"),
+    "sampling": ("method_kwargs.weights_as=sampling",),  # the winner, now the default
 }
 MECHANISM: dict[str, Variant] = {  # each formulation with a perfect tail signal
     f"tase (oracle{', ' + name if name else ''})": v("tase", ORACLE, *overrides)
