@@ -40,8 +40,9 @@ from quality import (
     preset_name,
     slug,
     update_results_md,
-    write_text,
 )
+
+from solo_tase.utils.atomic import write_text_atomically
 
 DATASET = "fashion-mnist-lt"
 GROUPS = ("many", "medium", "few", "all")
@@ -192,7 +193,7 @@ def main() -> None:
     print(section)
     suffix = "" if args.split == "test" else f"_{args.split}"
     path = REPO / "benchmarks" / "results" / f"headroom_{DATASET}{suffix}.json"
-    write_text(path, json.dumps(results, indent=2))
+    write_text_atomically(path, json.dumps(results, indent=2))
     if not args.no_docs:
         update_results_md(DATASET, args.split, section, kind="headroom")
 

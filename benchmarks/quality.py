@@ -43,7 +43,7 @@ from solo_tase.eval.tail_report import read_estimates
 from solo_tase.experiments import find_solo_learn_dir, pretrain_command, run
 from solo_tase.run_folder import STATS_FILE, last_checkpoint, run_folder
 from solo_tase.settings import replace_block
-from solo_tase.utils.atomic import write_file_atomically
+from solo_tase.utils.atomic import write_text_atomically
 
 REPO = Path(__file__).resolve().parents[1]
 
@@ -95,6 +95,17 @@ def v(config: str, *overrides: str) -> Variant:
 CROP1 = "method_kwargs.bank_feature=crop1"  # the bank of the steps' first crops
 SIGNALS = ("kmeans", "overcluster", "knn_density", "memorisation")
 BALANCED = "simclr (balanced data)"  # the positive control: SimCLR on train-balanced/
+LOSS = "method_kwargs.weights_as=loss"  # weights scale the loss (the default before sampling)
+FORMULATIONS: dict[str, tuple[str, ...]] = {  # TASE's mechanism options (docs/method.md)
+    "": (LOSS,),  # both halves as loss weights: TASE's formulation before the mechanism study
+    "temperature only": (LOSS, "method_kwargs.weighting=none"),
+    "weights only": (LOSS, "method_kwargs.adaptive_temperature=false"),
+    "reversed temperature": (LOSS, "method_kwargs.rare_temperature=high"),
+    "milder": (LOSS, "method_kwargs.ref_imbalance=10000", "method_kwargs.gamma=0.25"),
+    "stronger": (LOSS, "method_kwargs.ref_imbalance=10", "method_kwargs.gamma=1.0"),
+    "compensated": (LOSS, "method_kwargs.temperature_compensation=true"),
+    "sampling": ("method_kwargs.weights_as=sampling",),  # the winner, now the default
+}
 CORE: dict[str, Variant] = {
     "simclr": v("simclr"),
     "ts": v("ts"),
@@ -102,8 +113,8 @@ CORE: dict[str, Variant] = {
     "tase": v("tase"),  # knn_density on the clean bank, tau 0.1-0.5, beta 0, gamma 0.5
     "bcl-i": v("bcl"),
     "bcl-d": v("bcl_d"),
-    "tase (temperature only)": v("tase", "method_kwargs.weighting=none"),
-    "tase (weights only)": v("tase", "method_kwargs.adaptive_temperature=false"),
+    "tase (temperature only)": v("tase", *FORMULATIONS["temperature only"]),
+    "tase (weights only)": v("tase", *FORMULATIONS["weights only"]),
     **{
         f"tase ({s})": v("tase", f"method_kwargs.tail_signal={s}")
         for s in SIGNALS
@@ -128,17 +139,6 @@ CORE: dict[str, Variant] = {
 }
 CONTROL: dict[str, Variant] = {BALANCED: Variant("simclr", (), BALANCED_SPLIT)}
 ORACLE = "method_kwargs.tail_signal=oracle"  # the labels' class counts: a measurement device
-LOSS = "method_kwargs.weights_as=loss"  # weights scale the loss (the default before sampling)
-FORMULATIONS: dict[str, tuple[str, ...]] = {  # TASE's mechanism options (docs/method.md)
-    "": (LOSS,),  # both halves as loss weights: TASE's formulation before the mechanism study
-    "temperature only": (LOSS, "method_kwargs.weighting=none"),
-    "weights only": (LOSS, "method_kwargs.adaptive_temperature=false"),
-    "reversed temperature": (LOSS, "method_kwargs.rare_temperature=high"),
-    "milder": (LOSS, "method_kwargs.ref_imbalance=10000", "method_kwargs.gamma=0.25"),
-    "stronger": (LOSS, "method_kwargs.ref_imbalance=10", "method_kwargs.gamma=1.0"),
-    "compensated": (LOSS, "method_kwargs.temperature_compensation=true"),
-    "sampling": ("method_kwargs.weights_as=sampling",),  # the winner, now the default
-}
 MECHANISM: dict[str, Variant] = {  # each formulation with a perfect tail signal
     f"tase (oracle{', ' + name if name else ''})": v("tase", ORACLE, *overrides)
     for name, overrides in FORMULATIONS.items()
@@ -284,7 +284,7 @@ def pretrain(
         seconds = run(cmd, cwd=solo_dir, log=log)
     finally:  # an interrupted attempt still counts towards the run's time
         if not done.is_file():
-            write_text(attempts, json.dumps([*earlier, time.perf_counter() - start]))
+            write_text_atomically(attempts, json.dumps([*earlier, time.perf_counter() - start]))
     seconds = sum(json.loads(attempts.read_text()))
     method = yaml.safe_load((config_dir / f"{variant.config}.yaml").read_text())["method"]
     ckpt = last_checkpoint(run_folder(run_out, method))  # bcl_d's method is sdclr
@@ -294,7 +294,7 @@ def pretrain(
             f"{ckpt} is of epoch {epoch}, not of the last epoch {n_epochs - 1}: the config's "
             "checkpoint.frequency must divide max_epochs - 1 (use 1)"
         )
-    write_text(done, json.dumps({"checkpoint": str(ckpt), "seconds": seconds}))
+    write_text_atomically(done, json.dumps({"checkpoint": str(ckpt), "seconds": seconds}))
     return ckpt, seconds
 
 
@@ -546,18 +546,13 @@ def update_results_md(dataset: str, split: str, section: str, kind: str = "quali
     tag = f"{kind}:{dataset}" + ("" if split == "test" else f":{split}")
     begin, end = f"<!-- {tag}:begin -->", f"<!-- {tag}:end -->"
     text = RESULTS_MD.read_text() if RESULTS_MD.is_file() else ""
-    if begin in text and end in text:
+    try:
         text = replace_block(text, tag, section + "\n")
-    else:
+    except ValueError:  # no block yet: a section of its own at the end
         text += (
             f"\n## {kind.capitalize()} on {dataset} ({split} split)\n\n{begin}\n{section}\n{end}\n"
         )
-    write_text(RESULTS_MD, text)
-
-
-def write_text(path: Path, text: str) -> None:
-    """Write ``text`` to ``path`` atomically (an interrupted benchmark leaves the old file)."""
-    write_file_atomically(path, lambda tmp: tmp.write_text(text))
+    write_text_atomically(RESULTS_MD, text)
 
 
 @dataclass
@@ -719,7 +714,7 @@ def main() -> None:
     if missing:
         section += "\nNot pre-trained in this table (left out): " + ", ".join(missing) + ".\n"
     print(section)
-    write_text(results, json.dumps(rows, indent=2))
+    write_text_atomically(results, json.dumps(rows, indent=2))
     if not args.no_docs:
         update_results_md(table_name, args.split, section)
 

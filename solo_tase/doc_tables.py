@@ -32,7 +32,7 @@ from solo_tase.methods.config import (
 )
 from solo_tase.settings import knob_table, option_table, replace_block, show
 from solo_tase.source_tree import source_tree
-from solo_tase.utils.atomic import write_file_atomically
+from solo_tase.utils.atomic import write_text_atomically
 from solo_tase.zoo.card import ModelCard
 from solo_tase.zoo.publish_options import PublishOptions
 
@@ -114,7 +114,7 @@ class Page:
 
     def write(self) -> None:
         """The page with its tables made (atomically)."""
-        write_file_atomically(self.path, lambda tmp: tmp.write_text(self.made))
+        write_text_atomically(self.path, self.made)
 
 
 def pages(docs: Path) -> list[Page]:

@@ -16,7 +16,7 @@ from torchvision.datasets.folder import IMG_EXTENSIONS
 
 from solo_tase.data.image_lists import parse_image_list
 from solo_tase.errors import InputError
-from solo_tase.utils.atomic import write_file_atomically
+from solo_tase.utils.atomic import write_text_atomically
 
 
 def check_disjoint_lists(probe_list: Path, held_out_list: Path) -> None:
@@ -68,5 +68,5 @@ def write_list(lines: Sequence[str], out: Path) -> Path:
             "choose another --out"
         )
     if not out.exists():
-        write_file_atomically(out, lambda tmp: tmp.write_text(text))
+        write_text_atomically(out, text)
     return out

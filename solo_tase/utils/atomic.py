@@ -37,6 +37,11 @@ def write_file_atomically(path: Path, write: Callable[[Path], object]) -> Path:
     return path
 
 
+def write_text_atomically(path: Path, text: str) -> Path:
+    """:func:`write_file_atomically` for a text file holding ``text``."""
+    return write_file_atomically(path, lambda tmp: tmp.write_text(text))
+
+
 def build_folder_atomically(out: Path, fill: Callable[[Path], None]) -> Path:
     """Create ``out`` by ``fill(tmp)`` in a hidden sibling folder, then rename it into place.
 

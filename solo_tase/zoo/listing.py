@@ -10,7 +10,7 @@ from rich.table import Table
 
 from solo_tase.errors import InputError
 from solo_tase.eval.report import percent, protocol_label
-from solo_tase.utils.atomic import write_file_atomically
+from solo_tase.utils.atomic import write_text_atomically
 from solo_tase.utils.markdown import markdown_table as render_markdown
 from solo_tase.zoo.card import METRIC_KEYS, ModelCard
 
@@ -72,5 +72,5 @@ def update_readme(zoo: Path, cards: Sequence[ModelCard], *, check: bool = False)
         )
     new = text[: start + len(BEGIN)] + "\n" + markdown_table(cards) + "\n" + text[end:]
     if new != old and not check:
-        write_file_atomically(path, lambda tmp: tmp.write_text(new))
+        write_text_atomically(path, new)
     return new != old
