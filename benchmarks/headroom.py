@@ -61,18 +61,33 @@ def parse_regime(text: str) -> tuple[int, int]:
     return epochs, n_max
 
 
-def headroom(rows: dict[str, list[dict]]) -> dict[str, dict[str, list[float]]]:
-    """Balanced minus long-tailed SimCLR per protocol and group, one value per paired seed."""
+def headroom(
+    rows: dict[str, list[dict]], seeds: set[int] | None = None
+) -> dict[str, dict[str, list[float]]]:
+    """Balanced minus long-tailed SimCLR per protocol and group, one value per paired seed
+    (only ``seeds`` when given), in seed order."""
     lt = {r["seed"]: r for r in rows.get("simclr", [])}
     out: dict[str, dict[str, list[float]]] = {}
-    for r in rows.get(BALANCED, []):
-        if r["seed"] not in lt:
+    for r in sorted(rows.get(BALANCED, []), key=lambda r: r["seed"]):
+        if r["seed"] not in lt or (seeds is not None and r["seed"] not in seeds):
             continue
         for proto, m in r["metrics"].items():
             for key in KEYS:
                 diff = m[key] - lt[r["seed"]]["metrics"][proto][key]
                 out.setdefault(proto, {}).setdefault(key, []).append(diff)
     return out
+
+
+def paired_seeds(res: dict) -> set[int]:
+    """The seeds of a regime with both a balanced and a long-tailed SimCLR run."""
+    lt = {r["seed"] for r in res["rows"].get("simclr", [])}
+    return lt & {r["seed"] for r in res["rows"].get(BALANCED, [])}
+
+
+def shared_seeds(results: dict[str, dict]) -> set[int]:
+    """The paired seeds every regime has: the like-for-like basis of the curves."""
+    sets = [paired_seeds(res) for res in results.values()]
+    return set.intersection(*sets) if sets else set()
 
 
 def fmt(values: list[float]) -> str:
@@ -82,19 +97,21 @@ def fmt(values: list[float]) -> str:
 
 
 def markdown(results: dict[str, dict], args: argparse.Namespace, minutes: float) -> str:
+    """The headroom block of docs/results.md: every regime on all its paired seeds, then Few on
+    the seeds all regimes share (the curves' basis), per-seed values and the pairs missing."""
     lines = [
-        f"Measured on {datetime.date.today().isoformat()} (2-core CPU); seeds {args.seeds} "
-        f"(each its own class order); evaluated on the {args.split} split; this invocation "
-        f"{minutes:.0f} min. Command: `python benchmarks/headroom.py --regimes "
+        f"Measured on {datetime.date.today().isoformat()} (2-core CPU); seeds asked "
+        f"{args.seeds} (each its own class order); evaluated on the {args.split} split; this "
+        f"invocation {minutes:.0f} min. Command: `python benchmarks/headroom.py --regimes "
         f"{' '.join(results)} --seeds {' '.join(map(str, args.seeds))} --split {args.split}`.",
         "",
         "Headroom = SimCLR on balanced data minus SimCLR on the long-tailed data (same size, same "
         "probe / evaluation set and groups), paired per seed, mean ± std over seeds, points of %. "
-        "**clear** = the mean exceeds twice the std.",
+        "**clear** = the mean exceeds twice the std. A regime is EPOCHSxN_MAX.",
         "",
-        "| regime | probe | Many | Medium | Few | All | Few clear? | SimCLR Few | "
+        "| regime | probe | seeds | Many | Medium | Few | All | Few clear? | SimCLR Few | "
         "pre-training (min/run) |",
-        "| --- | --- | ---: | ---: | ---: | ---: | :---: | ---: | ---: |",
+        "| --- | --- | ---: | ---: | ---: | ---: | ---: | :---: | ---: | ---: |",
     ]
     for name, res in results.items():
         for proto in args.protocols:
@@ -104,49 +121,87 @@ def markdown(results: dict[str, dict], args: argparse.Namespace, minutes: float)
             few_lt = [r["metrics"][proto]["few"] for r in res["rows"].get("simclr", [])]
             cells = [fmt(h[k]) for k in GROUPS]
             lines.append(
-                f"| {name} | {proto} | " + " | ".join(cells) + " | "
+                f"| {name} | {proto} | {len(h['few'])} | " + " | ".join(cells) + " | "
                 f"{'**yes**' if clear(h['few']) else 'no'} | "
                 f"{statistics.mean(few_lt):.2f} | {res['minutes']:.1f} |"
             )
+    shared = shared_seeds(results)
+    if len(results) > 1 and shared and any(paired_seeds(r) != shared for r in results.values()):
+        lines += [
+            "",
+            f"Few on the seeds every regime has ({', '.join(map(str, sorted(shared)))}), "
+            "like for like (the plots use these):",
+            "",
+            "| regime | " + " | ".join(args.protocols) + " |",
+            "| --- | " + " | ".join("---:" for _ in args.protocols) + " |",
+        ]
+        for name, res in results.items():
+            h = headroom(res["rows"], shared)
+            lines.append(
+                f"| {name} | "
+                + " | ".join(fmt(h[p]["few"]) if p in h else "-" for p in args.protocols)
+                + " |"
+            )
     lines += ["", "Per seed, Few (points):", ""]
     for name, res in results.items():
+        seeds = sorted(paired_seeds(res))
         for proto, h in res["headroom"].items():
-            lines.append(f"- {name}, {proto}: " + ", ".join(f"{x:+.2f}" for x in h["few"]))
+            lines.append(
+                f"- {name}, {proto}: "
+                + ", ".join(f"{x:+.2f} (s{s})" for s, x in zip(seeds, h["few"], strict=True))
+            )
+    missing = [f"{name}: {m}" for name, res in results.items() for m in res["missing"]]
+    if missing:
+        lines += ["", "Not pre-trained yet (left out): " + "; ".join(missing) + "."]
     return "\n".join(lines) + "\n"
 
 
+def curve(ax, points: list[tuple[int, dict[str, list[float]]]], label: str) -> None:
+    """Few and All headroom (mean ± std) at each x of ``points`` (x, headroom groups)."""
+    points = sorted(points, key=lambda p: p[0])
+    for key, style in (("few", "o-"), ("all", "s--")):
+        ax.errorbar(
+            [x for x, _ in points],
+            [statistics.mean(h[key]) for _, h in points],
+            yerr=[statistics.stdev(h[key]) if len(h[key]) > 1 else 0 for _, h in points],
+            fmt=style,
+            capsize=3,
+            label=f"{label}, {key}",
+        )
+
+
 def plot(results: dict[str, dict], protocols: list[str], split: str) -> list[str]:
-    """Few and All headroom (mean ± std) against epochs (one line per n_max); returns the
-    images written (relative to docs/)."""
+    """Per probe, the headroom against pre-training length (one line per n_max) and against
+    data size (one line per length), on the seeds every regime has; returns the images written
+    (relative to docs/)."""
+    shared = shared_seeds(results)
     written = []
     for proto in protocols:
-        fig = Figure(figsize=(7, 4), layout="constrained")
-        ax = fig.add_subplot()
         by_n: dict[int, list[tuple[int, dict]]] = {}
+        by_epochs: dict[int, list[tuple[int, dict]]] = {}
         for res in results.values():
-            if proto in res["headroom"]:
-                by_n.setdefault(res["n_max"], []).append((res["epochs"], res["headroom"][proto]))
+            h = headroom(res["rows"], shared).get(proto)
+            if h:
+                by_n.setdefault(res["n_max"], []).append((res["epochs"], h))
+                by_epochs.setdefault(res["epochs"], []).append((res["n_max"], h))
         if not by_n:
             continue
+        fig = Figure(figsize=(11, 4), layout="constrained")
+        length, size = fig.subplots(1, 2, sharey=True)
         for n_max, points in sorted(by_n.items()):
-            points.sort()
-            for key, style in (("few", "o-"), ("all", "s--")):
-                ax.errorbar(
-                    [e for e, _ in points],
-                    [statistics.mean(h[key]) for _, h in points],
-                    yerr=[statistics.stdev(h[key]) if len(h[key]) > 1 else 0 for _, h in points],
-                    fmt=style,
-                    capsize=3,
-                    label=f"n_max {n_max}, {key}",
-                )
-        ax.axhline(0, color="grey", lw=0.8)
-        ax.set(
-            xlabel="pre-training epochs",
-            ylabel="balanced - long-tailed SimCLR (points)",
-            title=f"{proto}: headroom ({split} split, mean ± std over seeds)",
+            curve(length, points, f"n_max {n_max}")
+        for epochs, points in sorted(by_epochs.items()):
+            curve(size, points, f"{epochs} epochs")
+        length.set(xlabel="pre-training epochs", ylabel="balanced - long-tailed SimCLR (points)")
+        size.set(xlabel="n_max (images in the head class)")
+        for ax in (length, size):
+            ax.axhline(0, color="grey", lw=0.8)
+            ax.legend(fontsize="small")
+            ax.grid(alpha=0.3)
+        fig.suptitle(
+            f"{proto}: headroom ({split} split, mean ± std over seeds "
+            f"{', '.join(map(str, sorted(shared)))})"
         )
-        ax.legend()
-        ax.grid(alpha=0.3)
         image = f"img/headroom-{DATASET}-{split}-{slug(proto)}.png"
         (REPO / "docs" / image).parent.mkdir(parents=True, exist_ok=True)
         fig.savefig(REPO / "docs" / image, dpi=110)
@@ -189,7 +244,7 @@ def main() -> None:
         }
     section = markdown(results, args, (time.perf_counter() - start) / 60)
     for image in plot(results, args.protocols, args.split):
-        section += f"\n![headroom by pre-training length]({image})\n"
+        section += f"\n![headroom against pre-training length and data size]({image})\n"
     print(section)
     suffix = "" if args.split == "test" else f"_{args.split}"
     path = REPO / "benchmarks" / "results" / f"headroom_{DATASET}{suffix}.json"

@@ -268,7 +268,8 @@ def pretrain(
     ]
     resume = resume_point(run_out)
     if resume is not None:
-        overrides.append(f"resume_from_checkpoint={resume}")
+        # quoted: checkpoint names hold "=" (ep=40), which Hydra's override grammar refuses
+        overrides.append(f"resume_from_checkpoint='{resume}'")
     attempts = run_out / "attempts.json"
     earlier = json.loads(attempts.read_text()) if attempts.is_file() else []
     cmd = pretrain_command(solo_dir, config_dir, variant.config, run_out, overrides)

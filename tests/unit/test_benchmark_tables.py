@@ -1,24 +1,19 @@
-"""The quality benchmark's tables: paired differences, headroom recovered, signal efficiency,
-the variants of the mechanism study, and the docs block it rewrites."""
+"""The benchmarks' tables: paired differences, headroom recovered, signal efficiency, the
+variants of the mechanism study, the docs block they rewrite, and the headroom curves."""
 
 from __future__ import annotations
 
-import sys
+import argparse
 from types import ModuleType
 
 import pytest
 
-from tests.helpers.paths import REPO
+from tests.helpers.benchmarks import load
 
 
 @pytest.fixture(scope="module")
 def quality() -> ModuleType:
-    sys.path.insert(0, str(REPO / "benchmarks"))
-    try:
-        import quality as module  # noqa: PLC0415 (the benchmarks are scripts, not a package)
-    finally:
-        sys.path.remove(str(REPO / "benchmarks"))
-    return module
+    return load("quality")
 
 
 def runs(few: list[float], all_: float = 80.0) -> list[dict]:
@@ -121,3 +116,57 @@ def test_the_docs_block_is_replaced_in_place_or_appended(quality, tmp_path, monk
         "<!-- quality:u:begin -->\nfirst\n<!-- quality:u:end -->\n"
     )
     assert not list(tmp_path.glob(".*"))  # no temporary file left beside it
+
+
+@pytest.fixture(scope="module")
+def headroom_module() -> ModuleType:
+    return load("headroom")
+
+
+def regime(quality, epochs: int, n_max: int, lt: list[float], bal: list[float]) -> dict:
+    """A regime's results as headroom.py collects them (linear probe, Few only varies)."""
+    rows = {"simclr": runs(lt), quality.BALANCED: runs(bal)}
+    return {
+        "epochs": epochs,
+        "n_max": n_max,
+        "rows": rows,
+        "missing": [f"simclr seed {s}" for s in range(len(lt), 5)],
+        "minutes": 4.0,
+    }
+
+
+def test_headroom_curves_compare_regimes_on_the_seeds_they_share(
+    quality, headroom_module, tmp_path, monkeypatch
+) -> None:
+    results = {
+        "20x1000": regime(quality, 20, 1000, [60, 62, 61, 50, 50], [66, 68, 67, 70, 40]),
+        "60x1000": regime(quality, 60, 1000, [70, 71, 72], [71, 73, 72]),
+        "20x3000": regime(quality, 20, 3000, [65, 66, 64], [69, 70, 68]),
+    }
+    for res in results.values():
+        res["headroom"] = headroom_module.headroom(res["rows"])
+    assert results["20x1000"]["headroom"]["linear"]["few"] == [6, 6, 6, 20, -10]
+    assert headroom_module.shared_seeds(results) == {0, 1, 2}
+    args = argparse.Namespace(seeds=[0, 1, 2, 3, 4], split="val", protocols=["linear"])
+    text = headroom_module.markdown(results, args, 1.0)
+    lines = text.splitlines()
+    assert "| 20x1000 | linear | 5 |" in text  # every paired seed in the main table
+    assert "| 60x1000 | linear | 3 |" in text
+    start = next(i for i, line in enumerate(lines) if line.startswith("Few on the seeds"))
+    shared = {
+        line.split("|")[1].strip(): line.split("|")[2].strip()
+        for line in lines[start:]
+        if line.startswith("| ") and "x" in line.split("|")[1]
+    }
+    assert shared == {
+        "20x1000": "+6.00 ± 0.00",
+        "60x1000": "+1.00 ± 1.00",
+        "20x3000": "+4.00 ± 0.00",
+    }
+    assert "- 60x1000, linear: +1.00 (s0), +2.00 (s1), +0.00 (s2)" in lines
+    assert "60x1000: simclr seed 3" in text
+    monkeypatch.setattr(headroom_module, "REPO", tmp_path)
+    assert headroom_module.plot(results, ["linear"], "val") == [
+        "img/headroom-fashion-mnist-lt-val-linear.png"
+    ]
+    assert (tmp_path / "docs/img/headroom-fashion-mnist-lt-val-linear.png").stat().st_size > 0

@@ -1,0 +1,51 @@
+"""An interrupted benchmark pre-training resumes from its newest checkpoint, with an override
+solo-learn's Hydra accepts (checkpoint names hold "=": ``...-ep=40.ckpt``)."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import pytest
+
+from tests.helpers.benchmarks import load
+from tests.helpers.paths import PRETRAIN_CONFIGS
+
+overrides_parser = pytest.importorskip(
+    "hydra.core.override_parser.overrides_parser", reason="Hydra comes with solo-learn's deps"
+)
+
+
+def test_a_run_resumes_from_its_newest_checkpoint_with_a_quoted_path(tmp_path, monkeypatch):
+    quality = load("quality")
+    run_out = tmp_path / "pretrain" / "simclr-s0"
+    ckpts = run_out / "simclr" / "0"
+    ckpts.mkdir(parents=True)
+    for epoch, mtime in ((20, 1_000), (40, 2_000)):
+        path = ckpts / f"simclr-fashion-mnist-lt-0-ep={epoch}.ckpt"
+        path.write_bytes(b"")
+        os.utime(path, (mtime, mtime))
+    commands: list[list[str]] = []
+
+    def interrupted(cmd: list[str], cwd: Path, log: Path) -> float:
+        commands.append(cmd)
+        raise RuntimeError("stopped")
+
+    monkeypatch.setattr(quality, "run", interrupted)
+    with pytest.raises(RuntimeError, match="stopped"):
+        quality.pretrain(
+            "simclr",
+            quality.CORE["simclr"],
+            PRETRAIN_CONFIGS / "fashion-mnist-lt",
+            0,
+            60,
+            tmp_path,
+            tmp_path / "solo-learn",
+            tmp_path / "data",
+        )
+    (cmd,) = commands
+    overrides = cmd[cmd.index("--config-name") + 2 :]
+    parsed = overrides_parser.OverridesParser.create().parse_overrides(overrides)
+    resume = {o.key_or_group: o.value() for o in parsed}["resume_from_checkpoint"]
+    assert resume == str(ckpts / "simclr-fashion-mnist-lt-0-ep=40.ckpt")
+    assert (run_out / "attempts.json").is_file()  # the interrupted attempt's time is kept
