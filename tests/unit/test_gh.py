@@ -275,6 +275,6 @@ def test_under_ddp_the_assignments_are_those_of_the_global_batch(tmp_path: Path)
     loss.backward()
     # each rank's loss is the mean over its rows; DDP averages the gradients over ranks
     mean = sum(float(p["loss"]) for p in parts) / WORLD
-    assert math.isclose(mean, float(loss), abs_tol=1e-6)
+    assert math.isclose(mean, loss.item(), abs_tol=1e-6)
     grads = torch.cat([p["grad"] for p in parts]) / WORLD
     assert torch.allclose(grads, a.grad, atol=1e-6)
