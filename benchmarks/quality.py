@@ -23,6 +23,7 @@ from __future__ import annotations
 
 import argparse
 import datetime
+import itertools
 import json
 import platform
 import shlex
@@ -252,8 +253,9 @@ def pretrain(
 ) -> tuple[Path, float]:
     """Pre-train one run; returns (checkpoint, seconds). A finished run is skipped; an interrupted
     one resumes from its last checkpoint (the configs' ``checkpoint.frequency`` is 1: every epoch;
-    the seconds of every attempt are added up). The run must end with a checkpoint of its last
-    epoch (solo-learn saves nothing when training ends): anything else is an error."""
+    the seconds of every attempt are added up; an attempt killed outright records none, so such a
+    run's time undercounts). The run must end with a checkpoint of its last epoch (solo-learn
+    saves nothing when training ends): anything else is an error."""
     run_out = out / "pretrain" / f"{slug(name)}-s{seed}"
     done = run_out / "done.json"
     if done.is_file():
@@ -273,7 +275,11 @@ def pretrain(
     attempts = run_out / "attempts.json"
     earlier = json.loads(attempts.read_text()) if attempts.is_file() else []
     cmd = pretrain_command(solo_dir, config_dir, variant.config, run_out, overrides)
-    log = run_out / f"pretrain{len(earlier) or ''}.log"
+    # a fresh log per attempt (pretrain.log, pretrain1.log, ...): an attempt killed outright
+    # records no time, but its log stays
+    log = next(
+        path for i in itertools.count() if not (path := run_out / f"pretrain{i or ''}.log").exists()
+    )
     print(
         f"[quality] pre-training {name} seed {seed} ({n_epochs} epochs"
         + (f", resumed from {resume.name}" if resume else "")

@@ -21,14 +21,17 @@ def test_a_run_resumes_from_its_newest_checkpoint_with_a_quoted_path(tmp_path, m
     run_out = tmp_path / "pretrain" / "simclr-s0"
     ckpts = run_out / "simclr" / "0"
     ckpts.mkdir(parents=True)
+    (run_out / "pretrain.log").write_text("the first attempt, killed: no time recorded\n")
     for epoch, mtime in ((20, 1_000), (40, 2_000)):
         path = ckpts / f"simclr-fashion-mnist-lt-0-ep={epoch}.ckpt"
         path.write_bytes(b"")
         os.utime(path, (mtime, mtime))
     commands: list[list[str]] = []
+    logs: list[Path] = []
 
     def interrupted(cmd: list[str], cwd: Path, log: Path) -> float:
         commands.append(cmd)
+        logs.append(log)
         raise RuntimeError("stopped")
 
     monkeypatch.setattr(quality, "run", interrupted)
@@ -49,3 +52,6 @@ def test_a_run_resumes_from_its_newest_checkpoint_with_a_quoted_path(tmp_path, m
     resume = {o.key_or_group: o.value() for o in parsed}["resume_from_checkpoint"]
     assert resume == str(ckpts / "simclr-fashion-mnist-lt-0-ep=40.ckpt")
     assert (run_out / "attempts.json").is_file()  # the interrupted attempt's time is kept
+    # every attempt has its own log, even after one that recorded no time
+    assert (run_out / "pretrain.log").read_text().startswith("the first attempt")
+    assert logs == [run_out / "pretrain1.log"]
