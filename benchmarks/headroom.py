@@ -61,32 +61,33 @@ def parse_regime(text: str) -> tuple[int, int]:
     return epochs, n_max
 
 
+def paired_seeds(rows: dict[str, list[dict]]) -> list[int]:
+    """The seeds with both a balanced and a long-tailed SimCLR run, in order."""
+    lt = {r["seed"] for r in rows.get("simclr", [])}
+    return sorted(lt & {r["seed"] for r in rows.get(BALANCED, [])})
+
+
 def headroom(
     rows: dict[str, list[dict]], seeds: set[int] | None = None
 ) -> dict[str, dict[str, list[float]]]:
     """Balanced minus long-tailed SimCLR per protocol and group, one value per paired seed
     (only ``seeds`` when given), in seed order."""
     lt = {r["seed"]: r for r in rows.get("simclr", [])}
+    bal = {r["seed"]: r for r in rows.get(BALANCED, [])}
     out: dict[str, dict[str, list[float]]] = {}
-    for r in sorted(rows.get(BALANCED, []), key=lambda r: r["seed"]):
-        if r["seed"] not in lt or (seeds is not None and r["seed"] not in seeds):
+    for seed in paired_seeds(rows):
+        if seeds is not None and seed not in seeds:
             continue
-        for proto, m in r["metrics"].items():
+        for proto, m in bal[seed]["metrics"].items():
             for key in KEYS:
-                diff = m[key] - lt[r["seed"]]["metrics"][proto][key]
+                diff = m[key] - lt[seed]["metrics"][proto][key]
                 out.setdefault(proto, {}).setdefault(key, []).append(diff)
     return out
 
 
-def paired_seeds(res: dict) -> set[int]:
-    """The seeds of a regime with both a balanced and a long-tailed SimCLR run."""
-    lt = {r["seed"] for r in res["rows"].get("simclr", [])}
-    return lt & {r["seed"] for r in res["rows"].get(BALANCED, [])}
-
-
 def shared_seeds(results: dict[str, dict]) -> set[int]:
     """The paired seeds every regime has: the like-for-like basis of the curves."""
-    sets = [paired_seeds(res) for res in results.values()]
+    sets = [set(paired_seeds(res["rows"])) for res in results.values()]
     return set.intersection(*sets) if sets else set()
 
 
@@ -126,7 +127,8 @@ def markdown(results: dict[str, dict], args: argparse.Namespace, minutes: float)
                 f"{statistics.mean(few_lt):.2f} | {res['minutes']:.1f} |"
             )
     shared = shared_seeds(results)
-    if len(results) > 1 and shared and any(paired_seeds(r) != shared for r in results.values()):
+    uneven = any(set(paired_seeds(res["rows"])) != shared for res in results.values())
+    if len(results) > 1 and shared and uneven:
         lines += [
             "",
             f"Few on the seeds every regime has ({', '.join(map(str, sorted(shared)))}), "
@@ -144,7 +146,7 @@ def markdown(results: dict[str, dict], args: argparse.Namespace, minutes: float)
             )
     lines += ["", "Per seed, Few (points):", ""]
     for name, res in results.items():
-        seeds = sorted(paired_seeds(res))
+        seeds = paired_seeds(res["rows"])
         for proto, h in res["headroom"].items():
             lines.append(
                 f"- {name}, {proto}: "
@@ -175,12 +177,13 @@ def plot(results: dict[str, dict], protocols: list[str], split: str) -> list[str
     data size (one line per length), on the seeds every regime has; returns the images written
     (relative to docs/)."""
     shared = shared_seeds(results)
+    like_for_like = [(res, headroom(res["rows"], shared)) for res in results.values()]
     written = []
     for proto in protocols:
         by_n: dict[int, list[tuple[int, dict]]] = {}
         by_epochs: dict[int, list[tuple[int, dict]]] = {}
-        for res in results.values():
-            h = headroom(res["rows"], shared).get(proto)
+        for res, groups in like_for_like:
+            h = groups.get(proto)
             if h:
                 by_n.setdefault(res["n_max"], []).append((res["epochs"], h))
                 by_epochs.setdefault(res["epochs"], []).append((res["n_max"], h))
