@@ -183,6 +183,15 @@ def preset_name(epochs: int, n_max: int) -> str:
     )
 
 
+def run_name(dataset: str, epochs: int) -> str:
+    """The name of a run folder (``runs/bench-<name>``) and of its table: the dataset for its
+    preset's length, else one per length, so runs of different lengths never share a folder or
+    a table (Fashion-MNIST-LT's are those of ``headroom.py``: ``fashion-mnist-lt-e60-n1000``)."""
+    if dataset == "fashion-mnist-lt":
+        return preset_name(epochs, 1000)
+    return dataset if epochs == BENCHMARKS[dataset].epochs else f"{dataset}-e{epochs}"
+
+
 def fashion_build(n_max: int) -> list[str]:
     """`solo-tase data build` arguments of a Fashion-MNIST-LT preset (see fashion_preset)."""
     return [
@@ -258,10 +267,15 @@ def pretrain(
     saves nothing when training ends): anything else is an error."""
     run_out = out / "pretrain" / f"{slug(name)}-s{seed}"
     done = run_out / "done.json"
+    n_epochs = 1 if "+limit_train_batches=1" in variant.overrides else epochs
     if done.is_file():
         record = json.loads(done.read_text())
+        if record.get("epochs", n_epochs) != n_epochs:  # records before 2026-12-07 have none
+            raise RuntimeError(
+                f"{done} is a run of {record['epochs']} epochs, not {n_epochs}: give runs of "
+                "another length their own folder (--out)"
+            )
         return Path(record["checkpoint"]), record["seconds"]
-    n_epochs = 1 if "+limit_train_batches=1" in variant.overrides else epochs
     overrides = [
         f"max_epochs={n_epochs}",
         f"seed={seed}",
@@ -301,7 +315,8 @@ def pretrain(
             f"{ckpt} is of epoch {epoch}, not of the last epoch {n_epochs - 1}: the config's "
             "checkpoint.frequency must divide max_epochs - 1 (use 1)"
         )
-    write_text_atomically(done, json.dumps({"checkpoint": str(ckpt), "seconds": seconds}))
+    record = {"checkpoint": str(ckpt), "seconds": seconds, "epochs": n_epochs}
+    write_text_atomically(done, json.dumps(record))
     return ckpt, seconds
 
 
@@ -685,12 +700,19 @@ def main() -> None:
     p.add_argument("--dataset", choices=list(BENCHMARKS), default="fashion-mnist-lt")
     p.add_argument("--epochs", type=int, default=None, help="default: the dataset's preset")
     p.add_argument("--variants", nargs="+", default=None, help="default: all of the dataset's")
-    p.add_argument("--out", type=Path, default=None, help="default: runs/bench-<dataset>")
+    p.add_argument(
+        "--out",
+        type=Path,
+        default=None,
+        help="default: runs/bench-<dataset> at the preset's length, else one folder per length "
+        "(runs/bench-fashion-mnist-lt-e60-n1000, runs/bench-digits-lt-e40)",
+    )
     p.add_argument(
         "--table",
         default=None,
         help="the results table written: benchmarks/results/quality_<table>[_<split>].json and "
-        "the quality:<table>[:<split>] block of docs/results.md (default: the dataset)",
+        "the quality:<table>[:<split>] block of docs/results.md (default: the run folder's "
+        "name, the dataset at the preset's length)",
     )
     p.add_argument(
         "--replace",
@@ -704,7 +726,8 @@ def main() -> None:
     unknown = sorted(set(variants) - set(bench.variants))
     if unknown:
         p.error(f"unknown variants {unknown}; {args.dataset} has {list(bench.variants)}")
-    table_name = args.table = args.table or args.dataset
+    name = run_name(args.dataset, args.epochs or bench.epochs)
+    table_name = args.table = args.table or name
     suffix = "" if args.split == "test" else f"_{args.split}"
     results = REPO / "benchmarks" / "results" / f"quality_{table_name}{suffix}.json"
     if results.is_file() and not args.replace:
@@ -715,7 +738,7 @@ def main() -> None:
                 "to write a table of its own, or --replace to replace it"
             )
     start = time.perf_counter()
-    out = (args.out or Path(f"runs/bench-{args.dataset}")).resolve()
+    out = (args.out or Path(f"runs/bench-{name}")).resolve()
     rows, missing = collect(bench, args.dataset, variants, args, out)
     section = write_markdown(rows, args, bench, (time.perf_counter() - start) / 60)
     if missing:

@@ -1,8 +1,10 @@
-"""An interrupted benchmark pre-training resumes from its newest checkpoint, with an override
-solo-learn's Hydra accepts (checkpoint names hold "=": ``...-ep=40.ckpt``)."""
+"""Benchmark pre-trainings: an interrupted one resumes from its newest checkpoint, with an
+override solo-learn's Hydra accepts (checkpoint names hold "=": ``...-ep=40.ckpt``); runs of
+another length get their own folder, and a finished run is never reused for another length."""
 
 from __future__ import annotations
 
+import json
 import os
 from pathlib import Path
 
@@ -55,3 +57,26 @@ def test_a_run_resumes_from_its_newest_checkpoint_with_a_quoted_path(tmp_path, m
     # every attempt has its own log, even after one that recorded no time
     assert (run_out / "pretrain.log").read_text().startswith("the first attempt")
     assert logs == [run_out / "pretrain1.log"]
+
+
+def test_runs_of_another_length_get_their_own_folder_and_table():
+    quality = load("quality")
+    assert quality.run_name("fashion-mnist-lt", 20) == "fashion-mnist-lt"
+    # the folder of headroom.py's 60x1000 runs: their SimCLR rows are reused
+    assert quality.run_name("fashion-mnist-lt", 60) == "fashion-mnist-lt-e60-n1000"
+    assert quality.run_name("digits-lt", quality.BENCHMARKS["digits-lt"].epochs) == "digits-lt"
+    assert quality.run_name("digits-lt", 7) == "digits-lt-e7"
+
+
+def test_a_finished_run_of_another_length_is_refused_not_reused(tmp_path, monkeypatch):
+    quality = load("quality")
+    run_out = tmp_path / "pretrain" / "simclr-s0"
+    run_out.mkdir(parents=True)
+    done = {"checkpoint": str(run_out / "last.ckpt"), "seconds": 240.0, "epochs": 20}
+    (run_out / "done.json").write_text(json.dumps(done))
+    monkeypatch.setattr(quality, "run", lambda *a, **k: pytest.fail("no pre-training expected"))
+    args = ("simclr", quality.CORE["simclr"], PRETRAIN_CONFIGS / "fashion-mnist-lt", 0)
+    paths = (tmp_path, tmp_path / "solo-learn", tmp_path / "data")
+    assert quality.pretrain(*args, 20, *paths) == (run_out / "last.ckpt", 240.0)
+    with pytest.raises(RuntimeError, match="run of 20 epochs, not 60.*--out"):
+        quality.pretrain(*args, 60, *paths)
