@@ -29,6 +29,7 @@ from pathlib import Path
 from matplotlib.figure import Figure
 from quality import (
     BALANCED,
+    CLEAR_TEXT,
     CONTROL,
     CORE,
     KEYS,
@@ -108,7 +109,7 @@ def markdown(results: dict[str, dict], args: argparse.Namespace, minutes: float)
         "",
         "Headroom = SimCLR on balanced data minus SimCLR on the long-tailed data (same size, same "
         "probe / evaluation set and groups), paired per seed, mean ± std over seeds, points of %. "
-        "**clear** = the mean exceeds twice the std. A regime is EPOCHSxN_MAX.",
+        f"**clear** = {CLEAR_TEXT[args.clear_rule]}. A regime is EPOCHSxN_MAX.",
         "",
         "| regime | probe | seeds | Many | Medium | Few | All | Few clear? | SimCLR Few | "
         "pre-training (min/run) |",
@@ -123,7 +124,7 @@ def markdown(results: dict[str, dict], args: argparse.Namespace, minutes: float)
             cells = [fmt(h[k]) for k in GROUPS]
             lines.append(
                 f"| {name} | {proto} | {len(h['few'])} | " + " | ".join(cells) + " | "
-                f"{'**yes**' if clear(h['few']) else 'no'} | "
+                f"{'**yes**' if clear(h['few'], args.clear_rule) else 'no'} | "
                 f"{statistics.mean(few_lt):.2f} | {res['minutes']:.1f} |"
             )
     shared = shared_seeds(results)

@@ -74,9 +74,50 @@ def test_no_share_of_a_headroom_that_is_not_clear_nor_of_an_oracle_that_gains_no
 
 
 def test_clear_needs_a_mean_above_twice_the_spread_over_two_or_more_seeds(quality) -> None:
-    assert quality.clear([6.0, 7.0, 5.0])
-    assert not quality.clear([6.0, -4.0, 1.0])
-    assert not quality.clear([6.0])
+    for rule in quality.CLEAR_RULES:
+        assert quality.clear([6.0, 7.0, 5.0], rule)
+        assert not quality.clear([6.0, -4.0, 1.0], rule)
+        assert not quality.clear([6.0], rule)
+
+
+def test_clear_by_the_t_interval_is_less_strict_than_twice_the_std(quality) -> None:
+    # 5 orders, mean 1.0, std 0.79: t(0.975, 4) = 2.776, half-width 0.98 < 1 < 2 x std = 1.58
+    values = [2.0, 1.0, 0.0, 1.5, 0.5]
+    assert quality.t_halfwidth(values) == pytest.approx(2.7764 * 0.7906 / 5**0.5, rel=1e-3)
+    assert quality.clear(values, "ci") and not quality.clear(values, "2std")
+    assert quality.mean_ci(values) == "**+1.00 ± 0.98**"
+    assert quality.mean_ci([2.0, -1.0, 0.5]) == "+0.50 ± 3.73"
+    with pytest.raises(ValueError, match="clear rule"):
+        quality.clear(values, "3std")
+
+
+def test_the_paired_table_gives_each_difference_its_t_interval(quality) -> None:
+    rows = {
+        "simclr": runs([60.0, 62.0, 61.0]),
+        "tase": runs([61.0, 64.0, 62.0]),  # Few +1, +2, +1: 4.303 x 0.577 / sqrt(3) = 1.43
+        "ts": runs([61.5, 64.0, 62.5]),  # Few +1.5, +2, +1.5: 4.303 x 0.289 / sqrt(3) = 0.72
+    }
+    lines = quality.table(rows, "linear", twins(quality))
+    assert paired_row(lines, "tase")[1] == "+0.00 ± 0.00"  # Many
+    assert paired_row(lines, "tase")[3] == "+1.33 ± 1.43"  # the interval holds 0
+    assert paired_row(lines, "ts")[3] == "**+1.67 ± 0.72**"  # the interval excludes 0
+
+
+def test_signal_quality_sits_beside_each_order_s_gain(quality) -> None:
+    rows = {"simclr": runs([60.0, 62.0]), "tase": runs([63.0, 61.0])}
+    for r, rho in zip(rows["tase"], (0.7, -0.2)):
+        r["diagnostics"] = {
+            "rho": rho,
+            "rho_min": rho - 0.1,
+            "recovered_imbalance": 4.0,
+            "true_imbalance": 100.0,
+            "w_few": 1.5,
+            "w_many": 0.9,
+        }
+    lines = quality.signal_by_order(rows, "linear")
+    assert "| tase | 0 | +0.70 / +0.60 | 4.0 / 100 | 1.50 / 0.90 | +3.00 | +0.00 |" in lines
+    assert "| tase | 1 | -0.20 / -0.30 | 4.0 / 100 | 1.50 / 0.90 | -1.00 | +0.00 |" in lines
+    assert quality.signal_by_order({"simclr": rows["simclr"]}, "linear") == []
 
 
 def test_every_formulation_is_studied_with_the_oracle_and_with_the_default_signal(
@@ -118,6 +159,18 @@ def test_the_docs_block_is_replaced_in_place_or_appended(quality, tmp_path, monk
     assert not list(tmp_path.glob(".*"))  # no temporary file left beside it
 
 
+def test_a_new_docs_block_lands_above_the_history(quality, tmp_path, monkeypatch) -> None:
+    md = tmp_path / "results.md"
+    monkeypatch.setattr(quality, "RESULTS_MD", md)
+    md.write_text(f"# Results\n\ncurrent\n\n{quality.HISTORY_HEADING}\n\nold\n")
+    quality.update_results_md("t", "test", "fresh")
+    assert md.read_text() == (
+        "# Results\n\ncurrent\n\n## Quality on t (test split)\n\n"
+        "<!-- quality:t:begin -->\nfresh\n<!-- quality:t:end -->\n\n"
+        f"{quality.HISTORY_HEADING}\n\nold\n"
+    )
+
+
 @pytest.fixture(scope="module")
 def headroom_module() -> ModuleType:
     return load("headroom")
@@ -147,7 +200,9 @@ def test_headroom_curves_compare_regimes_on_the_seeds_they_share(
         res["headroom"] = headroom_module.headroom(res["rows"])
     assert results["20x1000"]["headroom"]["linear"]["few"] == [6, 6, 6, 20, -10]
     assert headroom_module.shared_seeds(results) == {0, 1, 2}
-    args = argparse.Namespace(seeds=[0, 1, 2, 3, 4], split="val", protocols=["linear"])
+    args = argparse.Namespace(
+        seeds=[0, 1, 2, 3, 4], split="val", protocols=["linear"], clear_rule="ci"
+    )
     text = headroom_module.markdown(results, args, 1.0)
     lines = text.splitlines()
     assert "| 20x1000 | linear | 5 |" in text  # every paired seed in the main table
