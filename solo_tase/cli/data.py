@@ -6,6 +6,7 @@ from __future__ import annotations
 import argparse
 import dataclasses
 import functools
+import shlex
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -74,7 +75,8 @@ INSPECT = (
 @dataclasses.dataclass(frozen=True)
 class Source:
     """A ``data build`` source: its options (the builder's spec first, where it writes last)
-    and the build, from the records read, returning the manifest and the folder written."""
+    and the build, from the records read and the :data:`Command` that rebuilds a folder,
+    returning the manifest and the folder written."""
 
     name: str
     help: str
@@ -82,47 +84,91 @@ class Source:
     build: Callable[..., tuple[Manifest, Path]]
 
 
-def _digits(spec: DigitsLTSpec, target: BuildOutput) -> tuple[Manifest, Path]:
+Command = Callable[[Path], str]  # the build line that rebuilds an output folder
+
+
+def _digits(spec: DigitsLTSpec, target: BuildOutput, command: Command) -> tuple[Manifest, Path]:
     from solo_tase.data.digits import build_digits_lt
 
     out = target.folder("digits-lt")
-    return build_digits_lt(out, spec, replace=target.replace, where="--"), out
+    manifest = build_digits_lt(out, spec, replace=target.replace, where="--", command=command(out))
+    return manifest, out
 
 
 def _fashion(
-    spec: FashionLTSpec, files: FashionFiles, target: BuildOutput
+    spec: FashionLTSpec, files: FashionFiles, target: BuildOutput, command: Command
 ) -> tuple[Manifest, Path]:
     from solo_tase.data.fashion_mnist import build_fashion_lt
 
     out = target.folder("fashion-mnist-lt")
     manifest = build_fashion_lt(
-        out, spec, root=files.root, download_ok=files.download, replace=target.replace, where="--"
+        out,
+        spec,
+        root=files.root,
+        download_ok=files.download,
+        replace=target.replace,
+        where="--",
+        command=command(out),
     )
     return manifest, out
 
 
-def _cifar(spec: CifarLTSpec, files: CifarFiles, target: BuildOutput) -> tuple[Manifest, Path]:
+def _cifar(
+    spec: CifarLTSpec, files: CifarFiles, target: BuildOutput, command: Command
+) -> tuple[Manifest, Path]:
     from solo_tase.data.cifar import build_cifar_lt
 
     out, root = target.folder(spec.name), files.root or default_data_root()
     manifest = build_cifar_lt(
-        out, spec, root, download=files.download, replace=target.replace, where="--"
+        out,
+        spec,
+        root,
+        download=files.download,
+        replace=target.replace,
+        where="--",
+        command=command(out),
     )
     return manifest, out
 
 
-def _list(spec: ImageListSpec, target: BuildOutput) -> tuple[Manifest, Path]:
+def _list(spec: ImageListSpec, target: BuildOutput, command: Command) -> tuple[Manifest, Path]:
     from solo_tase.data.symlinked import build_list_dataset
 
     out = target.folder(spec.dataset_name)
-    return build_list_dataset(out, spec, replace=target.replace), out
+    return build_list_dataset(out, spec, replace=target.replace, command=command(out)), out
 
 
-def _folder(spec: FolderLTSpec, target: BuildOutput) -> tuple[Manifest, Path]:
+def _folder(spec: FolderLTSpec, target: BuildOutput, command: Command) -> tuple[Manifest, Path]:
     from solo_tase.data.symlinked import build_folder_lt
 
     out = target.folder(spec.name)
-    return build_folder_lt(out, spec, replace=target.replace, where="--"), out
+    manifest = build_folder_lt(out, spec, replace=target.replace, where="--", command=command(out))
+    return manifest, out
+
+
+def source_names() -> list[str]:
+    """The ``data build`` sources' names (``digits-lt``, ``fashion-mnist-lt``, ...)."""
+    return [source.name for source in sources()]
+
+
+def build_command(source: Source, args: argparse.Namespace, out: Path) -> str:
+    """The ``solo-tase data build`` line that rebuilds ``out`` as ``args`` built it: the options
+    given (paths absolute), ``--out`` absolute, without ``--replace``."""
+    from solo_tase.settings import flag, given
+
+    words = ["solo-tase", "data", "build", source.name]
+    for options in source.options:
+        for name, value in given(options.record, args).items():
+            if name in ("out", "replace"):
+                continue
+            if isinstance(value, bool):
+                words.append(flag(name if value else "no_" + name))
+                continue
+            words.append(flag(name))
+            values = value if isinstance(value, (list, tuple)) else [value]
+            words.extend(str(Path(v).absolute()) if isinstance(v, Path) else str(v) for v in values)
+    words += ["--out", str(Path(out).absolute())]
+    return shlex.join(words)
 
 
 def sources() -> list[Source]:
@@ -171,7 +217,8 @@ def register(sub: argparse._SubParsersAction) -> None:
 
 
 def _build(source: Source, args: argparse.Namespace) -> int:
-    manifest, out = source.build(*(options.read(args) for options in source.options))
+    records = [options.read(args) for options in source.options]
+    manifest, out = source.build(*records, lambda out: build_command(source, args, out))
     sizes = manifest.group_sizes()
     print(
         f"{manifest.name}: {manifest.num_samples:,} train images in {manifest.num_classes} "
@@ -188,17 +235,21 @@ def _build(source: Source, args: argparse.Namespace) -> int:
 def _inspect(args: argparse.Namespace) -> int:
     from rich.console import Console
 
-    from solo_tase.data.inspection import histogram_tables, load_or_scan
+    from solo_tase.data.inspection import against_folder, histogram_tables, load_or_scan
 
     options: InspectOptions = from_arguments(InspectOptions, args)
     plot: PlotOptions = from_arguments(PlotOptions, args)
-    manifest = load_or_scan(args.path, options.groups, where="--")
+    manifest, difference = against_folder(
+        args.path, load_or_scan(args.path, options.groups, where="--")
+    )
     console = Console()
     for table in histogram_tables(manifest):
         console.print(table)
+    if difference is not None:
+        print(f"the folder differs from its manifest: {difference}; the table shows the folder")
     if not plot.no_plot:
         from solo_tase.data.plot import plot_profile
 
         path = plot.plot or Path(f"{manifest.name}-profile.png")
         print(f"profile plot: {plot_profile(manifest, path, replace=plot.replace)}")
-    return 0
+    return 0 if difference is None else 1

@@ -13,6 +13,7 @@ from solo_tase.cli.plot_options import PlotOptions
 from solo_tase.settings import add_arguments, from_arguments
 
 PLOT_NAME = "tail_diagnostics.png"
+PLOT_MARK = "solo-tase diagnostics"  # the PNG mark of its plots (solo_tase.data.plot.made_by)
 
 HEADERS = {
     "tail_signal": "signal",
@@ -48,8 +49,12 @@ def _diagnostics(args: argparse.Namespace) -> int:
     if not any("rho" in r for r in records):
         print(records[-1].get("diagnostics", "diagnostics not computed"))
     elif not plot.no_plot:
+        from solo_tase.data.plot import made_by, mark_plot
+
         run_dir = args.run if args.run.is_dir() else args.run.parent
-        path = plot_estimates(records, plot.plot or run_dir / PLOT_NAME, replace=plot.replace)
+        path = Path(plot.plot or run_dir / PLOT_NAME)
+        replace = plot.replace or made_by(path) == PLOT_MARK  # its own plot is replaced
+        mark_plot(plot_estimates(records, path, replace=replace), PLOT_MARK)
         print(f"plot: {path}")
     return 0
 

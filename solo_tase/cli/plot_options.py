@@ -1,5 +1,7 @@
 """The options of a command that writes a plot beside its table (``data inspect``,
-``diagnostics``): where the PNG goes, or none; an existing file is kept unless replaced."""
+``diagnostics``): where the PNG goes, or none. Running the command again replaces the plot it
+wrote before (its mark in the PNG, ``solo_tase.data.plot.made_by``); any other existing file is
+kept unless ``--replace``."""
 
 from __future__ import annotations
 

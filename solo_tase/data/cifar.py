@@ -65,6 +65,7 @@ def build_cifar_lt(
     download: bool = False,
     replace: bool = False,
     where: str = "",
+    command: str | None = None,
 ) -> Manifest:
     """Write ``out/train`` (the LT set) and ``out/test`` (the balanced test set) as PNG folders.
 
@@ -96,5 +97,5 @@ def build_cifar_lt(
         )
         write_png_split(tmp / "test", test.images, test.labels, test_ids, test.classes)
 
-    materialize(Path(out), manifest, fill, replace=replace)
+    materialize(Path(out), manifest, fill, replace=replace, command=command)
     return manifest

@@ -105,6 +105,7 @@ def build_digits_lt(
     *,
     replace: bool = False,
     where: str = "",
+    command: str | None = None,
 ) -> Manifest:
     """Build Digits-LT under ``out`` (atomically; reused if already built identically); errors
     name the spec's keys after ``where`` (:func:`split_digits`)."""
@@ -142,5 +143,5 @@ def build_digits_lt(
                 tmp / part, _to_rgb(digits.images[idx], spec.size), digits.target[idx], idx, names
             )
 
-    materialize(Path(out), manifest, fill, replace=replace)
+    materialize(Path(out), manifest, fill, replace=replace, command=command)
     return manifest

@@ -281,6 +281,7 @@ def build_fashion_lt(
     download_ok: bool = False,
     replace: bool = False,
     where: str = "",
+    command: str | None = None,
 ) -> Manifest:
     """Build Fashion-MNIST-LT under ``out`` (atomically; reused if already built identically);
     errors name the spec's keys after ``where`` (:func:`split_fashion`)."""
@@ -300,5 +301,5 @@ def build_fashion_lt(
         ids = np.arange(TEST_SIZE)
         write_png_split(tmp / "test", _rgb(sets.test_images), sets.test_labels, ids, names)
 
-    materialize(Path(out), manifest, fill, replace=replace)
+    materialize(Path(out), manifest, fill, replace=replace, command=command)
     return manifest

@@ -1,8 +1,10 @@
 """What ``data inspect`` shows of a dataset: its manifest (or one made from a bare ImageFolder's
-class counts) and the table of per-class counts with their Many/Medium/Few groups."""
+class counts), checked against the built train folder, and the table of per-class counts with
+their Many/Medium/Few groups."""
 
 from __future__ import annotations
 
+import dataclasses
 from pathlib import Path
 
 from rich.table import Table
@@ -37,6 +39,25 @@ def load_or_scan(path: Path, group_rule: str | None, where: str = "") -> Manifes
         items=images.paths,
         group_rule=group_rule or "thirds",
     )
+
+
+def against_folder(path: Path, manifest: Manifest) -> tuple[Manifest, str | None]:
+    """``manifest`` (read from ``path``, a build folder or its manifest file) with the per-class
+    counts of the build's train folder, and how that folder differs from the manifest (``None``
+    when it matches, or when ``path`` is not a build with a train folder)."""
+    from solo_tase.data.identity import folder_difference, folder_identity
+
+    root = path.parent if path.is_file() else path
+    train = root / manifest.extra.get("splits", {}).get("train", "train")
+    if not (root / MANIFEST_NAME).is_file() or not train.is_dir():
+        return manifest, None
+    difference = folder_difference(train, root / MANIFEST_NAME, manifest)
+    if difference is None:
+        return manifest, None
+    found = folder_identity(train)
+    if len(found.counts) == manifest.num_classes:
+        manifest = dataclasses.replace(manifest, counts=found.counts)
+    return manifest, f"{train} {difference}"
 
 
 def histogram_tables(manifest: Manifest) -> tuple[Table, Table]:

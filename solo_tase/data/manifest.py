@@ -2,7 +2,9 @@
 
 A manifest is a JSON file (``manifest.json`` beside the data) with the source, the profile and
 seed, per-class counts and groups, and ``index_checksum``: the SHA-256 of the ordered sample list,
-so that two runs can prove they trained on the same images.
+so that two runs can prove they trained on the same images. A built folder's manifest also
+records, in ``extra``, the identity of each split folder and the command that rebuilds it
+(``solo_tase.data.identity``).
 """
 
 from __future__ import annotations

@@ -1,4 +1,6 @@
-"""A PNG plot of a dataset's long-tailed profile: images per class, coloured by group."""
+"""A PNG plot of a dataset's long-tailed profile: images per class, coloured by group; and the
+mark a command leaves in the plots it writes, so that running it again replaces its own plot
+but never a file it did not make."""
 
 from __future__ import annotations
 
@@ -9,19 +11,59 @@ from matplotlib.patches import Patch
 
 from solo_tase.data.manifest import Manifest
 from solo_tase.data.profiles import GROUPS, imbalance_ratio
-from solo_tase.utils.atomic import refuse_existing
+from solo_tase.utils.atomic import refuse_existing, write_file_atomically
 
 GROUP_COLOURS = {"many": "#1f77b4", "medium": "#ff7f0e", "few": "#2ca02c"}
+MARK_KEY = "solo-tase-plot"  # PNG text chunk: the command that wrote the plot
+PROFILE_MARK = "solo-tase data inspect"
+
+
+def made_by(path: Path) -> str | None:
+    """The command that wrote the PNG ``path`` (its :data:`MARK_KEY` text chunk), or ``None``
+    (no such file, not a PNG, or no mark)."""
+    from PIL import Image, UnidentifiedImageError
+
+    try:
+        with Image.open(path) as img:
+            mark = getattr(img, "text", {}).get(MARK_KEY)
+    except (OSError, UnidentifiedImageError, ValueError):
+        return None
+    return mark if isinstance(mark, str) else None
+
+
+def refuse_foreign_plot(path: Path, replace: bool, command: str) -> None:
+    """Raise ``FileExistsError`` when ``path`` exists, ``replace`` is off and the file is not a
+    plot that ``command`` wrote (:func:`made_by`)."""
+    refuse_existing(path, replace or made_by(path) == command, "--plot path")
+
+
+def mark_plot(path: Path, command: str) -> Path:
+    """Add the mark of ``command`` to the PNG ``path`` written by a plotter that takes no
+    metadata (rewritten atomically, pixels unchanged)."""
+    from PIL import Image
+    from PIL.PngImagePlugin import PngInfo
+
+    with Image.open(path) as img:
+        img.load()
+        info = PngInfo()
+        for key, value in getattr(img, "text", {}).items():
+            if key != MARK_KEY:
+                info.add_text(key, value)
+        info.add_text(MARK_KEY, command)
+        return write_file_atomically(
+            Path(path), lambda tmp: img.save(tmp, format="PNG", pnginfo=info)
+        )
 
 
 def plot_profile(manifest: Manifest, path: str | Path, *, replace: bool = False) -> Path:
-    """Bar chart (log scale) of images per class, classes sorted by count, to the PNG ``path``.
+    """Bar chart (log scale) of images per class, classes sorted by count, to the PNG ``path``,
+    marked as :data:`PROFILE_MARK`'s.
 
     Raises:
-        FileExistsError: ``path`` exists and ``replace`` is off.
+        FileExistsError: ``path`` exists, ``replace`` is off and ``path`` is not such a plot.
     """
     path = Path(path)
-    refuse_existing(path, replace, "--plot path")
+    refuse_foreign_plot(path, replace, PROFILE_MARK)
     order = sorted(range(manifest.num_classes), key=lambda i: (-manifest.counts[i], i))
     counts = [manifest.counts[i] for i in order]
     fig = Figure(figsize=(max(6.0, min(16.0, 0.06 * len(counts) + 4)), 4), layout="constrained")
@@ -49,5 +91,5 @@ def plot_profile(manifest: Manifest, path: str | Path, *, replace: bool = False)
         f"classes, imbalance {imbalance_ratio(manifest.counts):.1f}"
     )
     path.parent.mkdir(parents=True, exist_ok=True)
-    fig.savefig(path, dpi=120)
+    fig.savefig(path, dpi=120, metadata={MARK_KEY: PROFILE_MARK})
     return path

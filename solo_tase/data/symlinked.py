@@ -64,7 +64,9 @@ def plan_links(images: ImageList, positions: np.ndarray | None = None) -> LinkPl
     )
 
 
-def build_list_dataset(out: str | Path, spec: ImageListSpec, *, replace: bool = False) -> Manifest:
+def build_list_dataset(
+    out: str | Path, spec: ImageListSpec, *, replace: bool = False, command: str | None = None
+) -> Manifest:
     """Materialise ``spec``'s training list (and val list) under ``out`` as symlinked
     ImageFolders. Groups default to ImageNet-LT's thresholds (> 100, 20-100, < 20 images)."""
     train = read_image_list(spec.train_list, spec.root)
@@ -97,12 +99,17 @@ def build_list_dataset(out: str | Path, spec: ImageListSpec, *, replace: bool = 
         if val_plan is not None:
             write_symlink_split(tmp / "val", val_plan.links)
 
-    materialize(Path(out), manifest, fill, replace=replace)
+    materialize(Path(out), manifest, fill, replace=replace, command=command)
     return manifest
 
 
 def build_folder_lt(
-    out: str | Path, spec: FolderLTSpec, *, replace: bool = False, where: str = ""
+    out: str | Path,
+    spec: FolderLTSpec,
+    *,
+    replace: bool = False,
+    where: str = "",
+    command: str | None = None,
 ) -> Manifest:
     """Draw the exponential profile from the ImageFolder ``spec.root`` into ``out/train``
     (symlinks); errors name the spec's keys after ``where`` (``--``)."""
@@ -137,5 +144,6 @@ def build_folder_lt(
         manifest,
         lambda tmp: write_symlink_split(tmp / "train", plan.links),
         replace=replace,
+        command=command,
     )
     return manifest

@@ -2,7 +2,8 @@
 
 A dataset is built in a hidden temporary sibling folder and renamed into place only when complete,
 so a failure never leaves a partial dataset. An existing folder is reused when its manifest has the
-same checksum, and is never overwritten unless ``replace=True``.
+same checksum and its folders still match that manifest, and is never overwritten unless
+``replace=True``.
 """
 
 from __future__ import annotations
@@ -13,17 +14,29 @@ from pathlib import Path
 import numpy as np
 from PIL import Image
 
+from solo_tase.data.identity import COMMAND_KEY, build_difference, record_folders
 from solo_tase.data.manifest import MANIFEST_NAME, Manifest
+from solo_tase.errors import InputError
 from solo_tase.utils.atomic import build_folder_atomically, write_file_atomically
 
 
 def materialize(
-    out: Path, manifest: Manifest, fill: Callable[[Path], None], *, replace: bool = False
+    out: Path,
+    manifest: Manifest,
+    fill: Callable[[Path], None],
+    *,
+    replace: bool = False,
+    command: str | None = None,
 ) -> Path:
     """Create ``out`` by calling ``fill(tmp_dir)`` and saving ``manifest`` there, atomically.
 
-    Returns ``out``. If ``out`` already holds this exact dataset (same name and checksum), nothing
-    is written. If it holds anything else, raises ``FileExistsError`` unless ``replace`` is set.
+    The manifest records the identity of every split folder written (``extra["folders"]``,
+    :mod:`solo_tase.data.identity`) and ``command``, the ``solo-tase data build`` line that
+    rebuilds it (``extra["build_command"]``), if given; both are added to ``manifest`` in place.
+    Returns ``out``. If ``out`` already holds this exact dataset (same name and checksum, its
+    folders as the manifest records them), nothing is written. If it holds anything else, or
+    this dataset with images missing, added or renamed, raises ``FileExistsError`` /
+    ``InputError`` unless ``replace`` is set (which rebuilds the whole folder).
     """
     out = Path(out)
     if out.exists() and not out.is_dir():
@@ -32,9 +45,16 @@ def materialize(
         )
     if out.exists() and any(out.iterdir()):
         existing = _existing_manifest(out / MANIFEST_NAME)
-        if _same_dataset(existing, manifest):
-            return out
-        if not replace:
+        if existing is not None and _same_dataset(existing, manifest):
+            difference = build_difference(out, existing)
+            if difference is None:
+                return out
+            if not replace:
+                raise InputError(
+                    f"{out} holds this dataset, but {difference}: pass --replace "
+                    "(replace=True) to rebuild the whole folder"
+                )
+        elif not replace:
             what = (
                 f"a different dataset ({existing.name}, checksum {existing.index_checksum[:12]})"
                 if existing
@@ -47,6 +67,9 @@ def materialize(
 
     def fill_with_manifest(tmp: Path) -> None:
         fill(tmp)
+        record_folders(tmp, manifest)
+        if command:
+            manifest.extra[COMMAND_KEY] = command
         manifest.save(tmp / MANIFEST_NAME)
 
     return build_folder_atomically(out, fill_with_manifest)

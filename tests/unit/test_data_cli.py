@@ -40,10 +40,14 @@ def test_build_image_folder_then_inspect_with_plot(
     assert "many" in out and "groups" in out and "profile plot: src-lt-r5-s0-profile.png" in out
     with Image.open(tmp_path / "src-lt-r5-s0-profile.png") as img:
         assert img.format == "PNG" and img.size[0] > 300
-    assert main(["data", "inspect", "lt"]) == 2  # the plot exists: not overwritten silently
+    assert main(["data", "inspect", "lt"]) == 0  # its own plot: replaced
+    (tmp_path / "p").mkdir()
+    png(tmp_path / "p" / "x.png", value=7)  # a file the command did not write
+    assert main(["data", "inspect", "lt", "--plot", "p/x.png"]) == 2
     assert "--replace" in capsys.readouterr().err
     assert main(["data", "inspect", "lt", "--replace", "--plot", "p/x.png"]) == 0
-    assert (tmp_path / "p" / "x.png").is_file()
+    with Image.open(tmp_path / "p" / "x.png") as img:
+        assert img.size[0] > 300
 
 
 def test_inspect_a_plain_image_folder_and_a_manifest_file(folder: Path, tmp_path: Path, capsys):
@@ -213,3 +217,87 @@ def test_bad_files_and_options_are_one_line_errors(
     assert main([*argv, "--out", str(tmp_path / "c")]) == 2
     assert "--n-max=20 asks 20 images of class 0" in capsys.readouterr().err
     assert not any((tmp_path / name).exists() for name in ("l", "c"))
+
+
+def test_a_rerun_replaces_only_its_own_plot(tmp_path: Path, capsys):
+    from solo_tase.data.plot import PROFILE_MARK, made_by
+
+    build = ["data", "build", "image-folder", "--root", str(write_three_classes(tmp_path))]
+    assert main([*build, "--ratio", "5", "--out", str(tmp_path / "lt")]) == 0
+    plot = tmp_path / "profile.png"
+    inspect = ["data", "inspect", str(tmp_path / "lt"), "--plot", str(plot)]
+    assert main(inspect) == 0 and made_by(plot) == PROFILE_MARK
+    assert main(inspect) == 0, capsys.readouterr().err  # a second run replaces its own plot
+    plot.write_text("not a plot")
+    assert main(inspect) == 2 and plot.read_text() == "not a plot"
+    png(plot)  # a PNG without the mark: still not the command's
+    assert main(inspect) == 2
+    assert "--replace" in capsys.readouterr().err.splitlines()[-1]
+
+
+def test_diagnostics_rerun_replaces_its_own_plot_only(tmp_path: Path, capsys):
+    import json
+
+    from solo_tase.cli.diagnostics import PLOT_MARK, PLOT_NAME
+    from solo_tase.data.plot import made_by
+    from solo_tase.run_folder import STATS_FILE
+
+    record = {
+        "reclustered": True,
+        "epoch": 1,
+        "tail_signal": "kmeans",
+        "rho": 0.5,
+        "recovered_imbalance": 3.0,
+        "true_imbalance": 10.0,
+        "nmi": 0.4,
+    }
+    (tmp_path / STATS_FILE).write_text(json.dumps(record) + "\n")
+    assert main(["diagnostics", str(tmp_path)]) == 0, capsys.readouterr()
+    plot = tmp_path / PLOT_NAME
+    assert made_by(plot) == PLOT_MARK
+    assert main(["diagnostics", str(tmp_path)]) == 0, capsys.readouterr().err
+    png(plot)
+    assert main(["diagnostics", str(tmp_path)]) == 2
+    assert "--replace" in capsys.readouterr().err
+
+
+def write_three_classes(tmp_path: Path) -> Path:
+    src = tmp_path / "src"
+    for name in ("a", "b", "c"):
+        for i in range(10):
+            png(src / name / f"{i}.png")
+    return src
+
+
+def test_build_reuses_only_a_folder_that_matches_its_manifest(folder: Path, tmp_path: Path, capsys):
+    argv = ["data", "build", "image-folder", "--root", str(folder), "--ratio", "5"]
+    out = tmp_path / "lt"
+    assert main([*argv, "--out", str(out)]) == 0
+    manifest = Manifest.load(out)
+    assert manifest.extra["build_command"].startswith("solo-tase data build image-folder --root ")
+    assert f"--ratio 5.0 --out {out}" in manifest.extra["build_command"]
+    assert main([*argv, "--out", str(out)]) == 0  # intact: reused
+    capsys.readouterr()
+    first = sorted((out / "train" / "0_a").iterdir())[0]
+    first.unlink()
+    assert main([*argv, "--out", str(out)]) == 2
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1
+    assert "class '0_a' has 9 images, the manifest" in err and "says 10" in err
+    assert "--replace" in err
+    assert main(["data", "inspect", str(out), "--no-plot"]) == 1  # the folder's counts, flagged
+    shown = capsys.readouterr().out
+    assert "differs from its manifest" in shown and "15 images" in shown
+    assert main([*argv, "--out", str(out), "--replace"]) == 0  # rebuilt
+    assert first.is_symlink() and main(["data", "inspect", str(out), "--no-plot"]) == 0
+
+
+def test_build_refuses_renamed_files_with_the_same_counts(folder: Path, tmp_path: Path, capsys):
+    argv = ["data", "build", "image-folder", "--root", str(folder), "--ratio", "5"]
+    out = tmp_path / "lt"
+    assert main([*argv, "--out", str(out)]) == 0
+    first = sorted((out / "train" / "0_a").iterdir())[0]
+    first.rename(first.with_name("renamed.png"))
+    capsys.readouterr()
+    assert main([*argv, "--out", str(out)]) == 2
+    assert "file names differ" in capsys.readouterr().err
