@@ -1,14 +1,18 @@
 """A solo-learn run folder: the newest Checkpointer folder of a run, its checkpoint (the only
-one, or the latest epoch) and the ``args.json`` beside it; read by ``zoo publish``, the demo, the
-benchmarks and the reproduction recipes."""
+one, or the latest epoch), the ``args.json`` beside it, and the data it was pre-trained on (its
+manifest, its ``data.train_path`` checked against it); read by ``solo-tase eval``, ``zoo
+publish``, the demo, the benchmarks and the reproduction recipes."""
 
 from __future__ import annotations
 
 import re
+from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from solo_tase.data.identity import find_manifest, verify_folder
+from solo_tase.data.manifest import MANIFEST_NAME, Manifest
 from solo_tase.errors import InputError
 from solo_tase.utils.documents import dotted, read_document
 
@@ -16,6 +20,16 @@ ARGS_NAME = "args.json"
 REQUIRED_ARGS = ("backbone.name", "data.dataset", "method", "name")
 CHECKPOINT_SUFFIXES = (".ckpt", ".pth", ".pt")
 STATS_FILE = "solo_tase_stats.jsonl"  # per-epoch JSON lines of the plugin's methods
+# args.json keys naming the manifest of the run's data, in the order they are read: the in-place
+# long tail (the block itself as a path, or its ``manifest`` key), then the built folder's
+# manifest that the plugin records when the run starts
+RECORDED_MANIFEST_KEY = "data.manifest"  # recorded with the manifest's index_checksum
+RECORDED_CHECKSUM_KEY = "data.manifest_checksum"
+MANIFEST_KEYS = ("data.long_tail.manifest", "data.long_tail", RECORDED_MANIFEST_KEY)
+MANIFEST_PLACES = (
+    "data.long_tail.manifest or data.manifest of args.json, or manifest.json in or above "
+    "data.train_path"
+)
 
 
 @dataclass(frozen=True)
@@ -123,3 +137,78 @@ def run_folder(out_dir: Path, method: str) -> Path:
 def last_checkpoint(folder: Path) -> Path:
     """The run folder's checkpoint as ``zoo publish`` picks it (``choose_checkpoint``)."""
     return choose_checkpoint(folder)[0]
+
+
+@dataclass(frozen=True)
+class RunManifest:
+    """The manifest of a run's pre-training data and where it was found (for the user)."""
+
+    path: Path
+    source: str  # "data.long_tail.manifest of <args.json>", "beside data.train_path <path>"
+    key: str | None  # the args.json key that named it; None: found from data.train_path
+
+
+def train_folder(args: Mapping[str, Any]) -> Path | None:
+    """The run's ``data.train_path`` as a path (None when unset or a URL)."""
+    train = dotted(args, "data.train_path")
+    if not isinstance(train, str) or not train or "://" in train:
+        return None
+    return Path(train).expanduser()
+
+
+def named_manifest(args: Mapping[str, Any], key: str) -> Path | None:
+    """The manifest file the args.json key ``key`` names (a folder means its manifest.json),
+    whether it exists or not; None when the key names no path."""
+    named = dotted(args, key)
+    if not isinstance(named, str) or not named:
+        return None
+    path = Path(named).expanduser()
+    return path / MANIFEST_NAME if path.is_dir() else path
+
+
+def run_manifest(args: Mapping[str, Any], where: str | Path = ARGS_NAME) -> RunManifest | None:
+    """The manifest of the run's pre-training data, the first that exists of: the files the
+    ``MANIFEST_KEYS`` of ``args`` name (a folder means its manifest.json), the manifest.json in
+    or above ``data.train_path`` (``data.identity.find_manifest``); None when there is none.
+    ``where`` names the args.json in ``source``."""
+    for key in MANIFEST_KEYS:
+        path = named_manifest(args, key)
+        if path is not None and path.is_file():
+            return RunManifest(path, f"{key} of {where}", key)
+    train = train_folder(args)
+    if train is not None:
+        found = find_manifest(train)
+        if found is not None:
+            return RunManifest(Path(found), f"beside data.train_path {train}", None)
+    return None
+
+
+def verify_run_data(args: Mapping[str, Any], where: str | Path = ARGS_NAME) -> Manifest | None:
+    """Refuse a run pre-trained on a dataset root (train/val/probe/test together) or on a built
+    folder whose images differ from its manifest: ``data.train_path`` is checked with
+    ``data.identity.verify_folder`` when it is a folder with a manifest in or above it (or one
+    ``RECORDED_MANIFEST_KEY`` names), and must still hold the images of the index_checksum
+    recorded as ``RECORDED_CHECKSUM_KEY``. Returns the verified manifest; None when there is
+    nothing to check (no such folder here, or CIFAR's in-place long tail)."""
+    train = train_folder(args)
+    if train is None or not train.is_dir() or dotted(args, "data.long_tail") is not None:
+        return None
+    named = named_manifest(args, RECORDED_MANIFEST_KEY)
+    if named is None and find_manifest(train) is None:
+        return None
+    try:
+        manifest = verify_folder(train, named)
+    except InputError as err:
+        raise InputError(
+            f"the run of {where} cannot be trusted: {err} (the run trained on that folder: "
+            "pre-train again on a sound one)"
+        ) from None
+    recorded = dotted(args, RECORDED_CHECKSUM_KEY)
+    if isinstance(recorded, str) and recorded and recorded != manifest.index_checksum:
+        raise InputError(
+            f"the run of {where} cannot be trusted: it trained on images of index_checksum "
+            f"{recorded[:12]} ({RECORDED_CHECKSUM_KEY}) but data.train_path {train} now holds "
+            f"{manifest.index_checksum[:12]} (rebuilt since): evaluate it on the data it was "
+            "trained on, or pre-train again"
+        )
+    return manifest

@@ -11,7 +11,7 @@ import argparse
 from pathlib import Path
 from typing import Any
 
-from solo_tase.eval.features import default_cache_dir
+from solo_tase.eval.features import cache_summary, default_cache_dir
 from solo_tase.eval.presets import FIXES, PRESET_DEFAULTS, RECORDS, PresetChoice
 from solo_tase.eval.request import (
     COMMAND_DEFAULTS,
@@ -45,7 +45,13 @@ def register(sub: argparse._SubParsersAction) -> None:
     ev.set_defaults(func=_eval)
 
     cmp = sub.add_parser("compare", help="Markdown table of several `solo-tase eval` results")
-    cmp.add_argument("runs", nargs="+", type=Path, help="result folders or metrics.json files")
+    cmp.add_argument(
+        "runs",
+        nargs="+",
+        type=Path,
+        help="result folders, metrics.json files, or run folders (their eval/*/ results, one "
+        "table per protocol)",
+    )
     cmp.add_argument(
         "--over-splits",
         action="store_true",
@@ -143,6 +149,7 @@ def _eval(args: argparse.Namespace) -> int:
         console.print(msg, style="dim", markup=False, highlight=False, soft_wrap=True)
 
     document = evaluate(req, log=log)
+    log(cache_summary(req.cache_dir))
     write_result(out, document, replace=run.replace)
     print(comparison_table([(str(out), document)]))
     print(f"\nwrote {out}/ (metrics.json, per_class.csv, per_class.png)")
@@ -150,11 +157,8 @@ def _eval(args: argparse.Namespace) -> int:
 
 
 def _compare(args: argparse.Namespace) -> int:
-    from solo_tase.eval.report import comparison_table, load_metrics
+    from solo_tase.eval.report import compare_results
     from solo_tase.eval.splits import split_table
 
-    if args.over_splits:
-        print(split_table(args.runs))
-    else:
-        print(comparison_table([(str(path), load_metrics(path)) for path in args.runs]))
+    print(split_table(args.runs) if args.over_splits else compare_results(args.runs))
     return 0

@@ -122,7 +122,7 @@ def _publish(args: argparse.Namespace) -> int:
 
 
 def _list(args: argparse.Namespace) -> int:
-    from solo_tase.zoo.listing import README_NAME, rich_table, update_readme
+    from solo_tase.zoo.listing import README_NAME, hosting_note, rich_table, update_readme
     from solo_tase.zoo.store import iter_entries
 
     zoo, check = from_arguments(ZooFolder, args).zoo_dir, from_arguments(ListOptions, args).check
@@ -133,6 +133,8 @@ def _list(args: argparse.Namespace) -> int:
             wide = console.measure(table, options=console.options.update_width(10_000))
             console.width = max(console.width, wide.maximum)
         console.print(table)
+        if note := hosting_note(cards):
+            print(note)
     else:
         print(f"no models published in {zoo}")
     readme = zoo / README_NAME

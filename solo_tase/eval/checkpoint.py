@@ -3,7 +3,6 @@ builds it and loaded strictly (every tensor must fit; docs/evaluation.md)."""
 
 from __future__ import annotations
 
-import pickle
 import warnings
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
@@ -76,14 +75,17 @@ def build_backbone(args: Mapping[str, Any], use_solo: bool | None = None) -> nn.
 
 
 def backbone_state_dict(path: Path) -> dict[str, torch.Tensor]:
-    """The ``backbone.``-prefixed tensors of a checkpoint, prefix removed."""
+    """The ``backbone.``-prefixed tensors of a checkpoint, prefix removed; a file that is not a
+    checkpoint (text, truncated, another torch file) raises one ``InputError`` naming it."""
     try:
         ckpt = torch.load(path, map_location="cpu", weights_only=True)
-    except (pickle.UnpicklingError, RuntimeError, EOFError) as err:
-        first = str(err).strip().splitlines()[0] if str(err).strip() else type(err).__name__
+    except Exception as err:  # KeyError, EOFError, RuntimeError, ... on a non-torch file
+        first = str(err).strip().splitlines()[0] if str(err).strip() else ""
+        why = f"{type(err).__name__}: {first}" if first else type(err).__name__
         raise InputError(
-            f"cannot read {path} with torch.load(weights_only=True): {first}. Only files of "
-            "tensors and plain values are read (solo-learn .ckpt files and zoo weights files are)"
+            f"cannot read {path} as a checkpoint with torch.load(weights_only=True) ({why}): "
+            "pass a solo-learn .ckpt or a zoo weights file (a text or truncated file, or one "
+            "saving more than tensors and plain values, is not one)"
         ) from None
     state = ckpt.get("state_dict") if isinstance(ckpt, Mapping) else None
     if not isinstance(state, Mapping):
@@ -91,11 +93,20 @@ def backbone_state_dict(path: Path) -> dict[str, torch.Tensor]:
             f"{path} has no 'state_dict': expected a solo-learn checkpoint or a zoo "
             "weights file {'state_dict': {'backbone.<name>': tensor, ...}}"
         )
-    out = {k[len(STATE_PREFIX) :]: v for k, v in state.items() if k.startswith(STATE_PREFIX)}
+    out = {
+        k[len(STATE_PREFIX) :]: v
+        for k, v in state.items()
+        if isinstance(k, str) and k.startswith(STATE_PREFIX)
+    }
     if not out:
         raise InputError(
             f"{path}: no 'backbone.*' key in its state_dict (first keys: "
             f"{list(state)[:5]}); it is not a solo-learn checkpoint"
+        )
+    if odd := [k for k, v in out.items() if not isinstance(v, torch.Tensor)]:
+        raise InputError(
+            f"{path}: state_dict entries {[STATE_PREFIX + k for k in odd[:4]]} are not tensors; "
+            "it is not a solo-learn checkpoint"
         )
     return out
 

@@ -12,6 +12,7 @@ import hashlib
 import json
 import os
 import pickle
+import shlex
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
@@ -41,6 +42,20 @@ def default_cache_dir() -> Path:
     """``$SOLO_TASE_CACHE/features``, default ``~/.cache/solo-tase/features``."""
     root = os.environ.get("SOLO_TASE_CACHE") or Path.home() / ".cache" / "solo-tase"
     return Path(root) / "features"
+
+
+def cache_summary(cache_dir: Path | None) -> str:
+    """One line for the user: where the feature cache is, its size (MB, every entry) and how
+    to clear it."""
+    if cache_dir is None:
+        return "feature cache: off (--no-cache)"
+    folder = Path(cache_dir).expanduser()
+    entries = [p for p in folder.glob("*.pt") if p.is_file()] if folder.is_dir() else []
+    size = sum(p.stat().st_size for p in entries) / 1e6
+    return (
+        f"feature cache: {folder} ({len(entries)} entries, {size:.1f} MB; clear it with "
+        f"rm -rf {shlex.quote(str(folder))}, or evaluate with --no-cache)"
+    )
 
 
 def resolve_device(device: str) -> torch.device:

@@ -36,6 +36,7 @@ def evaluate(req: EvalRequest, *, use_solo: bool | None = None, log: Log = lambd
     backbone = plan.backbone
     name = backbone.args["backbone"]["name"]
     log(f"backbone {name} ({backbone.registry}) from {backbone.checkpoint}")
+    log(f"groups of manifest {plan.manifest_path} ({plan.manifest_source})")
     extract = Extractor(
         backbone.module,
         backbone.checkpoint_sha256,
@@ -145,6 +146,7 @@ def metrics_document(
             "args_sha256": backbone.args_sha256,
             "manifest": str(plan.manifest_path.resolve()),
             "manifest_checksum": manifest.index_checksum,
+            "regrouped": plan.request.regroup_manifest is not None,  # not the run's own groups
             "probe_set": plan.probe.description,
             "test_set": plan.test.description,
             "transform": plan.views.test_description,

@@ -8,14 +8,14 @@ is one (probe-index file, seed) pair.
 from __future__ import annotations
 
 import itertools
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 
-from solo_tase.data.manifest import MANIFEST_NAME, Manifest
+from solo_tase.data.manifest import Manifest
 from solo_tase.data.writer import class_dir_names
 from solo_tase.errors import InputError
 from solo_tase.eval.checkpoint import LoadedBackbone, load_backbone
@@ -24,8 +24,8 @@ from solo_tase.eval.fewshot import balanced_subset
 from solo_tase.eval.knn import check_neighbours
 from solo_tase.eval.request import EvalRequest
 from solo_tase.eval.transforms import Views, evaluation_views
+from solo_tase.run_folder import MANIFEST_PLACES, run_manifest, verify_run_data
 from solo_tase.settings import flag
-from solo_tase.utils.documents import dotted
 from solo_tase.utils.hashing import sha256_file
 
 
@@ -46,6 +46,7 @@ class EvalPlan:
     backbone: LoadedBackbone
     manifest: Manifest
     manifest_path: Path
+    manifest_source: str  # where the manifest came from, for the user
     views: Views  # the transforms of the sets and their descriptions
     probe: EvalSet  # the probe set through ``views.test``
     test: EvalSet
@@ -59,8 +60,9 @@ def plan_evaluation(req: EvalRequest, use_solo: bool | None = None) -> EvalPlan:
     """Resolve ``req``: bad files, classes, indexes, shots or held-out sets fail here, before
     any extraction."""
     backbone = load_backbone(req.checkpoint, use_solo)
+    verify_run_data(backbone.args, backbone.args_path)
     views = evaluation_views(backbone.args, req.resize, req.augment != "none")
-    manifest_path = resolve_manifest(req.manifest, backbone.args)
+    manifest_path, manifest_source = choose_manifest(req, backbone.args, backbone.args_path)
     manifest = Manifest.load(manifest_path)
     sgd = req.recipe == "sdclr-sgd"
     specs = [(req.probe_set, "probe", views.test), (req.test_set, "test", views.test)]
@@ -69,7 +71,7 @@ def plan_evaluation(req: EvalRequest, use_solo: bool | None = None) -> EvalPlan:
     if sgd and req.val_set is not None:
         specs.append((req.val_set, "probe", views.test))
     probe, test, *more = open_sets(specs, req.data_root)
-    check_classes(manifest, manifest_path, probe, test)
+    check_classes(manifest, manifest_path, ("probe", probe), ("test", test))
     runs = probe_runs(req, probe)
     held_out = None
     if sgd:
@@ -84,6 +86,7 @@ def plan_evaluation(req: EvalRequest, use_solo: bool | None = None) -> EvalPlan:
         backbone=backbone,
         manifest=manifest,
         manifest_path=manifest_path,
+        manifest_source=manifest_source,
         views=views,
         probe=probe,
         test=test,
@@ -94,40 +97,83 @@ def plan_evaluation(req: EvalRequest, use_solo: bool | None = None) -> EvalPlan:
     )
 
 
-def resolve_manifest(explicit: Path | None, args: Mapping[str, Any]) -> Path:
-    """``explicit``, else the manifest that the run's ``data.long_tail`` block names (the block
-    itself as a path, or its ``manifest`` key; a folder means its manifest.json) if it exists."""
-    if explicit is not None:
-        return Path(explicit).expanduser()
-    block = dotted(args, "data.long_tail")
-    named = block.get("manifest") if isinstance(block, Mapping) else block
-    if isinstance(named, str) and named:
-        path = Path(named).expanduser()
-        path = path / MANIFEST_NAME if path.is_dir() else path
-        if path.is_file():
-            return path
-    raise FileNotFoundError(
-        "no --manifest given and the run's args.json names no existing manifest "
-        "(data.long_tail.manifest): pass --manifest <pre-training set>/manifest.json, the file "
-        "that defines each class's Many/Medium/Few group"
+def choose_manifest(req: EvalRequest, args: Mapping[str, Any], args_path: Path) -> tuple[Path, str]:
+    """The manifest that groups the classes, and where it came from: the run's own
+    (``run_folder.run_manifest``), which ``--manifest`` may only repeat; ``--regroup-manifest``
+    replaces it on purpose; ``--manifest`` alone when the run names none."""
+    if req.regroup_manifest is not None:
+        path = req.regroup_manifest.expanduser()
+        return path, f"{flag('regroup_manifest')}, instead of the run's own"
+    run = run_manifest(args, args_path)
+    if req.manifest is None:
+        if run is None:
+            raise FileNotFoundError(
+                f"no {flag('manifest')} given and the run names no existing manifest (looked at "
+                f"{MANIFEST_PLACES} of {args_path}): pass {flag('manifest')} <pre-training "
+                "set>/manifest.json, the file that defines each class's Many/Medium/Few group"
+            )
+        return run.path, run.source
+    explicit = req.manifest.expanduser()
+    if run is None:
+        return explicit, flag("manifest")
+    if not same_manifest(explicit, run.path):
+        raise InputError(
+            f"{flag('manifest')} {explicit} is not the manifest the run was pre-trained on, "
+            f"{run.path} ({run.source}): leave {flag('manifest')} out, or pass "
+            f"{flag('regroup_manifest')} {explicit} to group the classes by it on purpose"
+        )
+    return explicit, f"{flag('manifest')}, the run's own ({run.source})"
+
+
+def same_manifest(a: Path, b: Path) -> bool:
+    """Whether two manifest files describe the same data and groups (one file, or copies)."""
+    if a.resolve() == b.resolve():
+        return True
+    first, second = Manifest.load(a), Manifest.load(b)
+    return all(
+        getattr(first, k) == getattr(second, k)
+        for k in ("index_checksum", "class_names", "counts", "groups")
     )
 
 
-def check_classes(manifest: Manifest, manifest_path: Path, probe: EvalSet, test: EvalSet) -> None:
-    """Probe, test and manifest classes must be the same, in the same label order."""
-    if probe.classes != test.classes:
-        raise InputError(
-            f"probe set {probe.description} classes {probe.classes[:6]}... differ "
-            f"from test set {test.description} classes {test.classes[:6]}..."
-        )
+def class_difference(
+    expected: Sequence[str],
+    got: Sequence[str],
+    aliases: Sequence[str] = (),
+    names: tuple[str, str] = ("the manifest", "the set"),
+) -> str:
+    """How the classes ``got`` (in label order) differ from ``expected``: those only in either
+    (``names`` says which is which), or the order; ``aliases[i]`` is another accepted name of
+    ``expected[i]`` (its class folder name)."""
+    canonical = dict(zip(expected, expected)) | dict(zip(aliases, expected))
+    missing = sorted(set(expected) - {canonical.get(c) for c in got})
+    extra = [c for c in got if c not in canonical]
+    if not missing and not extra:
+        return f"the same classes in another label order ({listed(expected)} vs {listed(got)})"
+    return f"only in {names[0]}: {listed(missing)}; only in {names[1]}: {listed(extra)}"
+
+
+def listed(items: Sequence[str], most: int = 20) -> str:
+    """``items`` as a list, cut after ``most`` with the count."""
+    items = list(items)
+    return str(items) if len(items) <= most else f"{items[:most]} ... ({len(items)} in all)"
+
+
+def check_classes(manifest: Manifest, manifest_path: Path, *sets: tuple[str, EvalSet]) -> None:
+    """Every ``(role, set)`` must have the manifest's classes, in its label order (a class
+    folder may be named ``<name>`` or ``<index>_<name>``, as ``data build`` writes them)."""
     names, dirs = manifest.class_names, class_dir_names(manifest.class_names)
-    if len(test.classes) != len(names) or any(
-        t not in (n, d) for t, n, d in zip(test.classes, names, dirs)
-    ):
+    for role, data in sets:
+        if len(data.classes) == len(names) and all(
+            c in (n, d) for c, n, d in zip(data.classes, names, dirs)
+        ):
+            continue
+        sides = ("the manifest", f"the {role} set")
+        difference = class_difference(names, data.classes, dirs, sides)
         raise InputError(
-            f"manifest {manifest_path} ({len(names)} classes: {names[:6]}...) does not match test "
-            f"set {test.description} ({len(test.classes)} classes: {test.classes[:6]}...): pass "
-            "the manifest of the long-tailed pre-training set of these classes"
+            f"{role} set {data.description} does not have the classes of manifest "
+            f"{manifest_path} ({difference}): the probe and test sets must have the classes of "
+            "the long-tailed pre-training set"
         )
 
 
@@ -181,9 +227,10 @@ def held_out_set(req: EvalRequest, probe: EvalSet, val_set: EvalSet | None) -> E
         idx = load_probe_indices(req.val_indices, len(probe.targets), "val_indices")
         return probe.subset(idx, req.val_indices.name, sha256_file(req.val_indices))
     if val_set.classes != probe.classes:
+        names = ("the probe set", "the held-out set")
         raise InputError(
-            f"{flag('val_set')} {val_set.description} classes {val_set.classes[:6]}... "
-            f"differ from probe set classes {probe.classes[:6]}..."
+            f"{flag('val_set')} {val_set.description} classes differ from the probe set's "
+            f"({class_difference(probe.classes, val_set.classes, (), names)})"
         )
     return val_set
 

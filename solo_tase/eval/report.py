@@ -20,6 +20,7 @@ from solo_tase.utils.documents import read_document
 from solo_tase.utils.markdown import markdown_table
 
 METRICS_FILE = "metrics.json"
+EVAL_DIR = "eval"  # <checkpoint folder>/eval/<tag>/: where `solo-tase eval` writes by default
 PER_CLASS_CSV = "per_class.csv"
 PER_CLASS_PLOT = "per_class.png"
 TABLE_COLUMNS = ("many", "medium", "few", "std", "all")
@@ -136,22 +137,88 @@ def check_comparable(runs: Sequence[tuple[str, Mapping[str, Any]]]) -> None:
 
 
 def comparison_table(runs: Sequence[tuple[str, Mapping[str, Any]]]) -> str:
-    """Markdown table (method, run, Many, Medium, Few, Std, All; mean +- std over seeds)."""
+    """Markdown table (method, run, Many, Medium, Few, Std, All; mean +- std over seeds) of
+    ``(result path, document)`` pairs; rows of one run name from different folders are told
+    apart by the part of their paths that differs."""
     check_comparable(runs)
     header = ["method", "run", "Many", "Medium", "Few", "Std", "All"]
     rows = []
-    for _, doc in runs:
+    for (_, doc), name in zip(runs, row_names(runs)):
         std = doc.get("metrics_std") or {}
         rows.append(
-            [
-                doc["method"],
-                doc["run_name"],
-                *(percent(doc["metrics"][k], std.get(k)) for k in TABLE_COLUMNS),
-            ]
+            [doc["method"], name, *(percent(doc["metrics"][k], std.get(k)) for k in TABLE_COLUMNS)]
         )
     return f"Protocol: {protocol_label(runs[0][1])}, accuracies in %.\n\n" + markdown_table(
         header, rows, right=header[2:]
     )
+
+
+def result_folder(path: str | Path) -> Path:
+    """The resolved result folder of a result folder or its metrics.json."""
+    path = Path(path).resolve()
+    return path.parent if path.name == METRICS_FILE else path
+
+
+def row_names(runs: Sequence[tuple[str, Mapping[str, Any]]]) -> list[str]:
+    """Each row's run name, followed by ``(<differing part of its path>)`` when another row has
+    the same method and run name but another result folder."""
+    keys = [(doc["method"], doc["run_name"]) for _, doc in runs]
+    folders = [result_folder(path) for path, _ in runs]
+    names = [str(doc["run_name"]) for _, doc in runs]
+    for key in set(keys):
+        same = [i for i, k in enumerate(keys) if k == key]
+        if len({folders[i] for i in same}) > 1:
+            parts = differing_parts([folders[i] for i in same])
+            for i, part in zip(same, parts):
+                names[i] += f" ({part})"
+    return names
+
+
+def differing_parts(paths: Sequence[Path]) -> list[str]:
+    """Each path without the leading and trailing folders that all of ``paths`` share
+    (``a/x/eval/linear``, ``a/y/eval/linear`` -> ``x``, ``y``); the whole path when that
+    leaves nothing."""
+    split = [p.parts for p in paths]
+    shortest = min(len(s) for s in split)
+    head = next((i for i in range(shortest) if len({s[i] for s in split}) > 1), shortest)
+    tail = next(
+        (i for i in range(shortest - head) if len({s[len(s) - 1 - i] for s in split}) > 1),
+        shortest - head,
+    )
+    parts = ["/".join(s[head : len(s) - tail]) for s in split]
+    return parts if all(parts) else [str(p) for p in paths]
+
+
+def expand_results(path: str | Path) -> tuple[list[Path], bool]:
+    """The results ``path`` names: itself (a result folder or metrics.json), or, for a run
+    folder, every ``eval/<tag>/`` result in it (then True)."""
+    path = Path(path)
+    if path.is_dir() and not (path / METRICS_FILE).is_file():
+        found = sorted(p.parent for p in path.glob(f"{EVAL_DIR}/*/{METRICS_FILE}"))
+        if found:
+            return found, True
+        raise FileNotFoundError(
+            f"no {METRICS_FILE} in {path} nor in {path / EVAL_DIR}/*/: pass `solo-tase eval` "
+            "result folders, their metrics.json, or run folders whose checkpoints were evaluated"
+        )
+    return [path], False
+
+
+def compare_results(paths: Sequence[str | Path]) -> str:
+    """``solo-tase compare``: one table of the given results; when a path is a run folder, its
+    ``eval/*`` results are read and every protocol gets its own table."""
+    results: list[tuple[str, dict[str, Any]]] = []
+    by_protocol = False
+    for path in paths:
+        found, expanded = expand_results(path)
+        by_protocol |= expanded
+        results += [(str(p), load_metrics(p)) for p in found]
+    if not by_protocol:
+        return comparison_table(results)
+    groups: dict[str, list[tuple[str, dict[str, Any]]]] = {}
+    for result in results:
+        groups.setdefault(protocol_label(result[1]), []).append(result)
+    return "\n\n".join(comparison_table(group) for group in groups.values())
 
 
 def percent(value: float, std: float | None = None) -> str:

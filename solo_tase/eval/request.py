@@ -68,8 +68,18 @@ class EvalRequest:
         Annotated[
             Path,
             doc(
-                "manifest.json of the long-tailed pre-training set (defines the groups; "
-                "null: data.long_tail.manifest of the run's args.json)"
+                "manifest.json of the long-tailed pre-training set (defines the groups); must be "
+                "the run's own when its args.json leads to one (null: that one)"
+            ),
+        ]
+        | None
+    ) = None
+    regroup_manifest: (
+        Annotated[
+            Path,
+            doc(
+                "a deliberate re-grouping: a manifest.json whose groups replace those of the "
+                "run's own manifest (not with manifest; metrics.json: inputs.regrouped)"
             ),
         ]
         | None
@@ -147,6 +157,12 @@ class EvalRequest:
             "a held-out set (or {val_indices} held-out probe-set positions): sdclr-sgd chooses "
             "its epoch on it",
             self.val_set,
+        )
+        cross_check(
+            self.manifest is None or self.regroup_manifest is None,
+            "regroup_manifest",
+            "left out when {manifest} is given (one manifest groups the classes)",
+            self.regroup_manifest,
         )
         cross_check(
             self.val_indices is None or self.val_set is None,

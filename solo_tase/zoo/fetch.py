@@ -24,8 +24,10 @@ def fetch(entry: Path, card: ModelCard, dest: Path | None = None) -> tuple[Path,
     file is kept, an existing different one refused."""
     if not card.url:
         raise InputError(
-            f"{entry / CARD_NAME} has no url: the weights were not uploaded; "
-            "republish with --url URL (or ask the publisher)"
+            f"the weights of {card.dataset}/{card.method}/{card.name} are not hosted: "
+            f"{entry / CARD_NAME} has no url, so there is nothing to download (ask the "
+            "publisher to upload them and republish with --url URL, or pre-train the run of "
+            "its args.json)"
         )
     dest = Path(dest) if dest is not None else entry
     final = dest / card.weights.file

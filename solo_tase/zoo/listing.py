@@ -22,6 +22,7 @@ NUMERIC = ("Epochs", *METRIC_COLUMNS)  # right-aligned
 COLUMNS = ("Dataset", "Method", "Name", "Backbone", "Epochs", "Protocol", *METRIC_COLUMNS)
 COLUMNS += ("Weights", "sha256", "Download")
 EMPTY = "_No models published yet: see docs/zoo.md to publish one._"
+NOT_HOSTED = "not hosted"  # the Download cell of a card without a url
 README_TEMPLATE = (  # a new zoo folder's README; solo-tase's own explains the table at length
     "# Model zoo\n\nPublished with `solo-tase zoo publish`: accuracies in %, Many/Medium/Few "
     f"groups of classes by training count, Std of the group accuracies.\n\n{BEGIN}\n{END}\n"
@@ -32,7 +33,7 @@ def table_rows(cards: Sequence[ModelCard], link: bool = False) -> list[list[str]
     """One row per (card, evaluation), in ``COLUMNS`` order; ``link``: URLs as Markdown links."""
     rows = []
     for card in cards:
-        url = (f"[link]({card.url})" if link else card.url) if card.url else "-"
+        url = (f"[link]({card.url})" if link else card.url) if card.url else NOT_HOSTED
         for ev in card.evaluations:
             std = ev.metrics_std or {}
             rows.append(
@@ -42,6 +43,19 @@ def table_rows(cards: Sequence[ModelCard], link: bool = False) -> list[list[str]
                 + [f"{card.weights.size / 2**20:.1f} MiB", card.weights.sha256[:12], url]
             )
     return rows
+
+
+def hosting_note(cards: Sequence[ModelCard]) -> str | None:
+    """A line for the user naming the models whose weights are not hosted (no url), if any."""
+    missing = [c.name for c in cards if not c.url]
+    if not missing:
+        return None
+    total = len(cards)
+    which = f"all {total}" if len(missing) == total else f"{len(missing)} of the {total}"
+    return (
+        f"the weights of {which} models are not hosted (no url in the cards of "
+        f"{', '.join(missing)}): `solo-tase zoo fetch` cannot download them"
+    )
 
 
 def rich_table(cards: Sequence[ModelCard]) -> Table:

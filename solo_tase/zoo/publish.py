@@ -22,7 +22,7 @@ from solo_tase.eval.checkpoint import (
     load_backbone,
 )
 from solo_tase.eval.report import METRICS_FILE, load_metrics, protocol_label
-from solo_tase.run_folder import ARGS_NAME, SoloRun, checkpoint_epoch, read_run
+from solo_tase.run_folder import ARGS_NAME, SoloRun, checkpoint_epoch, read_run, verify_run_data
 from solo_tase.settings import parse
 from solo_tase.utils.atomic import build_folder_atomically, refuse_existing
 from solo_tase.utils.documents import dotted
@@ -45,7 +45,8 @@ class Published:
 
 
 def read_metrics(path: str | Path, run: SoloRun) -> MetricsRead:
-    """A ``solo-tase eval`` result (file or folder) of ``run``: its file, document and card row."""
+    """A ``solo-tase eval`` result (file or folder) of ``run``, with the groups of the run's own
+    manifest: its file, document and card row."""
     path = Path(path)
     data = load_metrics(path)
     for key, arg_key in (("method", "method"), ("run_name", "name")):
@@ -55,6 +56,11 @@ def read_metrics(path: str | Path, run: SoloRun) -> MetricsRead:
                 f"{arg_key} {run.args[arg_key]!r}: pass the metrics of this run (evaluate its "
                 "checkpoint with `solo-tase eval`) or the run folder these metrics came from"
             )
+    if dotted(data, "inputs.regrouped"):
+        raise InputError(
+            f"{path} groups the classes by another manifest than the run's (--regroup-manifest "
+            f"{dotted(data, 'inputs.manifest')}): publish metrics computed without it"
+        )
     scores = {k: data.get(k) for k in ("protocol", "metrics", "metrics_std")}
     row = parse(Evaluation, {**scores, "file": METRICS_FILE}, str(path))
     # the copy's name: "linear 1%" -> metrics-linear-1pct.json, "knn k=20" -> metrics-knn-k20.json
@@ -101,7 +107,8 @@ def publish(
     name = options.name or check_name(str(run.args["name"]), f"name in {run.args_path}")
     method = check_name(str(run.args["method"]), f"method in {run.args_path}")
     read = read_all_metrics(metrics, run)
-    data_id = identify_dataset(run.args, [d for _, d, _ in read], options.dataset)
+    verify_run_data(run.args, run.args_path)  # never a card for a run on test images
+    data_id = identify_dataset(run.args, [d for _, d, _ in read], options.dataset, run.args_path)
     notes.append(f"dataset folder {data_id.name!r} from {data_id.rule}")
     target = Path(zoo) / data_id.name / method / name
     refuse_existing(target, options.replace, "--name")  # before the slow part

@@ -58,3 +58,25 @@ def write_manifest(path: Path, names: list[str], counts: list[int], name: str = 
         name=name, source="test", class_names=names, counts=counts, items=range(sum(counts))
     ).save(path)
     return path
+
+
+def link_run(folder: Path, checkpoint: Path, **data: Any) -> Path:
+    """Another run folder ``folder`` sharing ``checkpoint`` (a symbolic link, no copy) with an
+    ``args.json`` whose ``data`` block gets ``data`` (``train_path=...``); returns the link."""
+    args = run_args()
+    args["data"].update({k: str(v) for k, v in data.items()})
+    write_args(folder, args)
+    link = folder / checkpoint.name
+    link.symlink_to(checkpoint)
+    return link
+
+
+def write_built_folder(root: Path, names: list[str], counts: list[int]) -> Path:
+    """A built dataset ``root`` as ``solo-tase data build`` lays it out: ``root/train`` (an
+    ImageFolder of ``counts[i]`` PNGs of class ``names[i]``) and ``root/manifest.json``
+    naming those counts. Returns ``root/train``."""
+    from tests.helpers.images import write_image_folder
+
+    write_image_folder(root / "train", counts, names, seed=3)
+    write_manifest(root / "manifest.json", names, counts)
+    return root / "train"

@@ -84,3 +84,17 @@ def test_not_a_backbone_checkpoint(tmp_path):
         load_backbone(path, use_solo=False)
     with pytest.raises(FileNotFoundError, match="it is a folder: pass one of its checkpoints"):
         load_backbone(tmp_path, use_solo=False)
+
+
+@pytest.mark.parametrize("content", ["text", "odd keys"])
+def test_a_file_that_is_not_a_checkpoint_is_named(tmp_path, content):
+    """A text file named .ckpt ended in ``KeyError: 101``; a torch file whose state_dict has
+    keys that are not names in ``AttributeError``."""
+    path, _ = make_run(tmp_path)
+    if content == "text":
+        path.write_text("epoch 0: loss 4.2\n")
+    else:
+        torch.save({"state_dict": {0: torch.zeros(1), "backbone.conv1.weight": 1}}, path)
+    with pytest.raises(ValueError, match=f"^(cannot read )?{path}[: ]") as err:
+        load_backbone(path, use_solo=False)
+    assert "\n" not in str(err.value)

@@ -12,7 +12,14 @@ import pytest
 
 from solo_tase.cli.main import main
 from solo_tase.data.manifest import Manifest
-from tests.helpers.fake_runs import make_run, run_args, write_args, write_manifest
+from tests.helpers.fake_runs import (
+    link_run,
+    make_run,
+    run_args,
+    write_args,
+    write_built_folder,
+    write_manifest,
+)
 from tests.helpers.images import write_image_folder
 
 NAMES = ["0", "1", "2"]
@@ -109,8 +116,172 @@ def test_manifest_must_match_the_test_classes(folders, capsys):
     cmd = eval_cmd(folders, "--out", str(folders["root"] / "nope"))
     cmd[cmd.index("--manifest") + 1] = str(wrong)
     assert main(cmd) == 2
-    assert "does not match test set" in capsys.readouterr().err
+    assert "only in the manifest: ['a', 'b', 'c']; only in the probe set: ['0', '1', '2']" in (
+        capsys.readouterr().err
+    )
     assert not (folders["root"] / "nope").exists()
+
+
+def test_a_renamed_class_is_refused_naming_it_both_ways(folders, tmp_path, capsys):
+    """The classes past the sixth were never shown: a test set whose eighth class was renamed
+    read as a mismatch of its first six, which agree."""
+    names = [f"c{i}" for i in range(8)]
+    manifest = write_manifest(tmp_path / "manifest.json", names, [40, 30, 20, 15, 10, 6, 4, 2])
+    probe = write_image_folder(tmp_path / "probe", [2] * 8, names)
+    test = write_image_folder(tmp_path / "test", [1] * 8, [*names[:7], "kitty"])
+    cmd = eval_cmd(folders, "--out", str(tmp_path / "res"))
+    for option, value in (("--manifest", manifest), ("--probe-set", probe), ("--test-set", test)):
+        cmd[cmd.index(option) + 1] = str(value)
+    assert main(cmd) == 2
+    err = capsys.readouterr().err
+    assert f"test set {test} does not have the classes of manifest {manifest}" in err
+    assert "only in the manifest: ['c7']; only in the test set: ['7_kitty']" in err
+    assert len(err.strip().splitlines()) == 1 and not (tmp_path / "res").exists()
+
+
+@pytest.fixture(scope="module")
+def built_run(folders) -> dict[str, Path]:
+    """A run pre-trained on a built folder (``data.train_path`` = ``<build>/train``, the manifest
+    beside it): the checkpoint of ``folders`` linked, and the manifest of another build with the
+    same classes (other counts, so other groups)."""
+    root = folders["root"] / "built"
+    train = write_built_folder(root / "data", NAMES, [3, 12, 30])
+    other = write_manifest(root / "other-build.json", NAMES, [30, 10, 3])
+    return {
+        "ckpt": link_run(root / "run", folders["ckpt"], train_path=train),
+        "manifest": root / "data" / "manifest.json",
+        "other": other,
+    }
+
+
+def built_cmd(folders, built_run, out: Path, *extra: str) -> list[str]:
+    cmd = eval_cmd(folders, "--out", str(out), *extra)
+    cmd[1] = str(built_run["ckpt"])
+    del cmd[cmd.index("--manifest") : cmd.index("--manifest") + 2]
+    return cmd
+
+
+def test_the_manifest_of_another_build_is_refused(folders, built_run, tmp_path, capsys):
+    """--manifest of another build gave numbers (wrong Many/Medium/Few) with exit 0."""
+    cmd = built_cmd(folders, built_run, tmp_path / "res", "--manifest", str(built_run["other"]))
+    assert main(cmd) == 2
+    err = capsys.readouterr().err
+    assert (
+        f"--manifest {built_run['other']} is not the manifest the run was pre-trained on, "
+        f"{built_run['manifest']} (beside data.train_path "
+    ) in err
+    assert f"--regroup-manifest {built_run['other']} to group the classes by it on purpose" in err
+    assert len(err.strip().splitlines()) == 1 and not (tmp_path / "res").exists()
+    both = [*cmd, "--regroup-manifest", str(built_run["other"])]
+    assert main(both) == 2
+    assert "--regroup-manifest must be left out when --manifest is given" in (
+        capsys.readouterr().err
+    )
+
+
+def test_the_run_names_its_manifest_and_a_regrouping_is_said(folders, built_run, tmp_path, capsys):
+    """Without --manifest the run's own is found beside its data.train_path (the lookup zoo
+    publish had and eval lacked); --regroup-manifest replaces it on purpose; the feature cache
+    is said with its size and how to clear it."""
+    assert main(built_cmd(folders, built_run, tmp_path / "own")) == 0
+    err = capsys.readouterr().err
+    doc = json.loads((tmp_path / "own" / "metrics.json").read_text())
+    assert doc["inputs"]["manifest"] == str(built_run["manifest"])
+    assert doc["inputs"]["regrouped"] is False
+    assert [c["train_count"] for c in doc["per_class"]] == [3, 12, 30]
+    assert f"groups of manifest {built_run['manifest']} (beside data.train_path" in err
+    cache = folders["cache"]
+    assert (
+        f"feature cache: {cache} (" in err and f"rm -rf {cache}, or evaluate with --no-cache" in err
+    )
+    copy = tmp_path / "copy.json"
+    copy.write_bytes(built_run["manifest"].read_bytes())  # the same manifest elsewhere: accepted
+    assert main(built_cmd(folders, built_run, tmp_path / "copy", "--manifest", str(copy))) == 0
+    regroup = ["--regroup-manifest", str(built_run["other"])]
+    assert main(built_cmd(folders, built_run, tmp_path / "regroup", *regroup)) == 0
+    doc = json.loads((tmp_path / "regroup" / "metrics.json").read_text())
+    assert [c["train_count"] for c in doc["per_class"]] == [30, 10, 3]
+    assert doc["inputs"]["regrouped"] is True
+    assert "instead of the run's own" in capsys.readouterr().err
+
+
+@pytest.mark.parametrize("damage", ["dataset root", "image removed", "rebuilt"])
+def test_a_run_on_a_dataset_root_or_a_damaged_build_is_refused(folders, tmp_path, capsys, damage):
+    """A run pre-trained on a dataset root (its train/ and test images together), on a build
+    missing images, or on a folder rebuilt since (args.json records the images' checksum) gave
+    numbers."""
+    train = write_built_folder(tmp_path / "data", NAMES, [6, 4, 2])
+    data: dict[str, object] = {"train_path": train}
+    if damage == "image removed":
+        next((train / "1").iterdir()).unlink()
+    elif damage == "rebuilt":
+        data["manifest_checksum"] = "0" * 64
+    else:
+        data["train_path"] = train.parent
+    ckpt = link_run(tmp_path / "run", folders["ckpt"], **data)
+    cmd = eval_cmd(folders, "--out", str(tmp_path / "res"))
+    cmd[1] = str(ckpt)
+    assert main(cmd) == 2
+    err = capsys.readouterr().err
+    assert f"the run of {tmp_path / 'run' / 'args.json'} cannot be trusted: " in err
+    expected = {
+        "dataset root": f"data.train_path {train.parent} is a dataset's root folder",
+        "image removed": "does not match its manifest: class '1' has 3",
+        "rebuilt": "trained on images of index_checksum 000000000000 (data.manifest_checksum)",
+    }
+    assert expected[damage] in err
+    assert len(err.strip().splitlines()) == 1 and not (tmp_path / "res").exists()
+
+
+def test_a_text_file_named_ckpt_is_one_line(folders, tmp_path, capsys):
+    """It ended in ``KeyError: 101``."""
+    ckpt = tmp_path / "run" / "notes-ep=0.ckpt"
+    write_args(ckpt.parent, run_args())
+    ckpt.write_text("epoch 0: loss 4.2\n")
+    cmd = eval_cmd(folders, "--out", str(tmp_path / "res"))
+    cmd[1] = str(ckpt)
+    assert main(cmd) == 2
+    err = capsys.readouterr().err.strip()
+    assert err.startswith(f"solo-tase eval: error: cannot read {ckpt} as a checkpoint")
+    assert len(err.splitlines()) == 1
+
+
+def metrics_doc(run_name: str, protocol: str = "linear", all_: float = 50.0) -> dict:
+    """A metrics.json document of the schema, with the keys ``compare`` reads."""
+    return {
+        "schema": "solo-tase/metrics/v1",
+        "method": "simclr",
+        "run_name": run_name,
+        "protocol": {"name": protocol, "seeds": [0], **({"k": 20} if protocol == "knn" else {})},
+        "metrics": dict.fromkeys(("all", "many", "medium", "few", "std"), all_),
+        "metrics_std": None,
+        "per_class": [{"class": "0", "train_count": 3, "group": "few", "accuracy": all_}],
+        "inputs": {"manifest": "m.json", "manifest_checksum": "ab" * 32},
+    }
+
+
+def write_result(folder: Path, doc: dict) -> Path:
+    folder.mkdir(parents=True)
+    (folder / "metrics.json").write_text(json.dumps(doc))
+    return folder
+
+
+def test_compare_tells_runs_of_one_name_apart_and_reads_run_folders(tmp_path, capsys):
+    """Two runs of one config name gave two rows of the same name; ``compare RUN_DIR`` did not
+    read RUN_DIR/eval/*."""
+    for run, score in (("0a1b", 50.0), ("9z8y", 60.0)):
+        write_result(tmp_path / "simclr" / run / "eval" / "linear", metrics_doc("same", all_=score))
+        write_result(tmp_path / "simclr" / run / "eval" / "knn", metrics_doc("same", "knn", score))
+    first, second = tmp_path / "simclr" / "0a1b", tmp_path / "simclr" / "9z8y"
+    assert main(["compare", str(first / "eval" / "linear"), str(second / "eval" / "linear")]) == 0
+    out = capsys.readouterr().out
+    assert "| simclr | same (0a1b) | 50.00 |" in out and "| simclr | same (9z8y) | 60.00 |" in out
+    assert main(["compare", str(first), str(second)]) == 0
+    out = capsys.readouterr().out
+    assert "Protocol: knn k=20" in out and "Protocol: linear," in out
+    assert out.count("| simclr | same (0a1b) |") == 2 and out.count("| simclr | same (9z8y) |") == 2
+    assert main(["compare", str(tmp_path / "simclr")]) == 2
+    assert f"no metrics.json in {tmp_path / 'simclr'} nor in" in capsys.readouterr().err
 
 
 def test_empty_probe_class_is_refused(folders, tmp_path, capsys):

@@ -191,3 +191,16 @@ def test_cli_fetch_by_name_or_path(
         f"no model 'nope' in {zoo} (published: digits-lt-r10-s0/tase/{RUN_NAME})"
         in capsys.readouterr().err
     )
+
+
+def test_weights_that_are_not_hosted_are_said_so(
+    run_dir: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """Every entry of the repository's zoo has no url: fetch failed without saying that the
+    weights are nowhere to download."""
+    zoo = tmp_path / "zoo"
+    publish(run_dir, [run_dir / "metrics.json"], zoo)
+    assert main(["zoo", "fetch", RUN_NAME, "--zoo-dir", str(zoo)]) == 2
+    err = capsys.readouterr().err.strip()
+    assert f"the weights of digits-lt-r10-s0/tase/{RUN_NAME} are not hosted" in err
+    assert len(err.splitlines()) == 1

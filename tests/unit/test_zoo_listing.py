@@ -39,7 +39,7 @@ def test_markdown_rows_come_from_the_cards() -> None:
     assert lines[0].startswith("| Dataset | Method | Name | Backbone | Epochs | Protocol | All |")
     assert lines[2] == (
         "| digits-lt-r10-s0 | simclr | simclr-digits-lt | resnet18 | 100 | linear "
-        "| 50.00 | 70.00 | 45.50 | 30.25 | 16.30 | 0.0 MiB | 000000000000 | - |"
+        "| 50.00 | 70.00 | 45.50 | 30.25 | 16.30 | 0.0 MiB | 000000000000 | not hosted |"
     )
     assert "| knn k=20 | 40.00 ± 0.50 | 60.00 ± 0.25 |" in lines[3]
     linked = markdown_table([make_card()]).splitlines()[2]
@@ -107,3 +107,18 @@ def test_entries_are_found_by_name_and_misplaced_cards_refused(tmp_path: Path) -
         iter_entries(zoo)
     with pytest.raises(FileNotFoundError, match="zoo folder .* not found"):
         iter_entries(tmp_path / "none")
+
+
+def test_cli_list_marks_models_whose_weights_are_not_hosted(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    zoo = tmp_path / "zoo"
+    add(zoo, make_card())
+    add(zoo, make_card(method="tase", name="tase-digits-lt", url=None))
+    assert main(["zoo", "list", "--zoo-dir", str(zoo)]) == 0
+    out = capsys.readouterr().out
+    assert "the weights of 1 of the 2 models are not hosted (no url in the cards of " in out
+    assert "tase-digits-lt): `solo-tase zoo fetch` cannot download them" in out
+    assert "| tase | tase-digits-lt | resnet18 |" in (zoo / "README.md").read_text()
+    row = next(r for r in (zoo / "README.md").read_text().splitlines() if "tase-digits-lt" in r)
+    assert row.endswith("| not hosted |")

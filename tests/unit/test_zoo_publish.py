@@ -19,6 +19,7 @@ from solo_tase.zoo import publish as publish_module
 from solo_tase.zoo.card import load_card
 from solo_tase.zoo.publish import publish
 from solo_tase.zoo.publish_options import PublishOptions
+from tests.helpers.images import write_image_folder
 from tests.helpers.zoo_runs import (
     CKPT_NAME,
     MANIFEST_NAME,
@@ -75,9 +76,10 @@ def test_publish_writes_the_entry_card_and_readme(run_dir: Path, tmp_path: Path)
     readme = (tmp_path / "zoo" / "README.md").read_text()
     row = f"| {MANIFEST_NAME} | tase | {RUN_NAME} | resnet18 | 2 | linear | 61.25 ± 0.40 |"
     assert row in readme
+    data = run_dir.parent / "data"
     assert done.notes == [
-        f"dataset folder '{MANIFEST_NAME}' from manifest "
-        f"{run_dir.parent / 'data' / 'manifest.json'}"
+        f"dataset folder '{MANIFEST_NAME}' from manifest {data / 'manifest.json'} "
+        f"(beside data.train_path {data / 'train'})"
     ]
 
 
@@ -384,3 +386,34 @@ def test_cli_publish_prints_the_entry_and_refuses_a_second_time(
     assert err.startswith("solo-tase zoo: error: ") and "--replace" in err
     assert main(argv + ["--url", "no-scheme", "--replace"]) == 2
     assert "needs a scheme" in capsys.readouterr().err
+
+
+@pytest.mark.parametrize("damage", ["dataset root", "image removed"])
+def test_a_run_on_a_dataset_root_or_a_damaged_build_gets_no_card(
+    run_dir: Path, tmp_path: Path, damage: str
+) -> None:
+    """A run pre-trained on a dataset root (train/ and test/ together) or on a build missing
+    images was published."""
+    data = tmp_path / "data"
+    counts = Manifest.load(data / "manifest.json").counts
+    write_image_folder(data / "train", counts, [str(i) for i in range(10)])
+    write_image_folder(data / "test", [1] * 10, [str(i) for i in range(10)], seed=1)
+    if damage == "image removed":
+        next((data / "train" / "3").iterdir()).unlink()
+    else:
+        args = json.loads((run_dir / "args.json").read_text())
+        edit_args(run_dir, data={**args["data"], "train_path": str(data)})
+    with pytest.raises(ValueError, match=f"the run of {run_dir / 'args.json'} cannot be trusted"):
+        publish(run_dir, [run_dir / "metrics.json"], tmp_path / "zoo")
+    assert not (tmp_path / "zoo").exists()
+
+
+def test_metrics_of_a_regrouping_are_refused(run_dir: Path, tmp_path: Path) -> None:
+    """A result grouped by --regroup-manifest does not describe the run's data."""
+    metrics = write_metrics(tmp_path / "m.json", run_dir)
+    data = json.loads(metrics.read_text())
+    data["inputs"]["regrouped"] = True
+    metrics.write_text(json.dumps(data))
+    with pytest.raises(ValueError, match="groups the classes by another manifest than the run's"):
+        publish(run_dir, [metrics], tmp_path / "zoo")
+    assert not (tmp_path / "zoo").exists()
