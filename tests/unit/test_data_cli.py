@@ -219,10 +219,10 @@ def test_bad_files_and_options_are_one_line_errors(
     assert not any((tmp_path / name).exists() for name in ("l", "c"))
 
 
-def test_a_rerun_replaces_only_its_own_plot(tmp_path: Path, capsys):
+def test_a_rerun_replaces_only_its_own_plot(folder: Path, tmp_path: Path, capsys):
     from solo_tase.data.plot import PROFILE_MARK, made_by
 
-    build = ["data", "build", "image-folder", "--root", str(write_three_classes(tmp_path))]
+    build = ["data", "build", "image-folder", "--root", str(folder)]
     assert main([*build, "--ratio", "5", "--out", str(tmp_path / "lt")]) == 0
     plot = tmp_path / "profile.png"
     inspect = ["data", "inspect", str(tmp_path / "lt"), "--plot", str(plot)]
@@ -259,14 +259,6 @@ def test_diagnostics_rerun_replaces_its_own_plot_only(tmp_path: Path, capsys):
     png(plot)
     assert main(["diagnostics", str(tmp_path)]) == 2
     assert "--replace" in capsys.readouterr().err
-
-
-def write_three_classes(tmp_path: Path) -> Path:
-    src = tmp_path / "src"
-    for name in ("a", "b", "c"):
-        for i in range(10):
-            png(src / name / f"{i}.png")
-    return src
 
 
 def test_build_reuses_only_a_folder_that_matches_its_manifest(folder: Path, tmp_path: Path, capsys):
