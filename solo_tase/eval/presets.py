@@ -339,7 +339,16 @@ def _gh_block(warmup: int, ramp: int) -> dict[str, Any]:
 
 
 # train_imagenet_places.py: --epochs 500, --GH_warm_up 30; README: --warm_up 400
-_GH_LARGE: dict[str, Any] = {"epochs": 500, "head": "bcl", "gh": _gh_block(warmup=400, ramp=30)}
+_GH_LARGE: dict[str, Any] = {  # train_imagenet_places.py: averages and prior once an epoch
+    "epochs": 500,
+    "head": "bcl",
+    "gh": {
+        **_gh_block(warmup=400, ramp=30),
+        "schedule": "large_scale",
+        "average_start": 10,
+        "prior_floor": 100,
+    },
+}
 
 GH = Preset(
     name="gh",

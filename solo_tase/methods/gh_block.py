@@ -4,7 +4,9 @@ between a method's hooks and the pure pieces (``losses/gh.py``, ``methods/gh_sta
 :class:`projected.ProjectedMethod` owns the block and calls it: :func:`resolve_gh` when the config
 is resolved (K from ``data.num_classes``, the warm-up against ``max_epochs``), :meth:`GhBlock.start`
 in ``on_train_start``, :meth:`GhBlock.loss` from each method's ``training_step`` with the two
-views' projections, and the block's state is one part of the checkpoint (``gh``).
+views' projections, :meth:`GhBlock.end_epoch` once an epoch is over (``schedule: large_scale``
+folds the epoch's logits there, or at the next step at the latest), and the block's state is one
+part of the checkpoint (``gh``).
 """
 
 from __future__ import annotations
@@ -87,9 +89,11 @@ class GhBlock:
         self, z1: torch.Tensor, z2: torch.Tensor, indexes: torch.Tensor, epoch: int
     ) -> tuple[torch.Tensor, dict[str, float]]:
         """The weighted GH loss of the two views' projections ``z1``, ``z2`` [B, D] (gradients
-        through both), after folding view 1's logits into the averages; and its statistics."""
+        through both), against the prior of the steps / epochs before; then view 1's logits are
+        recorded (``GhState.observe``). Also its statistics."""
         assert self.state is not None, "start() runs in on_train_start"
         s = self.settings
+        self.state.end_epoch(epoch - 1)  # large_scale: the prior of the epochs before
         target = self.state.target.to(z1.device)
         t1, t2 = target_logits(z1, target), target_logits(z2, target)
         weight = self.state.weight(epoch)
@@ -106,6 +110,12 @@ class GhBlock:
             value = torch.zeros((), device=z1.device)
         self.state.observe(batch_indexes(indexes), t1.detach(), epoch)
         return weight * value, {"gh_weight": weight, "gh_loss": float(value.detach())}
+
+    def end_epoch(self, epoch: int) -> None:
+        """The end of ``epoch`` (0-based): large_scale folds its logits into the averages and
+        may re-estimate the prior (done at the next step otherwise); cifar: nothing."""
+        if self.state is not None:
+            self.state.end_epoch(epoch)
 
     def state_dict(self) -> dict[str, Any]:
         assert self.state is not None

@@ -143,6 +143,7 @@ class ProjectedMethod(BaseMethod):
         checksum on every rank (``gh_state_checksum_by_rank``)."""
         if self.gh is None or self.gh.state is None:
             return
+        self.gh.end_epoch(epoch)  # large_scale: the epoch's averages and prior, folded first
         record: dict[str, Any] = {"epoch": epoch, "gh_weight": self.gh.state.weight(epoch)}
         record.update(self.gh.state.summary())
         record["gh_state_checksum_by_rank"] = same_on_all_ranks(

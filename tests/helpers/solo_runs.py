@@ -61,6 +61,9 @@ DIGITS_GH = {
     "sinkhorn_epsilon": 0.05,
     "sinkhorn_iterations": 300,
     "temperature": 0.1,
+    "schedule": "cifar",
+    "average_start": 10,
+    "prior_floor": 100,
 }
 
 

@@ -1,6 +1,7 @@
 """Geometric Harmonization as a block of every plugin method, inside solo-learn's main_pretrain.py:
 SimCLR+ equals solo-learn's SimCLR with the block off, the block runs on SimCLR+, SDCLR, BCL-I,
-BCL-D and TASE, resumes exactly, and keeps one state on every DDP rank."""
+BCL-D and TASE, resumes exactly, and keeps one state on every DDP rank (with either official
+loop, ``schedule: cifar`` or ``large_scale``)."""
 
 from __future__ import annotations
 
@@ -94,8 +95,13 @@ def test_gh_runs_on_every_method(config: str, run_solo, tmp_path: Path):
     assert abs(float(saved["gh"]["prior"].sum()) - 1) < 1e-6
 
 
-def test_gh_resumes_exactly(run_solo, tmp_path: Path):
-    overrides = TINY + GH
+# train_imagenet_places.py's loop: the averages from epoch 0's logits on, folded at each end
+LARGE_SCALE = ["method_kwargs.gh.schedule=large_scale", "method_kwargs.gh.average_start=1"]
+
+
+@pytest.mark.parametrize("schedule", ["cifar", "large_scale"])
+def test_gh_resumes_exactly(schedule: str, run_solo, tmp_path: Path):
+    overrides = TINY + GH + (LARGE_SCALE if schedule == "large_scale" else [])
     full, resumed = tmp_path / "full", tmp_path / "resumed"
     run_solo("main_pretrain.py", DIGITS, "simclr_plus.yaml", overrides, full)
     folder = single_run_folder(full, "simclr_plus")
@@ -109,7 +115,12 @@ def test_gh_resumes_exactly(run_solo, tmp_path: Path):
     )
     a = checkpoint_parts(folder, 2)["gh"]
     b = checkpoint_parts(single_run_folder(resumed, "simclr_plus"), 2)["gh"]
-    for key in ("logits", "prior", "target"):
+    keys = ["logits", "prior", "target"]
+    if schedule == "large_scale":  # written at the end of epoch 2, its table still open
+        assert a["shadow_epoch"] == b["shadow_epoch"] == 2 and a["prior_epoch"] == 1
+        assert a["shadow_indexes"].numel() > 0
+        keys += ["shadow_indexes", "shadow_logits"]
+    for key in keys:
         assert torch.equal(a[key], b[key]), key
     full_losses, resumed_losses = step_losses(full), step_losses(resumed)
     assert sorted(resumed_losses) == [6, 7, 8]
@@ -117,9 +128,11 @@ def test_gh_resumes_exactly(run_solo, tmp_path: Path):
         assert abs(loss - full_losses[step]) < 1e-5, (step, loss, full_losses[step])
 
 
-def test_gh_under_ddp_keeps_one_state_on_both_ranks(run_solo, tmp_path: Path):
+@pytest.mark.parametrize("schedule", ["cifar", "large_scale"])
+def test_gh_under_ddp_keeps_one_state_on_both_ranks(schedule: str, run_solo, tmp_path: Path):
     extra = ["max_epochs=2", "method_kwargs.gh.enabled=True", "method_kwargs.gh.warmup_epochs=1"]
     extra += ["method_kwargs.gh.sinkhorn_iterations=20"]
+    extra += LARGE_SCALE if schedule == "large_scale" else []
     run_solo("main_pretrain.py", DIGITS, "simclr_plus.yaml", TINY + DDP + extra, tmp_path)
     folder = single_run_folder(tmp_path, "simclr_plus")
     records = [s for s in read_stats(folder) if "gh_weight" in s]

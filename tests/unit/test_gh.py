@@ -17,6 +17,7 @@ import torch.nn.functional as F
 
 from solo_tase.losses.gh import gh_loss_func, sinkhorn, target_logits
 from solo_tase.methods.config import GhSettings, SimclrConfig, TaseConfig
+from solo_tase.methods.gh_block import GhBlock
 from solo_tase.methods.gh_state import GhState, load_target, simplex_etf
 from solo_tase.settings import ConfigError
 
@@ -113,6 +114,19 @@ def test_simplex_etf_is_the_official_construction():
         simplex_etf(18, 16, seed=0)
 
 
+@pytest.mark.parametrize("d", [1, 2, 8, 16, 128])
+def test_simplex_etf_has_unit_rows_and_equal_cosines_for_every_k_up_to_d_plus_1(d: int):
+    for k in sorted(k for k in {2, 3, d // 2, d - 1, d, d + 1} if 2 <= k <= d + 1):
+        for seed in (0, 1):
+            m = simplex_etf(k, d, seed=seed).double()
+            assert m.shape == (k, d)
+            assert torch.allclose(m.norm(dim=1), torch.ones(k, dtype=torch.float64), atol=1e-6)
+            cos = F.normalize(m, dim=1) @ F.normalize(m, dim=1).t()
+            off = cos[~torch.eye(k, dtype=torch.bool)]
+            assert torch.allclose(off, torch.full_like(off, -1 / (k - 1)), atol=1e-6), (k, d)
+            assert torch.allclose(m.sum(0), torch.zeros(d, dtype=torch.float64), atol=1e-5)
+
+
 def test_a_target_file_of_the_wrong_shape_is_a_named_error(tmp_path: Path):
     good = tmp_path / "t.npy"
     np.save(good, simplex_etf(4, 8, 0).numpy())
@@ -140,7 +154,7 @@ def test_settings_refuse_a_target_dim_with_no_simplex_etf():
         TaseConfig.from_kwargs({"gh": {"warmup_epochs": 0}})
     with pytest.raises(
         ConfigError,
-        match=r"unknown keys \[.method_kwargs.gh.warm_up.\]; known keys: .*warmup_epochs",
+        match=r"unknown keys \[.method_kwargs.gh.warm_up.\].*; known keys: .*warmup_epochs",
     ):
         TaseConfig.from_kwargs({"gh": {"warm_up": 5}})
 
@@ -223,6 +237,172 @@ def test_logit_averages_and_prior_match_a_literal_simulation_of_the_official_loo
         assert torch.allclose(state.logits, logit_momentum, atol=1e-6), epoch
     assert state.prior_epoch == 9 and pi is not None
     assert torch.allclose(state.prior, pi.float())
+
+
+def official_large_scale_weight(epoch: int, warm_up: int, gh_warm_up: int) -> float:
+    """``train_imagenet_places.py`` (simclr_GH, 1-based ``epoch``): GH from ``epoch > warm_up``,
+    its weight ramped over GH_warm_up."""
+    if not epoch > warm_up:
+        return 0.0
+    if epoch <= warm_up + gh_warm_up:
+        return 1 * (epoch - warm_up) / gh_warm_up
+    return 1
+
+
+def large_scale_block(n: int, k: int, d: int, **gh) -> GhBlock:
+    settings = GhSettings(enabled=True, target_dim=k, schedule="large_scale", **gh)
+    block = GhBlock(settings, d)
+    block.state = GhState(settings, block.target, n)
+    return block
+
+
+def test_large_scale_loop_matches_a_literal_simulation_of_the_official_script():
+    """``train_imagenet_places.py`` with every sample seen once an epoch (1-based epochs; its
+    ``momentum_start`` 10, period 20 and ``stat_floor`` 100 are the knobs here): the table of the
+    epoch (``logit_shadow``), folded into the averages at the epoch's end, the prior estimated
+    then, and each step's weighted GH loss against the ``pi`` of the epochs before."""
+    n, k, d, batch, epochs = 30, 5, 8, 7, 16
+    warm_up, gh_warm_up, momentum_start, period, stat_floor, iters = 6, 3, 3, 4, 2, 50
+    block = large_scale_block(
+        n,
+        k,
+        d,
+        warmup_epochs=warm_up,
+        ramp_epochs=gh_warm_up,
+        average_start=momentum_start,
+        prior_every=period,
+        prior_floor=stat_floor,
+        sinkhorn_iterations=iters,
+    )
+    state = block.state
+    assert state is not None
+    target_weight = block.target
+    logit_momentum = torch.zeros(n, k)  # the official torch.empty, here zero
+    pi = None
+    beta, args_beta = 0.9, 0.999
+    g = torch.Generator().manual_seed(0)
+    gh_steps = 0
+    for epoch in range(1, epochs + 1):
+        if warm_up > 0 and epoch > warm_up:
+            beta = args_beta
+        logit_shadow = torch.zeros(n, k)  # the official torch.empty
+        order = torch.randperm(n, generator=g)
+        for start in range(0, n, batch):
+            index = order[start : start + batch]
+            z1 = torch.randn(len(index), d, generator=g)
+            z2 = torch.randn(len(index), d, generator=g)
+            logit = F.normalize(z1.mm(target_weight.t()), dim=1)
+            for count in range(len(index)):
+                logit_shadow[index[count]] = logit[count].clone()
+            loss, stats = block.loss(z1, z2, index, epoch - 1)
+            if epoch > warm_up:
+                t1 = F.normalize(z1.mm(target_weight.t()), dim=1)
+                t2 = F.normalize(z2.mm(target_weight.t()), dim=1)
+                assert pi is not None
+                loss_gh = official_gh_loss(t1, t2, pi, iterations=iters)
+                w = official_large_scale_weight(epoch, warm_up, gh_warm_up)
+                assert stats["gh_weight"] == pytest.approx(w)
+                assert abs(float(loss) - w * float(loss_gh)) < 1e-5, (epoch, start)
+                gh_steps += 1
+            else:
+                assert float(loss) == 0 and stats["gh_weight"] == 0
+        if epoch >= momentum_start:
+            if epoch == momentum_start:
+                logit_momentum = logit_shadow.clone()
+            elif epoch > momentum_start:
+                logit_momentum = beta * logit_momentum + (1 - beta) * logit_shadow.clone()
+            if (epoch + 1) % period == 0 or epoch + 1 == warm_up:
+                if epoch + 1 >= warm_up:
+                    _, target_preds = torch.max(logit_momentum, 1)
+                    idxsPerClass = [np.where(target_preds.numpy() == i)[0] for i in range(k)]
+                    idxsNumPerClass = np.array([len(idxs) for idxs in idxsPerClass])
+                    idxsNumPerClass = idxsNumPerClass + stat_floor
+                    pi = torch.tensor(idxsNumPerClass / np.sum(idxsNumPerClass))
+        block.end_epoch(epoch - 1)
+        assert torch.allclose(state.logits, logit_momentum, atol=1e-6), epoch
+        if pi is not None:
+            assert torch.allclose(state.prior, pi.float()), epoch
+    assert gh_steps == 50 and state.prior_epoch == 14  # official epoch 15: (15 + 1) % 4 == 0
+
+
+def test_large_scale_folds_an_epoch_at_the_next_step_as_at_its_end_and_keeps_unseen_samples():
+    n, k, d = 12, 4, 6
+    gh = {"warmup_epochs": 3, "average_start": 1, "prior_every": 2, "prior_floor": 1}
+    explicit, lazy = large_scale_block(n, k, d, **gh), large_scale_block(n, k, d, **gh)
+    assert explicit.state is not None and lazy.state is not None
+    g = torch.Generator().manual_seed(4)
+    for epoch in range(5):
+        seen = torch.randperm(n, generator=g)[: n - 3]  # 3 samples unseen in each epoch
+        before = explicit.state.logits.clone()
+        for index in seen.split(4):
+            z1, z2 = torch.randn(len(index), d, generator=g), torch.randn(len(index), d)
+            a, b = explicit.loss(z1, z2, index, epoch), lazy.loss(z1, z2, index, epoch)
+            assert torch.equal(a[0], b[0]) and torch.equal(explicit.state.prior, lazy.state.prior)
+        assert lazy.state.shadow_epoch == epoch and int(lazy.state.seen.sum()) == n - 3
+        explicit.end_epoch(epoch)
+        explicit.end_epoch(epoch)  # once only
+        unseen = torch.ones(n, dtype=torch.bool)
+        unseen[seen] = False
+        assert torch.equal(explicit.state.logits[unseen], before[unseen])
+        assert not torch.equal(explicit.state.logits[seen], before[seen])
+    # official epochs E = 1..5: the prior at E + 1 == 3 and (E + 1) % 2 == 0, from the floor
+    assert explicit.state.prior_epoch == 4 and lazy.state.prior_epoch == 2
+    lazy.end_epoch(4)
+    assert lazy.state.state_checksum() == explicit.state.state_checksum()
+    assert float(explicit.state.prior.min()) >= 1 / (n + k)
+
+
+def test_large_scale_prior_epochs_and_weights_are_the_official_ones_at_500_epochs():
+    settings = GhSettings(
+        enabled=True, target_dim=4, schedule="large_scale", warmup_epochs=400, ramp_epochs=30
+    )
+    state = GhState(settings, simplex_etf(4, 8, 0), 3)
+    official = [  # train_imagenet_places.py: the end of epoch E = e + 1
+        e
+        for e in range(500)
+        if e + 1 >= 10 and ((e + 2) % 20 == 0 or e + 2 == 400) and e + 2 >= 400
+    ]
+    assert [e for e in range(500) if state.is_prior_epoch(e)] == official
+    assert official[:3] == [398, 418, 438] and official[-1] == 498
+    for e in (0, 398, 399, 400, 401, 428, 429, 430, 499):
+        assert state.weight(e) == pytest.approx(official_large_scale_weight(e + 1, 400, 30)), e
+    assert state.beta(399) == 0.9 and state.beta(400) == 0.999
+
+
+def test_large_scale_settings_refuse_a_first_prior_after_the_warm_up():
+    kwargs = {"enabled": True, "schedule": "large_scale", "average_start": 10}
+    assert SimclrConfig.from_kwargs({"gh": {**kwargs, "warmup_epochs": 11}}).gh.prior_floor == 100
+    with pytest.raises(
+        ConfigError, match=r"method_kwargs.gh.average_start must be below .*warmup_epochs"
+    ):
+        SimclrConfig.from_kwargs({"gh": {**kwargs, "warmup_epochs": 10}})
+    with pytest.raises(ConfigError, match=r"gh.schedule must be one of 'cifar', 'large_scale'"):
+        SimclrConfig.from_kwargs({"gh": {"schedule": "imagenet"}})
+    assert SimclrConfig.from_kwargs({"gh": {**kwargs, "warmup_epochs": 5, "enabled": False}})
+
+
+def test_large_scale_state_round_trips_with_an_open_epoch_and_refuses_another_schedule():
+    n, k, d = 10, 4, 6
+    gh = {"warmup_epochs": 2, "average_start": 1, "prior_every": 1}
+    whole, first = large_scale_block(n, k, d, **gh), large_scale_block(n, k, d, **gh)
+    g = torch.Generator().manual_seed(1)
+    steps = [
+        (epoch, torch.randperm(n, generator=g)[:8], torch.randn(8, d, generator=g))
+        for epoch in range(4)
+    ]
+    losses = [float(whole.loss(z, z.flip(0), i, e)[0]) for e, i, z in steps]
+    for e, i, z in steps[:2]:
+        first.loss(z, z.flip(0), i, e)
+    saved = first.state_dict()  # written at the end of epoch 1, its table still open
+    assert saved["shadow_epoch"] == 1 and saved["shadow_indexes"].numel() == 8
+    resumed = large_scale_block(n, k, d, **gh)
+    resumed.load_state_dict(saved)
+    assert [float(resumed.loss(z, z.flip(0), i, e)[0]) for e, i, z in steps[2:]] == losses[2:]
+    assert resumed.state is not None and whole.state is not None
+    assert resumed.state.state_checksum() == whole.state.state_checksum()
+    cifar = GhState(GhSettings(enabled=True, target_dim=k), resumed.target, n)
+    with pytest.raises(ValueError, match="schedule large_scale, this run cifar"):
+        cifar.load_state_dict(saved)
 
 
 def test_state_round_trips_and_refuses_another_target_or_size():

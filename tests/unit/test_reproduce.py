@@ -160,6 +160,11 @@ def test_gh_preset_on_imagenet_lt_and_places_lt_follows_their_script():
             30,
             100,
         )
+        assert (kwargs["gh.schedule"], kwargs["gh.average_start"], kwargs["gh.prior_floor"]) == (
+            "large_scale",
+            10,
+            100,
+        )
 
 
 def test_imagenet100_full_shot_probe_list_comes_from_the_splits_folder(tmp_path, capsys):
