@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import argparse
 import dataclasses
+import difflib
 import re
 import types
 from collections.abc import Callable, Sequence
@@ -184,15 +185,16 @@ def _message(cls: type, errors: list[Any], where: str) -> str:
         missing = sorted(str(e["loc"][-1]) for e in same if e["type"] == "missing")
         unknown = sorted(str(e["loc"][-1]) for e in same if e["type"] != "missing")
         expected = sorted(_fields_at(cls, loc))
+        hint = _did_you_mean(unknown, expected)
         if where.endswith("."):  # a key prefix: every key in full, as the user writes it
             listed = [
                 (f"{name} keys", [_where(where, (*loc, k)) for k in keys])
                 for name, keys in (("missing", missing), ("unknown", unknown))
                 if keys
             ]
-            return ", ".join(f"{n} {k}" for n, k in listed) + f"; known keys: {expected}"
+            return ", ".join(f"{n} {k}" for n, k in listed) + f"{hint}; known keys: {expected}"
         return (
-            f"{_where(where, loc)}: missing keys {missing}, unknown keys {unknown}; "
+            f"{_where(where, loc)}: missing keys {missing}, unknown keys {unknown}{hint}; "
             f"expected {expected}"
         )
     msg, ctx = first["msg"], first.get("ctx") or {}
@@ -207,6 +209,17 @@ def _message(cls: type, errors: list[Any], where: str) -> str:
     if kind in _MAPPING_ERRORS:
         return f"{head} must be a mapping (got {type(got).__name__})"
     return f"{head}: {msg} (got {got!r})"
+
+
+def _did_you_mean(unknown: list[str], expected: list[str]) -> str:
+    """`` (did you mean 'temperature'?)`` for unknown keys close to known ones (difflib), with
+    ``for 'temprature'`` after each when several keys are unknown; empty when none is close."""
+    close = [(k, m[0]) for k in unknown if (m := difflib.get_close_matches(k, expected, n=1))]
+    if not close:
+        return ""
+    if len(unknown) == 1:
+        return f" (did you mean {close[0][1]!r}?)"
+    return " (did you mean " + ", ".join(f"{m!r} for {k!r}" for k, m in close) + "?)"
 
 
 def _key(where: str, loc: tuple[Any, ...]) -> str:

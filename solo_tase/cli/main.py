@@ -10,18 +10,7 @@ import sys
 from collections.abc import Sequence
 
 import solo_tase
-from solo_tase.errors import UserError
-
-# Errors that are the user's input (solo_tase.errors, and paths that are missing, taken or not
-# readable), reported as one line; any other exception is a bug and keeps its traceback.
-USER_ERRORS = (
-    UserError,
-    FileNotFoundError,
-    FileExistsError,
-    NotADirectoryError,
-    IsADirectoryError,
-    PermissionError,
-)
+from solo_tase.errors import USER_ERRORS
 
 
 def build_parser() -> argparse.ArgumentParser:

@@ -1,5 +1,6 @@
 """Checks of a run's config made before training (the plugin's Hydra callback) and at a method's
-start: two large crops, real DALI indexes, a checkpoint of the last epoch."""
+start: two large crops, real DALI indexes, a checkpoint of the last epoch, the ``method_kwargs`` of
+solo-learn's own methods that the plugin ships configs for."""
 
 from __future__ import annotations
 
@@ -8,7 +9,12 @@ from typing import Any
 
 from omegaconf import DictConfig, OmegaConf
 
+from solo_tase.methods.config import SoloSimclrConfig
 from solo_tase.settings import ConfigError
+
+# solo-learn's own methods among the shipped configs' ``method:`` values -> the record of the
+# ``method_kwargs`` they read (the plugin's methods check theirs when they are built)
+SOLO_LEARN_RECORDS: dict[str, Any] = {"simclr": SoloSimclrConfig}
 
 
 def count_crops(augmentations: Any) -> tuple[int, int]:
@@ -65,14 +71,28 @@ def final_checkpoint_problem(cfg: DictConfig) -> str | None:
     )
 
 
+def check_solo_learn_kwargs(config: DictConfig) -> None:
+    """Refuse unknown, missing or bad ``method_kwargs`` of a solo-learn method in
+    :data:`SOLO_LEARN_RECORDS` (solo-learn itself ignores an unknown key and trains at the
+    default), naming the key (``ConfigError``)."""
+    record = SOLO_LEARN_RECORDS.get(OmegaConf.select(config, "method"))
+    if record is None:
+        return
+    node = OmegaConf.select(config, "method_kwargs")
+    kwargs = OmegaConf.to_container(node, resolve=True) if node is not None else {}
+    record.from_kwargs(kwargs)
+
+
 def early_checks(config: DictConfig, methods: Any, indexed: Any) -> None:
     """Checks run by the Hydra callback before main_pretrain starts (whose own crop assertion
-    has no message): a warning when the last epoch would not be checkpointed (any method); two
-    large crops for the plugin's ``methods``, real DALI indexes for the ``indexed`` ones (those
-    that key per-sample state by dataset index)."""
+    has no message): a warning when the last epoch would not be checkpointed (any method); the
+    ``method_kwargs`` of solo-learn's methods in :data:`SOLO_LEARN_RECORDS`; two large crops for
+    the plugin's ``methods``, real DALI indexes for the ``indexed`` ones (those that key
+    per-sample state by dataset index)."""
     problem = final_checkpoint_problem(config)
     if problem is not None:
         warnings.warn(f"solo-tase: {problem}", UserWarning, stacklevel=2)
+    check_solo_learn_kwargs(config)
     method = OmegaConf.select(config, "method")
     if method not in methods or OmegaConf.select(config, "augmentations") is None:
         return

@@ -46,6 +46,7 @@ __all__ = [
     "ProjectorSettings",
     "SdclrConfig",
     "SimclrConfig",
+    "SoloSimclrConfig",
     "TaseConfig",
     "TsConfig",
 ]
@@ -108,6 +109,46 @@ class GhSettings:
     sinkhorn_epsilon: Annotated[Positive, doc("entropic regularisation of Sinkhorn-Knopp")] = 0.05
     sinkhorn_iterations: Annotated[Count, doc("Sinkhorn-Knopp iterations")] = 300
     temperature: Annotated[Positive, doc("temperature of the log-softmax the targets meet")] = 0.1
+    schedule: Annotated[
+        str,
+        one_of("cifar", "large_scale"),
+        doc(
+            "the official loop the averages and the prior follow: cifar (train_cifar.py: every "
+            "step) or large_scale (train_imagenet_places.py: once per epoch, at its end)"
+        ),
+    ] = "cifar"
+    average_start: Annotated[
+        Count,
+        doc(
+            "large_scale: the averages start from the logits of the epoch e with e + 1 == "
+            "average_start (official: 10)"
+        ),
+    ] = 10
+    prior_floor: Annotated[
+        int,
+        integer_from(0),
+        doc("large_scale: added to every vertex's count before the prior is normalised"),
+    ] = 100
+
+    @model_validator(mode="after")
+    def _check_first_prior(self) -> Self:
+        """large_scale: a prior is estimated before the GH loss starts (the official script has
+        no prior otherwise)."""
+        if self.enabled and self.schedule == "large_scale":
+            first = self.average_start - 1  # the first epoch whose logits are averaged
+            cross_check(
+                any(
+                    (e + 2) % self.prior_every == 0 or e + 2 == self.warmup_epochs
+                    for e in range(first, self.warmup_epochs)
+                    if e + 2 >= self.warmup_epochs
+                ),
+                "average_start",
+                "below {warmup_epochs} with schedule large_scale, so that a prior is estimated "
+                "at the end of an epoch e with e + 2 == warmup_epochs (or (e + 2) % prior_every "
+                "== 0) before the GH loss starts",
+                self.average_start,
+            )
+        return self
 
 
 @dataclass(frozen=True, config=SETTINGS)
@@ -225,6 +266,35 @@ class TaseConfig(ProjectorSettings):
         at_least(0),
         doc("log-frequency per standard deviation for knn_density / memorisation"),
     ] = 1.0
+    score_profile_ratio: (
+        Annotated[
+            float,
+            above(1, "(a frequency ratio, or null to standardise)"),
+            doc(
+                "knn_density / memorisation: map the score's ranks onto an exponential profile "
+                "of this head / tail ratio over num_clusters classes (the imbalance the user "
+                "states for their data); null: the standardised score times score_scale"
+            ),
+        ]
+        | None
+    ) = None
+    oracle_noise: Annotated[
+        float,
+        at_least(0),
+        doc(
+            "oracle variants only (a measurement device): Gaussian noise on each sample's log "
+            "count, in standard deviations of the log counts, fixed per sample over the run"
+        ),
+    ] = 0.0
+    oracle_imbalance: (
+        Annotated[
+            float,
+            above(1, "(a frequency ratio, or null for the true one)"),
+            doc("oracle variants only: the head / tail ratio the log counts are scaled to carry"),
+        ]
+        | None
+    ) = None
+    oracle_seed: Annotated[int, doc("oracle variants only: seed of oracle_noise")] = 0
     bank_feature: Annotated[
         str,
         one_of("crop1", "mean", "clean"),
@@ -284,6 +354,19 @@ class TaseConfig(ProjectorSettings):
             self.tau_0,
         )
         ordered(self, "w_min", "w_max")
+        cross_check(
+            self.score_profile_ratio is None or self.tail_signal in ("knn_density", "memorisation"),
+            "score_profile_ratio",
+            "null unless {tail_signal} is knn_density or memorisation (the scores it maps)",
+            self.score_profile_ratio,
+        )
+        degraded = self.oracle_noise > 0 or self.oracle_imbalance is not None
+        cross_check(
+            self.tail_signal == "oracle" or not degraded,
+            "tail_signal",
+            "oracle when {oracle_noise} or {oracle_imbalance} is set (they degrade the oracle)",
+            self.tail_signal,
+        )
         self._check_gh()
         return self
 
@@ -468,3 +551,15 @@ class SimclrConfig(ProjectorSettings, _BaselineConfig):
     def _across_fields(self) -> Self:
         self._check_gh()
         return self
+
+
+@dataclass(frozen=True, config=SETTINGS)
+class SoloSimclrConfig(_BaselineConfig):
+    """solo-learn's own SimCLR (``method: simclr``), which the plugin checks but does not build:
+    the ``method_kwargs`` it reads, every one required. The one list of them: it mirrors
+    solo-learn's ``solo/methods/simclr.py`` (``SimCLR.__init__`` reads these three keys and
+    ``SimCLR.add_and_assert_specific_cfg`` asserts them; ``BaseMethod`` reads no other)."""
+
+    proj_hidden_dim: Annotated[Count, doc("projector hidden width")]
+    proj_output_dim: Annotated[Count, doc("projector output width (the contrastive space)")]
+    temperature: Annotated[Positive, doc("NT-Xent temperature (one for all samples)")]

@@ -1,10 +1,13 @@
-"""Bad TASE configuration fails with a message naming the key and the allowed values."""
+"""Bad TASE configuration fails with a message naming the key and the allowed values; the keys
+of solo-learn's own SimCLR are checked too."""
 
 from __future__ import annotations
 
 import pytest
+import yaml
 
-from solo_tase.methods.config import ConfigError, TaseConfig
+from solo_tase.methods.config import ConfigError, SoloSimclrConfig, TaseConfig
+from tests.helpers.paths import PRETRAIN_CONFIGS
 
 
 def test_defaults_and_resolution():
@@ -70,6 +73,50 @@ def test_bad_values_name_the_key_and_allowed_values(kwargs, key, allowed):
 def test_unknown_keys_are_refused():
     with pytest.raises(ConfigError, match=r"method_kwargs\.temprature"):
         TaseConfig.from_kwargs({"temprature": 0.2})
+
+
+def test_a_misspelled_key_is_told_the_key_it_is_close_to():
+    with pytest.raises(
+        ConfigError, match=r"^unknown keys \['method_kwargs.tau_mn'\] \(did you mean "
+    ):
+        TaseConfig.from_kwargs({"tau_mn": 0.1})
+    with pytest.raises(
+        ConfigError, match=r"\['method_kwargs.gh.enabeld'\] \(did you mean 'enabled'"
+    ):
+        TaseConfig.from_kwargs({"gh": {"enabeld": True}})
+
+
+SOLO_SIMCLR = {"proj_hidden_dim": 512, "proj_output_dim": 128, "temperature": 0.2}
+
+
+@pytest.mark.parametrize("folder", sorted(p.name for p in PRETRAIN_CONFIGS.iterdir() if p.is_dir()))
+def test_the_shipped_solo_learn_simclr_configs_are_accepted(folder: str):
+    config = yaml.safe_load((PRETRAIN_CONFIGS / folder / "simclr.yaml").read_text())
+    assert config["method"] == "simclr"
+    settings = SoloSimclrConfig.from_kwargs(config["method_kwargs"])
+    assert settings.temperature == config["method_kwargs"]["temperature"]
+
+
+@pytest.mark.parametrize(
+    "kwargs, message",
+    [
+        (
+            {**SOLO_SIMCLR, "temprature": 0.3},
+            "unknown keys ['method_kwargs.temprature'] (did you mean 'temperature'?); known keys: "
+            "['proj_hidden_dim', 'proj_output_dim', 'temperature']",
+        ),
+        (
+            {"proj_hidden_dim": 512, "proj_output_dim": 128},
+            "missing keys ['method_kwargs.temperature']",
+        ),
+        ({**SOLO_SIMCLR, "temperature": 0}, "method_kwargs.temperature must be > 0 (got 0)"),
+        ({**SOLO_SIMCLR, "proj_output_dim": 0}, "method_kwargs.proj_output_dim must be an integer"),
+    ],
+)
+def test_solo_learn_simclr_refuses_unknown_missing_and_bad_keys(kwargs, message):
+    with pytest.raises(ConfigError) as err:
+        SoloSimclrConfig.from_kwargs(kwargs)
+    assert str(err.value).startswith(message)
 
 
 def test_recluster_epochs():

@@ -5,15 +5,22 @@ from __future__ import annotations
 import warnings
 
 import pytest
+import yaml
 from omegaconf import OmegaConf
 
-from solo_tase.methods.checks import early_checks, final_checkpoint_problem
+from solo_tase.methods import PLUGIN_METHODS
+from solo_tase.methods.checks import SOLO_LEARN_RECORDS, early_checks, final_checkpoint_problem
+from solo_tase.settings import ConfigError
+from tests.helpers.paths import PRETRAIN_CONFIGS
+
+SIMCLR_KWARGS = {"proj_hidden_dim": 512, "proj_output_dim": 128, "temperature": 0.2}
 
 
-def config(frequency: int, max_epochs: int, enabled: bool = True):
+def config(frequency: int, max_epochs: int, enabled: bool = True, **kwargs: float):
     return OmegaConf.create(
         {
             "method": "simclr",
+            "method_kwargs": {**SIMCLR_KWARGS, **kwargs},
             "max_epochs": max_epochs,
             "checkpoint": {"enabled": enabled, "frequency": frequency},
         }
@@ -43,3 +50,19 @@ def test_the_hydra_checks_warn_for_any_method() -> None:
     with warnings.catch_warnings():
         warnings.simplefilter("error")
         early_checks(config(1, 20), methods=(), indexed=())
+
+
+def test_the_hydra_checks_refuse_a_misspelled_key_of_solo_learns_simclr() -> None:
+    with pytest.raises(ConfigError, match=r"did you mean 'temperature'\?"):
+        early_checks(config(1, 20, temprature=0.3), methods=(), indexed=())
+
+
+def test_every_method_of_the_shipped_configs_has_its_keys_checked() -> None:
+    methods = {
+        yaml.safe_load(path.read_text())["method"] for path in PRETRAIN_CONFIGS.glob("*/*.yaml")
+    }
+    assert "simclr" in methods
+    unchecked = methods - set(PLUGIN_METHODS) - set(SOLO_LEARN_RECORDS)
+    assert not unchecked, (
+        f"shipped configs of methods whose method_kwargs nobody checks: {unchecked}"
+    )

@@ -91,7 +91,7 @@ def test_missing_and_unknown_top_level_keys_are_listed_together() -> None:
     with pytest.raises(
         ConfigError,
         match=r"^f.yaml: missing keys \['url'\], unknown keys "
-        r"\['uri'\]; expected \['inner', 'items', 'url'\]$",
+        r"\['uri'\] \(did you mean 'url'\?\); expected \['inner', 'items', 'url'\]$",
     ):
         parse(Outer, data, "f.yaml")
     with pytest.raises(ConfigError, match=r"^f.yaml must be a mapping \(got list\)$"):
@@ -194,6 +194,42 @@ def test_cross_field_rules_name_nested_keys_in_files_and_prefixes() -> None:
         parse(Panel, bad, "x.")
     with pytest.raises(ConfigError, match=r"^missing keys \['x.knobs'\]; known keys: \['knobs'\]$"):
         parse(Panel, {}, "x.")
+
+
+@pytest.mark.parametrize(
+    "data, where, message",
+    [
+        (
+            {"stpes": 2},
+            "k.",
+            "unknown keys ['k.stpes'] (did you mean 'steps'?); known keys: ['bins', ",
+        ),
+        (
+            {"stpes": 2, "shares": 0.5, "colour": 1},
+            "k.",
+            "unknown keys ['k.colour', 'k.shares', 'k.stpes'] (did you mean 'share' for "
+            "'shares', 'steps' for 'stpes'?); known keys: ",
+        ),
+        (
+            {"stpes": 2},
+            "k.yaml",
+            "k.yaml: missing keys [], unknown keys ['stpes'] (did you mean 'steps'?); expected [",
+        ),
+    ],
+)
+def test_unknown_keys_close_to_a_known_one_say_which(data: dict, where: str, message: str) -> None:
+    with pytest.raises(ConfigError) as err:
+        parse(Knobs, data, where)
+    assert str(err.value).startswith(message)
+    assert "\n" not in str(err.value)
+
+
+def test_unknown_nested_keys_are_matched_against_their_own_record() -> None:
+    with pytest.raises(ConfigError) as err:
+        parse(Outer, {**good(), "inner": {"size": 1, "knid": "a"}}, "x.")
+    assert str(err.value).startswith(
+        "unknown keys ['x.inner.knid'] (did you mean 'kind'?); known keys: ['kind', 'name', 'size']"
+    )
 
 
 def test_unknown_keys_are_reported_before_bad_values() -> None:
