@@ -21,7 +21,9 @@ from solo_tase.tail.kmeans.backend import KMeansBackend
 from solo_tase.tail.memory_bank import MemoryBank
 from solo_tase.tail.momentum_loss import EpochMomentumLoss
 from solo_tase.tail.signals import (
+    ScoreMapping,
     TailEstimate,
+    degrade,
     from_clusters,
     from_knn_density,
     from_labels,
@@ -69,6 +71,13 @@ class TaseState:
             else None
         )
         self.last_cluster_epoch = -1
+
+    @property
+    def score_mapping(self) -> ScoreMapping:
+        """How knn_density / memorisation scores become log frequencies (the settings')."""
+        cfg = self.cfg
+        assert cfg.num_clusters is not None
+        return ScoreMapping(cfg.score_scale, cfg.score_profile_ratio, cfg.num_clusters)
 
     @property
     def num_samples(self) -> int:
@@ -135,11 +144,19 @@ class TaseState:
         if cfg.tail_signal == "knn_density":
             assert cfg.num_clusters is not None
             k = cfg.knn_k or max(1, round(3 * self.num_samples / cfg.num_clusters))
-            return from_knn_density(self.bank, k, cfg.score_scale)
+            return from_knn_density(self.bank, k, self.score_mapping)
         if cfg.tail_signal == "oracle":
-            return from_labels(self.bank.targets, self.bank.epoch_seen >= 0)
+            est = from_labels(self.bank.targets, self.bank.epoch_seen >= 0)
+            if cfg.oracle_noise > 0 or cfg.oracle_imbalance is not None:
+                est = degrade(
+                    est,
+                    noise=cfg.oracle_noise,
+                    imbalance=cfg.oracle_imbalance,
+                    seed=cfg.oracle_seed,
+                )
+            return est
         assert self.momentum is not None
-        return from_scores(-self.momentum.values, self.momentum.seen, cfg.score_scale)
+        return from_scores(-self.momentum.values, self.momentum.seen, self.score_mapping)
 
     @torch.no_grad()
     def recluster(self, backend: KMeansBackend, epoch: int, seed: int) -> dict[str, Any]:

@@ -13,12 +13,14 @@ typicality, and the clustering it came from (if any).
   loss over epochs), standardised: samples learned late are taken for rare.
 - ``oracle``: the size of the sample's true class, from the labels, on the k-means scale. A
   measurement device (the upper bound of every signal), never a default; refused on unlabelled
-  data.
+  data. :func:`degrade` makes it worse in a controlled way (noise on the log counts, a compressed
+  range): how good a signal must be, measured with the labels.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+import math
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 import torch
@@ -28,6 +30,7 @@ from solo_tase.tail.kmeans.backend import KMeansBackend
 from solo_tase.tail.kmeans.labeler import cluster_bank
 from solo_tase.tail.memory_bank import MemoryBank
 from solo_tase.tail.tables import (
+    log_freq_from_ranks,
     log_freq_from_scores,
     log_freq_from_sizes,
     sample_cluster_sizes,
@@ -118,12 +121,29 @@ def knn_density(features: torch.Tensor, k: int, chunk_mb: int = 256) -> torch.Te
     return out
 
 
-def from_knn_density(bank: MemoryBank, k: int, scale: float) -> TailEstimate:
-    """kNN density on the usable rows of the bank (seen, finite), standardised."""
+@dataclass(frozen=True)
+class ScoreMapping:
+    """How a score that is not a count (kNN density, memorisation) becomes a log relative
+    frequency: standardised times ``scale`` log-units, or, with ``profile_ratio``, its ranks
+    mapped onto an exponential profile of that head / tail ratio over ``num_classes`` classes."""
+
+    scale: float = 1.0
+    profile_ratio: float | None = None
+    num_classes: int = 100
+
+    def log_freq(self, score: torch.Tensor, valid: torch.Tensor) -> torch.Tensor:
+        """Log relative frequency [N] fp32 of ``score`` [N] (NaN where not ``valid``)."""
+        if self.profile_ratio is None:
+            return log_freq_from_scores(score, valid, self.scale)
+        return log_freq_from_ranks(score, valid, self.profile_ratio, self.num_classes)
+
+
+def from_knn_density(bank: MemoryBank, k: int, mapping: ScoreMapping) -> TailEstimate:
+    """kNN density on the usable rows of the bank (seen, finite), as ``mapping`` says."""
     usable = (bank.epoch_seen >= 0) & torch.isfinite(bank.features).all(dim=1)
     density = torch.zeros(bank.num_samples, dtype=torch.float32, device=bank.features.device)
     density[usable] = knn_density(bank.features[usable], k)
-    return from_scores(density, usable, scale)
+    return from_scores(density, usable, mapping)
 
 
 class UnlabelledError(ValueError):
@@ -158,11 +178,36 @@ def from_labels(targets: torch.Tensor, seen: torch.Tensor) -> TailEstimate:
     )
 
 
-def from_scores(score: torch.Tensor, valid: torch.Tensor, scale: float) -> TailEstimate:
-    """A per-sample score [N] (higher = more frequent), standardised."""
+def degrade(est: TailEstimate, *, noise: float, imbalance: float | None, seed: int) -> TailEstimate:
+    """The oracle's estimate with a controlled error (a measurement device, never a default).
+
+    The log relative frequencies [N] are first scaled so that the head / tail class ratio they
+    carry becomes ``imbalance`` (None: the true ratio), then each sample gets Gaussian noise of
+    ``noise`` standard deviations of those log frequencies (over the samples with an estimate).
+    The noise is drawn from ``seed`` for every index at once, so a sample keeps its error at every
+    estimate of a run, as a real signal's errors persist.
+    """
+    lf = est.log_freq.double()
+    valid = torch.isfinite(lf)
+    if int(valid.sum()) < 2:
+        return est
+    if imbalance is not None:
+        span = lf[valid].max() - lf[valid].min()
+        if span > 0:
+            lf = lf * (math.log(imbalance) / span)
+    if noise > 0:
+        g = torch.Generator().manual_seed(seed)
+        eps = torch.randn(lf.numel(), generator=g, dtype=torch.float64).to(lf.device)
+        lf = lf + noise * lf[valid].std() * eps
+    stats = dict(est.stats, oracle_noise=noise, oracle_imbalance=imbalance)
+    return replace(est, log_freq=lf.float(), stats=stats)
+
+
+def from_scores(score: torch.Tensor, valid: torch.Tensor, mapping: ScoreMapping) -> TailEstimate:
+    """A per-sample score [N] (higher = more frequent), mapped to log frequencies."""
     n = score.numel()
     return TailEstimate(
-        log_freq=log_freq_from_scores(score, valid, scale),
+        log_freq=mapping.log_freq(score, valid),
         typicality=None,
         assignments=torch.full((n,), -1, dtype=torch.long, device=score.device),
         sizes=torch.zeros(0, dtype=torch.long, device=score.device),

@@ -67,6 +67,35 @@ def log_freq_from_scores(score: torch.Tensor, valid: torch.Tensor, scale: float)
     return out
 
 
+def profile_log_freq(n: int, num_classes: int, ratio: float) -> torch.Tensor:
+    """Log relative frequency [n] fp64, in descending order, of ``n`` samples spread over
+    ``num_classes`` classes with the exponential profile ``share_c ~ ratio^(-c / (C - 1))``: the
+    sample at rank ``i`` (0 = most frequent) gets ``log(n_c / mean n)`` of the class that holds
+    that rank."""
+    c = torch.arange(num_classes, dtype=torch.float64)
+    share = ratio ** (-c / max(num_classes - 1, 1))
+    share = share / share.sum()
+    edges = torch.cumsum(share * n, 0)
+    rank_class = torch.searchsorted(edges, torch.arange(n, dtype=torch.float64) + 0.5)
+    return torch.log(share * num_classes)[rank_class.clamp(max=num_classes - 1)]
+
+
+def log_freq_from_ranks(
+    score: torch.Tensor, valid: torch.Tensor, ratio: float, num_classes: int
+) -> torch.Tensor:
+    """``score`` [N] (higher = more frequent) mapped by rank onto :func:`profile_log_freq` over
+    the ``valid`` samples (NaN elsewhere): the ranking is the score's, the range the profile's
+    (ties by position)."""
+    out = torch.full(score.shape, float("nan"), dtype=torch.float32, device=score.device)
+    m = int(valid.sum())
+    if m >= 2:
+        order = torch.argsort(score[valid], descending=True, stable=True)
+        mapped = torch.empty(m, dtype=torch.float64, device=score.device)
+        mapped[order] = profile_log_freq(m, num_classes, ratio).to(score.device)
+        out[valid] = mapped.float()
+    return out
+
+
 def temperature_table(
     log_freq: torch.Tensor,
     typicality: torch.Tensor | None,

@@ -9,8 +9,10 @@ import torch
 
 from solo_tase.tail.tables import (
     cosine_factor,
+    log_freq_from_ranks,
     log_freq_from_scores,
     log_freq_from_sizes,
+    profile_log_freq,
     rank01,
     sample_cluster_sizes,
     scheduled_temperature,
@@ -111,6 +113,27 @@ def test_scores_are_standardised_and_scaled():
     out = log_freq_from_scores(score, valid, scale=2.0)
     assert out[:3].tolist() == pytest.approx([-2.0, 0.0, 2.0])
     assert math.isnan(out[3])
+
+
+def test_the_profile_gives_each_rank_its_class_s_log_frequency():
+    # 3 classes, ratio 4: shares 4:2:1 of 70 samples = 40, 20, 10 (mean 70 / 3)
+    lf = profile_log_freq(70, 3, 4.0)
+    want = [math.log(n / (70 / 3)) for n in (40, 20, 10)]
+    assert lf[:40].tolist() == pytest.approx([want[0]] * 40)
+    assert lf[40:60].tolist() == pytest.approx([want[1]] * 20)
+    assert lf[60:].tolist() == pytest.approx([want[2]] * 10)
+    assert float(lf[0] - lf[-1]) == pytest.approx(math.log(4.0))
+
+
+def test_ranks_map_onto_the_profile_whatever_the_score_s_scale():
+    score = torch.tensor([0.3, 0.31, 0.29, 5.0, float("nan")])
+    valid = torch.tensor([True, True, True, True, False])
+    out = log_freq_from_ranks(score, valid, ratio=4.0, num_classes=2)
+    # 4 valid samples, shares 4:1 -> 3.2 and 0.8 samples: ranks 0-2 head, rank 3 tail
+    head, tail = math.log(2 * 0.8), math.log(2 * 0.2)
+    assert out[:4].tolist() == pytest.approx([head, head, tail, head])
+    assert math.isnan(out[4])
+    assert torch.equal(log_freq_from_ranks(score * 100, valid, 4.0, 2)[:4], out[:4])
 
 
 def test_cosine_schedule_period_is_the_half_cycle():

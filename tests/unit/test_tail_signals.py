@@ -2,14 +2,18 @@
 
 from __future__ import annotations
 
+import math
+
 import pytest
 import torch
 import torch.nn.functional as F
 
+from solo_tase.methods.config import TaseConfig
 from solo_tase.methods.tase_state import TaseState
+from solo_tase.settings import ConfigError
 from solo_tase.tail.diagnostics import NOT_COMPUTED, tail_diagnostics
 from solo_tase.tail.kmeans.torch_kmeans import TorchKMeans
-from solo_tase.tail.signals import UnlabelledError, from_labels, knn_density
+from solo_tase.tail.signals import UnlabelledError, degrade, from_labels, knn_density
 from tests.helpers.tase_states import tase_state
 
 SIZES = (60, 20, 6)
@@ -157,6 +161,51 @@ def test_the_oracle_is_the_true_class_count_on_the_kmeans_scale():
     assert stats["rho"] == pytest.approx(1.0) and stats["recovered_imbalance"] == pytest.approx(10)
     assert state.tau[labels == 2].max() < state.tau[labels == 0].min()
     assert state.weights[labels == 2].min() > state.weights[labels == 0].max()
+
+
+def test_a_degraded_oracle_carries_the_stated_imbalance_and_loses_rank_with_noise():
+    labels = torch.cat([torch.full((n,), i) for i, n in enumerate((200, 60, 20, 6, 2))])
+    oracle = from_labels(labels, torch.ones(len(labels), dtype=torch.bool))
+    squeezed = degrade(oracle, noise=0.0, imbalance=5.0, seed=0)
+    lf = squeezed.log_freq
+    assert float(lf.max() - lf.min()) == pytest.approx(float(torch.log(torch.tensor(5.0))))
+    assert tail_diagnostics(lf, labels, lf, lf)["recovered_imbalance"] == pytest.approx(5.0)
+    rhos = [
+        tail_diagnostics(degrade(oracle, noise=s, imbalance=None, seed=3).log_freq, labels, lf, lf)[
+            "rho"
+        ]
+        for s in (0.0, 0.5, 2.0, 8.0)
+    ]
+    assert rhos[0] == pytest.approx(1.0) and rhos == sorted(rhos, reverse=True)
+    assert rhos[-1] < 0.5
+    again = degrade(oracle, noise=2.0, imbalance=None, seed=3).log_freq
+    assert torch.equal(again, degrade(oracle, noise=2.0, imbalance=None, seed=3).log_freq)
+    assert not torch.equal(again, degrade(oracle, noise=2.0, imbalance=None, seed=4).log_freq)
+
+
+def test_a_stated_profile_gives_knn_density_the_stated_range_and_keeps_its_order():
+    state = tase_state(N, tail_signal="knn_density", knn_k=5, score_profile_ratio=10.0)
+    fill(state)
+    state.recluster(TorchKMeans(), epoch=1, seed=0)
+    mapped = state.log_freq
+    assert float(mapped.max() - mapped.min()) == pytest.approx(math.log(10.0), rel=1e-6)
+    plain = tase_state(N, tail_signal="knn_density", knn_k=5)
+    fill(plain)
+    plain.recluster(TorchKMeans(), epoch=1, seed=0)
+    by_density = mapped[torch.argsort(plain.log_freq, stable=True)]
+    assert bool((by_density[1:] >= by_density[:-1]).all())  # the density's order, kept
+    with pytest.raises(ConfigError, match="score_profile_ratio must be null unless"):
+        TaseConfig.from_kwargs({"tail_signal": "kmeans", "score_profile_ratio": 10.0})
+
+
+def test_the_degraded_oracle_reaches_the_tables_and_is_refused_for_other_signals():
+    state = tase_state(N, tail_signal="oracle", oracle_imbalance=2.0)
+    fill(state)
+    stats = state.recluster(TorchKMeans(), epoch=1, seed=0)
+    assert stats["recovered_imbalance"] == pytest.approx(2.0)
+    assert stats["oracle_imbalance"] == 2.0 and stats["oracle_noise"] == 0.0
+    with pytest.raises(ConfigError, match="tail_signal must be oracle when.*oracle_noise"):
+        TaseConfig.from_kwargs({"oracle_noise": 1.0})
 
 
 def test_the_oracle_counts_seen_samples_and_refuses_unlabelled_ones():
