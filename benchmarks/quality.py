@@ -122,6 +122,8 @@ CORE: dict[str, Variant] = {
         for s in SIGNALS
         if s != "knn_density"
     },
+    # the density's ranks mapped onto the stated profile (ratio 100, the data's)
+    "tase (profile 100)": v("tase", "method_kwargs.score_profile_ratio=100"),
     "tase (score_scale 0.5)": v("tase", "method_kwargs.score_scale=0.5"),
     "tase (score_scale 2)": v("tase", "method_kwargs.score_scale=2.0"),
     # the earlier default (the crop-1 bank): the first validation sweep and the seed-0 ablations
