@@ -1,13 +1,17 @@
 """How well each tail signal sees the imbalance on a trained network's own features.
 
-For each pre-trained checkpoint given (with the dataset folder it was trained on), the training
-images are passed once through the frozen backbone with the evaluation transform (the "clean" bank),
-and every tail-signal option of TASE is computed on that bank by TaseState itself: Spearman rho
-between each sample's estimated frequency and its true class size, and the imbalance recovered
-(geometric-mean estimated frequency of the head class over the tail class) against the true one.
-No training and no test data are involved: this chooses which signals are worth a training sweep.
+For each pre-trained checkpoint given (a run folder's last checkpoint, or a checkpoint file with
+the run's args.json beside it, e.g. one of epoch 10 where TASE makes its first estimate), with the
+dataset folder it was trained on, the training images are passed once through the frozen backbone
+with the evaluation transform (the "clean" bank), and every tail-signal option of TASE is computed
+on that bank by TaseState itself: Spearman rho between each sample's estimated frequency and its
+true class size, rho between the classes' mean estimate and their size (class rho), the imbalance
+recovered (geometric-mean estimated frequency of the head class over the tail class) against the
+true one, and each class's mean estimate. ``--plot`` draws, per signal, each class's mean
+estimate against its true log relative frequency (the oracle lies on the diagonal). No training
+and no test data are involved: this chooses which signals are worth a training sweep.
 
-    python benchmarks/tail_signals.py RUN_DIR:DATA_DIR [RUN_DIR:DATA_DIR ...] [--out FILE.json]
+    python benchmarks/tail_signals.py RUN_OR_CKPT:DATA_DIR [...] [--out FILE.json] [--plot FILE.png]
 """
 
 from __future__ import annotations
@@ -27,6 +31,7 @@ from solo_tase.methods.config import TaseConfig
 from solo_tase.methods.tase_state import TaseState
 from solo_tase.run_folder import last_checkpoint
 from solo_tase.tail.kmeans.backend import make_backend
+from solo_tase.utils.atomic import write_text_atomically
 
 REPO = Path(__file__).resolve().parents[1]
 
@@ -47,12 +52,14 @@ SIGNALS: dict[str, dict] = {
     "knn_density k=200": {"tail_signal": "knn_density", "knn_k": 200},
     "knn_density k=400": {"tail_signal": "knn_density", "knn_k": 400},
     "knn_density k=3N/K (default)": {"tail_signal": "knn_density"},
+    "knn_density k=3N/K, profile 100": {"tail_signal": "knn_density", "score_profile_ratio": 100.0},
 }
 
 
 def clean_bank(run: Path, data: Path) -> tuple[torch.Tensor, torch.Tensor, str]:
-    """Train-set features [N, D] and labels [N] of the run's last checkpoint; its method."""
-    ckpt = last_checkpoint(run)
+    """Train-set features [N, D] and labels [N] of the checkpoint ``run`` (a file, or a run
+    folder's last checkpoint); its method."""
+    ckpt = run if run.is_file() else last_checkpoint(run)
     backbone = load_backbone(ckpt)
     transform = eval_transform(backbone.args)
     train = open_set(str(data / "train"), role="probe", data_root=None, transform=transform.build())
@@ -86,8 +93,46 @@ def measure(x: torch.Tensor, y: torch.Tensor, num_classes: int) -> dict[str, dic
                 "tau_many",
                 "tau_few",
             )
-        }
+        } | class_means(state.log_freq, y)
     return out
+
+
+def class_means(log_freq: torch.Tensor, y: torch.Tensor) -> dict:
+    """Each class's true log relative frequency and mean estimate [C] (NaNs left out), and the
+    Spearman rho between the two over the classes."""
+    from scipy.stats import spearmanr
+
+    counts = torch.bincount(y).double()
+    finite = torch.isfinite(log_freq)
+    mean = [float(log_freq[finite & (y == c)].double().mean()) for c in range(len(counts))]
+    true = torch.log(counts / counts.mean()).tolist()
+    return {
+        "class_true": true,
+        "class_estimate": mean,
+        "class_rho": float(spearmanr(mean, true).statistic),
+    }
+
+
+def plot(results: dict[str, dict], path: Path) -> None:
+    """One panel per signal: each class's mean estimate against its true log relative frequency,
+    one series per checkpoint; the diagonal is the oracle."""
+    from matplotlib.figure import Figure
+
+    cols = 4
+    rows = -(-len(SIGNALS) // cols)
+    fig = Figure(figsize=(4 * cols, 3.6 * rows), layout="constrained")
+    for i, label in enumerate(SIGNALS):
+        ax = fig.add_subplot(rows, cols, i + 1)
+        for res in results.values():
+            sig = res["signals"][label]
+            ax.plot(sig["class_true"], sig["class_estimate"], "o", ms=4, label=res["label"])
+        lo, hi = ax.get_xlim()
+        ax.plot([lo, hi], [lo, hi], "k--", lw=0.8)
+        ax.set_title(label, fontsize=9)
+        ax.set_xlabel("true log(n_c / mean)")
+        ax.set_ylabel("mean estimate")
+    fig.axes[0].legend(fontsize=7)
+    fig.savefig(path, dpi=110)
 
 
 def main() -> None:
@@ -103,6 +148,7 @@ def main() -> None:
     p.add_argument(
         "--out", type=Path, default=REPO / "benchmarks" / "results" / "tail_signals.json"
     )
+    p.add_argument("--plot", type=Path, default=None, help="the per-class plot (PNG)")
     args = p.parse_args()
     results: dict[str, dict] = {}
     for pair in args.runs:
@@ -110,15 +156,22 @@ def main() -> None:
         if not sep:
             p.error(f"{pair!r}: expected RUN_DIR:DATA_DIR")
         x, y, method = clean_bank(Path(run), Path(data))
-        results[run] = {"method": method, "signals": measure(x, y, int(y.max()) + 1)}
+        label = (
+            Path(run).name if Path(run).is_dir() else f"{Path(run).parent.name}/{Path(run).stem}"
+        )
+        results[run] = {
+            "method": method,
+            "label": label,
+            "signals": measure(x, y, int(y.max()) + 1),
+        }
         print(
             f"[tail-signals] {run} ({method}): "
             + ", ".join(f"{k} rho {v['rho']:+.2f}" for k, v in results[run]["signals"].items()),
             flush=True,
         )
     lines = [
-        "| signal | rho (mean ± std over runs) | recovered / true imbalance |",
-        "| --- | ---: | ---: |",
+        "| signal | rho (mean ± std over runs) | class rho | recovered / true imbalance |",
+        "| --- | ---: | ---: | ---: |",
     ]
     for label in SIGNALS:
         rows = [r["signals"][label] for r in results.values()]
@@ -126,12 +179,14 @@ def main() -> None:
         spread = f" ± {statistics.stdev(rho):.2f}" if len(rho) > 1 else ""
         lines.append(
             f"| {label} | {statistics.mean(rho):+.2f}{spread} | "
+            f"{statistics.mean(r['class_rho'] for r in rows):+.2f} | "
             f"{statistics.mean(r['recovered_imbalance'] for r in rows):.1f} / "
             f"{statistics.mean(r['true_imbalance'] for r in rows):.0f} |"
         )
     print("\n".join(lines))
-    args.out.parent.mkdir(parents=True, exist_ok=True)
-    args.out.write_text(json.dumps(results, indent=2))
+    write_text_atomically(args.out, json.dumps(results, indent=2))
+    if args.plot is not None:
+        plot(results, args.plot)
 
 
 if __name__ == "__main__":
