@@ -126,6 +126,7 @@ CORE: dict[str, Variant] = {
     "tase (profile 100)": v("tase", "method_kwargs.score_profile_ratio=100"),
     "tase (score_scale 0.5)": v("tase", "method_kwargs.score_scale=0.5"),
     "tase (score_scale 2)": v("tase", "method_kwargs.score_scale=2.0"),
+    "tase (score_scale 3)": v("tase", "method_kwargs.score_scale=3.0"),  # class-level slope ~1
     # the earlier default (the crop-1 bank): the first validation sweep and the seed-0 ablations
     "tase (bank crop1)": v("tase", CROP1),
     "tase (bank crop1, tau 0.05-1.0)": v(

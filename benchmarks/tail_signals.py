@@ -53,6 +53,7 @@ SIGNALS: dict[str, dict] = {
     "knn_density k=400": {"tail_signal": "knn_density", "knn_k": 400},
     "knn_density k=3N/K (default)": {"tail_signal": "knn_density"},
     "knn_density k=3N/K, profile 100": {"tail_signal": "knn_density", "score_profile_ratio": 100.0},
+    "knn_density k=3N/K, score_scale 3": {"tail_signal": "knn_density", "score_scale": 3.0},
 }
 
 
