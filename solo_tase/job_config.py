@@ -1,7 +1,7 @@
 """What the plugin's Hydra callback applies to a run's config before ``main_pretrain`` reads it:
 resolved interpolations and absolute data paths, the data folders checked (a built folder against
-its manifest, recorded as ``data.built``), BCL's boosted data path for the methods that boost, and
-the optional in-place ``data.long_tail`` restriction."""
+its manifest, recorded as ``data.manifest`` and ``data.manifest_checksum``), BCL's boosted data
+path for the methods that boost, and the optional in-place ``data.long_tail`` restriction."""
 
 from __future__ import annotations
 

@@ -11,7 +11,12 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from solo_tase.data.identity import find_manifest, verify_folder
+from solo_tase.data.identity import (
+    RECORDED_CHECKSUM,
+    RECORDED_MANIFEST,
+    find_manifest,
+    verify_folder,
+)
 from solo_tase.data.manifest import MANIFEST_NAME, Manifest
 from solo_tase.errors import InputError
 from solo_tase.utils.documents import dotted, read_document
@@ -23,8 +28,8 @@ STATS_FILE = "solo_tase_stats.jsonl"  # per-epoch JSON lines of the plugin's met
 # args.json keys naming the manifest of the run's data, in the order they are read: the in-place
 # long tail (the block itself as a path, or its ``manifest`` key), then the built folder's
 # manifest that the plugin records when the run starts
-RECORDED_MANIFEST_KEY = "data.manifest"  # recorded with the manifest's index_checksum
-RECORDED_CHECKSUM_KEY = "data.manifest_checksum"
+RECORDED_MANIFEST_KEY = f"data.{RECORDED_MANIFEST}"  # recorded with the manifest's index_checksum
+RECORDED_CHECKSUM_KEY = f"data.{RECORDED_CHECKSUM}"
 MANIFEST_KEYS = ("data.long_tail.manifest", "data.long_tail", RECORDED_MANIFEST_KEY)
 MANIFEST_PLACES = (
     "data.long_tail.manifest or data.manifest of args.json, or manifest.json in or above "

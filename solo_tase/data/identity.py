@@ -22,6 +22,9 @@ from solo_tase.errors import InputError
 SPLIT_NAMES = ("train", "val", "probe", "test")
 FOLDERS_KEY = "folders"  # manifest.extra[FOLDERS_KEY][split dir] = FolderIdentity.record()
 COMMAND_KEY = "build_command"  # manifest.extra[COMMAND_KEY]: the `solo-tase data build` line
+# what a run on a built folder records under ``data`` (and so in args.json): the manifest's path
+# and its index_checksum; the run's start writes them, eval and zoo publish read them
+RECORDED_MANIFEST, RECORDED_CHECKSUM = "manifest", "manifest_checksum"
 
 
 @dataclass(frozen=True)

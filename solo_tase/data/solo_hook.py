@@ -9,6 +9,7 @@ from pathlib import Path
 
 from omegaconf import DictConfig, OmegaConf, open_dict
 
+from solo_tase.data.identity import RECORDED_CHECKSUM, RECORDED_MANIFEST
 from solo_tase.data.manifest import Manifest
 from solo_tase.errors import ConfigError, InputError
 
@@ -36,8 +37,6 @@ def resolve_paths(config: DictConfig) -> None:
 
 # datasets that solo-learn reads through torchvision from a root it may download into
 TORCHVISION_SETS = ("cifar10", "cifar100", "stl10")
-# what a run on a built folder records (and so args.json): its manifest's path and index_checksum
-MANIFEST_KEY, CHECKSUM_KEY = "manifest", "manifest_checksum"
 
 
 def check_data_paths(config: DictConfig) -> Manifest | None:
@@ -85,7 +84,7 @@ def check_data_paths(config: DictConfig) -> Manifest | None:
     train = paths.get("train_path")
     if train is None or not train.is_dir():
         return None
-    named = OmegaConf.select(config, f"data.{MANIFEST_KEY}")
+    named = OmegaConf.select(config, f"data.{RECORDED_MANIFEST}")
     named_path = Path(named).expanduser() if isinstance(named, str) and named else None
     manifest_path = (
         named_path if named_path is not None and named_path.is_file() else find_manifest(train)
@@ -93,14 +92,15 @@ def check_data_paths(config: DictConfig) -> Manifest | None:
     if manifest_path is None:
         return None
     manifest = verify_folder(train, manifest_path)
-    recorded = OmegaConf.select(config, f"data.{CHECKSUM_KEY}")
+    recorded = OmegaConf.select(config, f"data.{RECORDED_CHECKSUM}")
     if recorded is not None and recorded != manifest.index_checksum:
         raise ConfigError(
-            f"data.{CHECKSUM_KEY} is {recorded} but data.train_path {train} holds "
+            f"data.{RECORDED_CHECKSUM} is {recorded} but data.train_path {train} holds "
             f"{manifest.name} with checksum {manifest.index_checksum}: not the data of the "
-            f"recorded run; restore that build, or remove data.{CHECKSUM_KEY} to train on this one"
+            f"recorded run; restore that build, or remove data.{RECORDED_CHECKSUM} to train on "
+            "this one"
         )
     with open_dict(config):
-        config.data[MANIFEST_KEY] = str(manifest_path.absolute())
-        config.data[CHECKSUM_KEY] = manifest.index_checksum
+        config.data[RECORDED_MANIFEST] = str(manifest_path.absolute())
+        config.data[RECORDED_CHECKSUM] = manifest.index_checksum
     return manifest
