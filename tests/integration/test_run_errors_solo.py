@@ -41,7 +41,7 @@ def test_a_bad_setting_ends_the_run_in_one_line_with_exit_code_2(
     )
     assert proc.returncode == 2, proc.stderr[-3000:]
     assert "Traceback" not in proc.stderr
-    (line,) = [x for x in proc.stderr.splitlines() if "solo-tase" in x or "Error" in x]
+    (line,) = [x for x in proc.stderr.splitlines() if x.startswith("solo-tase:") or "Error" in x]
     assert line.startswith(STOP) and message in line
     assert not list(tmp_path.glob("**/*.ckpt"))
 
