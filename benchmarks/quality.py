@@ -94,6 +94,7 @@ def v(config: str, *overrides: str) -> Variant:
     return Variant(config, overrides)
 
 
+WHITENED = "method_kwargs.knn_space=whitened"  # the density among the whitened bank's rows
 CROP1 = "method_kwargs.bank_feature=crop1"  # the bank of the steps' first crops
 SIGNALS = ("kmeans", "overcluster", "knn_density", "memorisation")
 BALANCED = "simclr (balanced data)"  # the positive control: SimCLR on train-balanced/
@@ -127,6 +128,8 @@ CORE: dict[str, Variant] = {
     "tase (score_scale 0.5)": v("tase", "method_kwargs.score_scale=0.5"),
     "tase (score_scale 2)": v("tase", "method_kwargs.score_scale=2.0"),
     "tase (score_scale 3)": v("tase", "method_kwargs.score_scale=3.0"),  # class-level slope ~1
+    "tase (whitened)": v("tase", WHITENED),
+    "tase (whitened, score_scale 3)": v("tase", WHITENED, "method_kwargs.score_scale=3.0"),
     # the earlier default (the crop-1 bank): the first validation sweep and the seed-0 ablations
     "tase (bank crop1)": v("tase", CROP1),
     "tase (bank crop1, tau 0.05-1.0)": v(

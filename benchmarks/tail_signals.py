@@ -54,6 +54,12 @@ SIGNALS: dict[str, dict] = {
     "knn_density k=3N/K (default)": {"tail_signal": "knn_density"},
     "knn_density k=3N/K, profile 100": {"tail_signal": "knn_density", "score_profile_ratio": 100.0},
     "knn_density k=3N/K, score_scale 3": {"tail_signal": "knn_density", "score_scale": 3.0},
+    "knn_density k=3N/K, whitened": {"tail_signal": "knn_density", "knn_space": "whitened"},
+    "knn_density k=3N/K, whitened, score_scale 3": {
+        "tail_signal": "knn_density",
+        "knn_space": "whitened",
+        "score_scale": 3.0,
+    },
 }
 
 

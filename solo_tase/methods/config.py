@@ -258,6 +258,14 @@ class TaseConfig(ProjectorSettings):
         ]
         | None
     ) = None
+    knn_space: Annotated[
+        str,
+        one_of("cosine", "whitened"),
+        doc(
+            "knn_density: the space of the neighbours, cosine on the bank's unit rows, or the "
+            "same after whitening (centred, every principal direction scaled to unit variance)"
+        ),
+    ] = "cosine"
     memorisation_beta: Annotated[
         float, within(0, 1, "[)"), doc("momentum of the memorisation signal's loss average")
     ] = 0.97
@@ -359,6 +367,12 @@ class TaseConfig(ProjectorSettings):
             "score_profile_ratio",
             "null unless {tail_signal} is knn_density or memorisation (the scores it maps)",
             self.score_profile_ratio,
+        )
+        cross_check(
+            self.knn_space == "cosine" or self.tail_signal == "knn_density",
+            "knn_space",
+            "cosine unless {tail_signal} is knn_density (the space of its neighbours)",
+            self.knn_space,
         )
         degraded = self.oracle_noise > 0 or self.oracle_imbalance is not None
         cross_check(

@@ -144,7 +144,7 @@ class TaseState:
         if cfg.tail_signal == "knn_density":
             assert cfg.num_clusters is not None
             k = cfg.knn_k or max(1, round(3 * self.num_samples / cfg.num_clusters))
-            return from_knn_density(self.bank, k, self.score_mapping)
+            return from_knn_density(self.bank, k, self.score_mapping, cfg.knn_space)
         if cfg.tail_signal == "oracle":
             est = from_labels(self.bank.targets, self.bank.epoch_seen >= 0)
             if cfg.oracle_noise > 0 or cfg.oracle_imbalance is not None:

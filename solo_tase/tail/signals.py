@@ -8,7 +8,8 @@ typicality, and the clustering it came from (if any).
 - ``overcluster``: the same with K' = factor x K clusters; sizes of the fine clusters (``fine``),
   or of K groups of fine clusters obtained by clustering their centroids (``merged``).
 - ``knn_density``: mean cosine similarity to the k nearest neighbours in the bank (chunked: the
-  N x N similarity matrix is never materialised), standardised.
+  N x N similarity matrix is never materialised), standardised; optionally in the whitened bank,
+  where a direction only a rare class uses is as wide as a shared one.
 - ``memorisation``: minus the momentum loss (BCL's moving average of each sample's own contrastive
   loss over epochs), standardised: samples learned late are taken for rare.
 - ``oracle``: the size of the sample's true class, from the labels, on the k-means scale. A
@@ -121,6 +122,19 @@ def knn_density(features: torch.Tensor, k: int, chunk_mb: int = 256) -> torch.Te
     return out
 
 
+@torch.no_grad()
+def whiten(features: torch.Tensor, rel_eps: float = 1e-6) -> torch.Tensor:
+    """Rows of ``features`` [N, D] centred and expressed in the principal directions of their
+    covariance, each scaled to unit variance: [N, R] fp32, R the directions whose variance exceeds
+    ``rel_eps`` times the largest. Exact (an fp64 eigendecomposition of the [D, D] covariance), so
+    deterministic; a direction that only a few samples use gets as much room as a shared one."""
+    x = features.double()
+    x = x - x.mean(dim=0)
+    var, vec = torch.linalg.eigh(x.T @ x / max(x.size(0) - 1, 1))
+    keep = var > var.max() * rel_eps
+    return (x @ vec[:, keep] / var[keep].sqrt()).float()
+
+
 @dataclass(frozen=True)
 class ScoreMapping:
     """How a score that is not a count (kNN density, memorisation) becomes a log relative
@@ -138,11 +152,19 @@ class ScoreMapping:
         return log_freq_from_ranks(score, valid, self.profile_ratio, self.num_classes)
 
 
-def from_knn_density(bank: MemoryBank, k: int, mapping: ScoreMapping) -> TailEstimate:
-    """kNN density on the usable rows of the bank (seen, finite), as ``mapping`` says."""
+def from_knn_density(
+    bank: MemoryBank, k: int, mapping: ScoreMapping, space: str = "cosine"
+) -> TailEstimate:
+    """kNN density on the usable rows of the bank (seen, finite), as ``mapping`` says; ``space``
+    ``whitened`` takes the neighbours after :func:`whiten` (rows re-normalised)."""
     usable = (bank.epoch_seen >= 0) & torch.isfinite(bank.features).all(dim=1)
     density = torch.zeros(bank.num_samples, dtype=torch.float32, device=bank.features.device)
-    density[usable] = knn_density(bank.features[usable], k)
+    rows = bank.features[usable]
+    if space == "whitened":
+        rows = F.normalize(whiten(rows), dim=1)
+    elif space != "cosine":
+        raise ValueError(f"knn_space must be 'cosine' or 'whitened', got {space!r}")
+    density[usable] = knn_density(rows, k)
     return from_scores(density, usable, mapping)
 
 

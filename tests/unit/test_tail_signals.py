@@ -13,7 +13,7 @@ from solo_tase.methods.tase_state import TaseState
 from solo_tase.settings import ConfigError
 from solo_tase.tail.diagnostics import NOT_COMPUTED, tail_diagnostics
 from solo_tase.tail.kmeans.torch_kmeans import TorchKMeans
-from solo_tase.tail.signals import UnlabelledError, degrade, from_labels, knn_density
+from solo_tase.tail.signals import UnlabelledError, degrade, from_labels, knn_density, whiten
 from tests.helpers.tase_states import tase_state
 
 SIZES = (60, 20, 6)
@@ -223,3 +223,48 @@ def test_the_oracle_counts_seen_samples_and_refuses_unlabelled_ones():
     state.observe(torch.arange(len(feats)), feats, None, 0)
     with pytest.raises(UnlabelledError, match="measurement device for labelled data"):
         state.recluster(TorchKMeans(), epoch=1, seed=0)
+
+
+def test_whitening_gives_unit_variance_in_every_direction_it_keeps():
+    g = torch.Generator().manual_seed(0)
+    x = torch.randn(400, 4, generator=g) * torch.tensor([10.0, 1.0, 0.3, 0.1])
+    x = torch.cat([x, x[:, :1]], dim=1)  # a repeated column: a direction without variance
+    z = whiten(x)
+    assert z.shape == (400, 4)
+    cov = z.T.double() @ z.double() / 399
+    assert torch.allclose(cov, torch.eye(4, dtype=torch.float64), atol=1e-4)
+    assert torch.allclose(z.mean(0), torch.zeros(4), atol=1e-4)
+
+
+def rare_class_beside_a_head(seed: int = 0) -> tuple[torch.Tensor, torch.Tensor]:
+    """300 head samples spread over 5 shared directions; 10 rare ones as close to the head's
+    centre as the head's own spread, offset along a sixth direction only they use."""
+    g = torch.Generator().manual_seed(seed)
+    head = torch.zeros(300, 8)
+    head[:, 0] = 1.0
+    head[:, 1:6] = 0.3 * torch.randn(300, 5, generator=g)
+    rare = torch.zeros(10, 8)
+    rare[:, 0] = 1.0
+    rare[:, 6] = 0.3
+    rare[:, 1:6] = 0.05 * torch.randn(10, 5, generator=g)
+    return torch.cat([head, rare]), torch.cat([torch.zeros(300), torch.ones(10)]).long()
+
+
+@pytest.mark.parametrize("seed", [0, 1, 2])
+def test_the_whitened_density_finds_a_rare_class_the_cosine_density_takes_for_frequent(seed):
+    feats, labels = rare_class_beside_a_head(seed)
+    means = {}
+    for space in ("cosine", "whitened"):
+        state = tase_state(len(labels), tail_signal="knn_density", knn_k=50, knn_space=space)
+        state.observe(torch.arange(len(labels)), feats, labels, 0)
+        state.recluster(TorchKMeans(), epoch=1, seed=0)
+        means[space] = [float(state.log_freq[labels == c].mean()) for c in (0, 1)]
+    head, rare = means["cosine"]
+    assert rare > head  # compact and central: the cosine density calls the rare class frequent
+    head, rare = means["whitened"]
+    assert rare < head - 1.0  # its own direction, widened to unit variance, sets it apart
+
+
+def test_knn_space_is_refused_for_signals_without_neighbours():
+    with pytest.raises(ConfigError, match="knn_space must be cosine unless"):
+        TaseConfig.from_kwargs({"tail_signal": "kmeans", "knn_space": "whitened"})
