@@ -7,9 +7,13 @@ with the evaluation transform (the "clean" bank), and every tail-signal option o
 on that bank by TaseState itself: Spearman rho between each sample's estimated frequency and its
 true class size, rho between the classes' mean estimate and their size (class rho), the imbalance
 recovered (geometric-mean estimated frequency of the head class over the tail class) against the
-true one, and each class's mean estimate. ``--plot`` draws, per signal, each class's mean
-estimate against its true log relative frequency (the oracle lies on the diagonal). No training
-and no test data are involved: this chooses which signals are worth a training sweep.
+true one, the mean weight of the Few and Many groups, and each class's mean estimate. Two
+measurements with the labels say whether a miss is the estimator's or the features': each class's
+10-NN purity (the share of a sample's 10 nearest neighbours in its own class), and the density
+computed on features the labels separate (an LDA projection of the bank: a measurement device,
+never a signal). ``--plot`` draws, per signal, each class's mean estimate against its true log
+relative frequency (the oracle lies on the diagonal), and each class's purity. No training and no
+test data are involved: this chooses which signals are worth a training sweep.
 
     python benchmarks/tail_signals.py RUN_OR_CKPT:DATA_DIR [...] [--out FILE.json] [--plot FILE.png]
 """
@@ -22,6 +26,7 @@ import statistics
 from pathlib import Path
 
 import torch
+import torch.nn.functional as F
 
 from solo_tase.eval.checkpoint import load_backbone
 from solo_tase.eval.datasets import open_set
@@ -31,6 +36,7 @@ from solo_tase.methods.config import TaseConfig
 from solo_tase.methods.tase_state import TaseState
 from solo_tase.run_folder import last_checkpoint
 from solo_tase.tail.kmeans.backend import make_backend
+from solo_tase.tail.signals import nearest
 from solo_tase.utils.atomic import write_text_atomically
 
 REPO = Path(__file__).resolve().parents[1]
@@ -79,29 +85,66 @@ def clean_bank(run: Path, data: Path) -> tuple[torch.Tensor, torch.Tensor, str]:
     return feats.x, feats.y, str(backbone.args.get("method"))
 
 
+# measurement devices: the default estimator on features the labels separate
+LDA_SIGNALS: dict[str, dict] = {
+    "knn_density k=3N/K on LDA features (labels: a device)": {"tail_signal": "knn_density"},
+    "knn_density k=3N/K, score_scale 3, on LDA features (labels: a device)": {
+        "tail_signal": "knn_density",
+        "score_scale": 3.0,
+    },
+}
+PURITY_K = 10
+
+
+def lda_features(x: torch.Tensor, y: torch.Tensor) -> torch.Tensor:
+    """The bank ``x`` [N, D] projected on its C - 1 linear discriminants of the labels ``y`` [N]
+    and centred: features in which the classes separate as well as a linear map can make them."""
+    from sklearn.discriminant_analysis import LinearDiscriminantAnalysis
+
+    unit = F.normalize(x.float(), dim=1).numpy()
+    lda = LinearDiscriminantAnalysis(n_components=int(y.max())).fit(unit, y.numpy())
+    z = torch.from_numpy(lda.transform(unit)).float()
+    return z - z.mean(dim=0)
+
+
+def class_purity(x: torch.Tensor, y: torch.Tensor, k: int = PURITY_K) -> list[float]:
+    """Per class [C]: the mean share of a sample's ``k`` nearest neighbours (cosine, the bank
+    ``x`` [N, D]) that have its label ``y`` [N]."""
+    same = torch.empty(y.numel(), dtype=torch.float32)
+    for rows, _, idx in nearest(F.normalize(x.float(), dim=1), k):
+        same[rows] = (y[idx] == y[rows, None]).float().mean(dim=1)
+    return [float(same[y == c].mean()) for c in range(int(y.max()) + 1)]
+
+
 def measure(x: torch.Tensor, y: torch.Tensor, num_classes: int) -> dict[str, dict]:
-    """Diagnostics of every signal in SIGNALS on the bank ``x`` [N, D] with labels ``y`` [N]."""
-    out = {}
-    for label, kwargs in SIGNALS.items():
-        cfg = TaseConfig.from_kwargs(
-            {**kwargs, "num_clusters": num_classes, "warmup_epochs": 1}, max_epochs=1
-        )
-        state = TaseState(cfg, x.size(0), x.size(1))
-        state.observe(torch.arange(x.size(0)), x, y, epoch=0)
-        stats = state.recluster(make_backend("torch"), epoch=1, seed=0)
-        out[label] = {
-            k: stats.get(k)
-            for k in (
-                "rho",
-                "recovered_imbalance",
-                "true_imbalance",
-                "w_many",
-                "w_few",
-                "tau_many",
-                "tau_few",
-            )
-        } | class_means(state.log_freq, y)
+    """Diagnostics of every signal in SIGNALS on the bank ``x`` [N, D] with labels ``y`` [N], and
+    of the devices of LDA_SIGNALS on its LDA projection."""
+    out = {label: signal_stats(x, y, num_classes, kwargs) for label, kwargs in SIGNALS.items()}
+    z = lda_features(x, y)
+    out |= {label: signal_stats(z, y, num_classes, kw) for label, kw in LDA_SIGNALS.items()}
     return out
+
+
+def signal_stats(x: torch.Tensor, y: torch.Tensor, num_classes: int, kwargs: dict) -> dict:
+    """The diagnostics of one TASE signal option ``kwargs`` on the bank ``x`` [N, D]."""
+    cfg = TaseConfig.from_kwargs(
+        {**kwargs, "num_clusters": num_classes, "warmup_epochs": 1}, max_epochs=1
+    )
+    state = TaseState(cfg, x.size(0), x.size(1))
+    state.observe(torch.arange(x.size(0)), x, y, epoch=0)
+    stats = state.recluster(make_backend("torch"), epoch=1, seed=0)
+    return {
+        k: stats.get(k)
+        for k in (
+            "rho",
+            "recovered_imbalance",
+            "true_imbalance",
+            "w_many",
+            "w_few",
+            "tau_many",
+            "tau_few",
+        )
+    } | class_means(state.log_freq, y)
 
 
 def class_means(log_freq: torch.Tensor, y: torch.Tensor) -> dict:
@@ -125,10 +168,11 @@ def plot(results: dict[str, dict], path: Path) -> None:
     one series per checkpoint; the diagonal is the oracle."""
     from matplotlib.figure import Figure
 
+    labels = [*SIGNALS, *LDA_SIGNALS]
     cols = 4
-    rows = -(-len(SIGNALS) // cols)
+    rows = -(-(len(labels) + 1) // cols)
     fig = Figure(figsize=(4 * cols, 3.6 * rows), layout="constrained")
-    for i, label in enumerate(SIGNALS):
+    for i, label in enumerate(labels):
         ax = fig.add_subplot(rows, cols, i + 1)
         for res in results.values():
             sig = res["signals"][label]
@@ -138,6 +182,14 @@ def plot(results: dict[str, dict], path: Path) -> None:
         ax.set_title(label, fontsize=9)
         ax.set_xlabel("true log(n_c / mean)")
         ax.set_ylabel("mean estimate")
+    ax = fig.add_subplot(rows, cols, len(labels) + 1)
+    for res in results.values():
+        true = next(iter(res["signals"].values()))["class_true"]
+        ax.plot(true, res["class_purity"], "o", ms=4, label=res["label"])
+    ax.set_ylim(0, 1)
+    ax.set_title(f"{PURITY_K}-NN purity of each class (bank features)", fontsize=9)
+    ax.set_xlabel("true log(n_c / mean)")
+    ax.set_ylabel(f"share of {PURITY_K} neighbours in the class")
     fig.axes[0].legend(fontsize=7)
     fig.savefig(path, dpi=110)
 
@@ -170,6 +222,7 @@ def main() -> None:
             "method": method,
             "label": label,
             "signals": measure(x, y, int(y.max()) + 1),
+            "class_purity": class_purity(x, y),
         }
         print(
             f"[tail-signals] {run} ({method}): "
@@ -177,10 +230,11 @@ def main() -> None:
             flush=True,
         )
     lines = [
-        "| signal | rho (mean ± std over runs) | class rho | recovered / true imbalance |",
-        "| --- | ---: | ---: | ---: |",
+        "| signal | rho (mean ± std over runs) | class rho | recovered / true imbalance "
+        "| weight Few / Many |",
+        "| --- | ---: | ---: | ---: | ---: |",
     ]
-    for label in SIGNALS:
+    for label in [*SIGNALS, *LDA_SIGNALS]:
         rows = [r["signals"][label] for r in results.values()]
         rho = [r["rho"] for r in rows]
         spread = f" ± {statistics.stdev(rho):.2f}" if len(rho) > 1 else ""
@@ -188,7 +242,9 @@ def main() -> None:
             f"| {label} | {statistics.mean(rho):+.2f}{spread} | "
             f"{statistics.mean(r['class_rho'] for r in rows):+.2f} | "
             f"{statistics.mean(r['recovered_imbalance'] for r in rows):.1f} / "
-            f"{statistics.mean(r['true_imbalance'] for r in rows):.0f} |"
+            f"{statistics.mean(r['true_imbalance'] for r in rows):.0f} | "
+            f"{statistics.mean(r['w_few'] for r in rows):.2f} / "
+            f"{statistics.mean(r['w_many'] for r in rows):.2f} |"
         )
     print("\n".join(lines))
     write_text_atomically(args.out, json.dumps(results, indent=2))

@@ -21,6 +21,7 @@ typicality, and the clustering it came from (if any).
 from __future__ import annotations
 
 import math
+from collections.abc import Iterator
 from dataclasses import dataclass, field, replace
 from typing import Any
 
@@ -105,20 +106,31 @@ def from_clusters(
 
 
 @torch.no_grad()
-def knn_density(features: torch.Tensor, k: int, chunk_mb: int = 256) -> torch.Tensor:
-    """Mean cosine similarity [N] of each unit row of ``features`` [N, D] to its ``k`` nearest
-    other rows; rows are processed in chunks whose [chunk, N] similarity block takes at most
-    ``chunk_mb`` MiB."""
+def nearest(
+    features: torch.Tensor, k: int, chunk_mb: int = 256
+) -> Iterator[tuple[slice, torch.Tensor, torch.Tensor]]:
+    """The ``k`` nearest other rows of each unit row of ``features`` [N, D], a chunk of rows at a
+    time: (the chunk's rows, cosine similarities [chunk, k] fp32 most similar first, their indexes
+    [chunk, k] int64). A chunk's [chunk, N] similarity block takes at most ``chunk_mb`` MiB: the
+    N x N matrix never exists."""
     n = features.size(0)
     k = min(k, n - 1)
     x = features.float()
     chunk = max(1, (chunk_mb << 20) // (4 * n))
-    out = torch.empty(n, dtype=torch.float32, device=features.device)
     for s in range(0, n, chunk):
         sim = x[s : s + chunk] @ x.T
         rows = torch.arange(sim.size(0), device=sim.device)
         sim[rows, s + rows] = -float("inf")
-        out[s : s + chunk] = sim.topk(k, dim=1).values.mean(dim=1)
+        top = sim.topk(k, dim=1)
+        yield slice(s, s + sim.size(0)), top.values, top.indices
+
+
+def knn_density(features: torch.Tensor, k: int, chunk_mb: int = 256) -> torch.Tensor:
+    """Mean cosine similarity [N] of each unit row of ``features`` [N, D] to its ``k`` nearest
+    other rows (:func:`nearest`)."""
+    out = torch.empty(features.size(0), dtype=torch.float32, device=features.device)
+    for rows, sims, _ in nearest(features, k, chunk_mb):
+        out[rows] = sims.mean(dim=1)
     return out
 
 
