@@ -60,7 +60,12 @@ class Variant:
     gh: bool = False  # the GH block on, its schedule scaled to the run (gh_overrides)
 
     def all_overrides(self, epochs: int) -> list[str]:
-        return [*self.overrides, *(gh_overrides(epochs) if self.gh else [])]
+        """The Hydra overrides of this row; a ``method_kwargs`` key is added when the config
+        does not list it (``++``: a knob left at its default there, e.g. ``knn_space``)."""
+        return [
+            f"++{o}" if o.startswith("method_kwargs.") else o
+            for o in (*self.overrides, *(gh_overrides(epochs) if self.gh else []))
+        ]
 
 
 def gh_overrides(epochs: int) -> list[str]:

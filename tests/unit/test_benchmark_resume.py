@@ -80,3 +80,29 @@ def test_a_finished_run_of_another_length_is_refused_not_reused(tmp_path, monkey
     assert quality.pretrain(*args, 20, *paths) == (run_out / "last.ckpt", 240.0)
     with pytest.raises(RuntimeError, match="run of 20 epochs, not 60.*--out"):
         quality.pretrain(*args, 60, *paths)
+
+
+@pytest.mark.parametrize("dataset", ["digits-lt", "fashion-mnist-lt"])
+def test_every_row_of_the_quality_benchmark_composes_with_its_config(dataset):
+    """Each row's overrides, as the pre-training gets them, compose with the dataset's configs,
+    and a TASE row's method_kwargs are valid settings (a knob the yaml does not list is added)."""
+    hydra = pytest.importorskip("hydra", reason="Hydra comes with solo-learn's deps")
+    from omegaconf import OmegaConf
+
+    from solo_tase.methods.config import TaseConfig
+
+    quality = load("quality")
+    bench = quality.BENCHMARKS[dataset]
+    with hydra.initialize_config_dir(
+        config_dir=str(PRETRAIN_CONFIGS / (bench.configs or dataset)), version_base="1.2"
+    ):
+        for name, variant in bench.variants.items():
+            overrides = variant.all_overrides(bench.epochs)
+            cfg = hydra.compose(
+                config_name=f"{variant.config}.yaml",
+                overrides=[o for o in overrides if "limit_train" not in o],
+            )
+            if variant.config == "tase":
+                kwargs = OmegaConf.to_container(cfg.method_kwargs, resolve=True)
+                assert isinstance(kwargs, dict), name
+                TaseConfig.from_kwargs(kwargs, num_classes=10, max_epochs=bench.epochs)
