@@ -1,7 +1,7 @@
 """How well each tail signal sees the imbalance on a trained network's own features.
 
 For each pre-trained checkpoint given (a run folder's last checkpoint, or a checkpoint file with
-the run's args.json beside it, e.g. one of epoch 10 where TASE makes its first estimate), with the
+the run's args.json beside it, e.g. one of an epoch where TASE makes an estimate), with the
 dataset folder it was trained on, the training images are passed once through the frozen backbone
 with the evaluation transform (the "clean" bank), and every tail-signal option of TASE is computed
 on that bank by TaseState itself: Spearman rho between each sample's estimated frequency and its
@@ -230,8 +230,8 @@ def main() -> None:
             flush=True,
         )
     lines = [
-        "| signal | rho (mean ± std over runs) | class rho | recovered / true imbalance "
-        "| weight Few / Many |",
+        "| signal | rho (mean ± std over runs) | class rho "
+        "| recovered (geometric mean) / true imbalance | weight Few / Many |",
         "| --- | ---: | ---: | ---: | ---: |",
     ]
     for label in [*SIGNALS, *LDA_SIGNALS]:
@@ -241,7 +241,7 @@ def main() -> None:
         lines.append(
             f"| {label} | {statistics.mean(rho):+.2f}{spread} | "
             f"{statistics.mean(r['class_rho'] for r in rows):+.2f} | "
-            f"{statistics.mean(r['recovered_imbalance'] for r in rows):.1f} / "
+            f"{statistics.geometric_mean(r['recovered_imbalance'] for r in rows):.1f} / "
             f"{statistics.mean(r['true_imbalance'] for r in rows):.0f} | "
             f"{statistics.mean(r['w_few'] for r in rows):.2f} / "
             f"{statistics.mean(r['w_many'] for r in rows):.2f} |"
